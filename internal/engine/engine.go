@@ -144,23 +144,38 @@ func (t *Tx) Query(query string, args ...any) (*Rows, error) {
 }
 
 // Append bulk-loads rows into schema.table through DuckDB's appender, inside
-// the transaction. Each row holds one value per table column, in table order,
-// as Go values the driver accepts (bool, int32, int64, float64, string,
-// time.Time, []byte for UUID, a JSON string for JSON columns, nil).
+// the transaction. Each row holds one value per table column, in the table's
+// physical order: bool, int32, int64, float64, string, time.Time, nil, and
+// for the types the driver is picky about (see appendConverters): a decimal
+// as a string or number, a UUID as [16]byte, UUID or string, a JSON column
+// as JSON text (string, []byte or json.RawMessage).
 func (t *Tx) Append(schema, table string, rows [][]any) error {
 	return t.conn.Raw(func(dc any) error {
 		conn, ok := dc.(driver.Conn)
 		if !ok {
 			return errors.New("engine: unexpected driver connection type")
 		}
+		convs, err := appendConverters(conn, schema, table)
+		if err != nil {
+			return err
+		}
 		app, err := duckdb.NewAppender(conn, "", schema, table)
 		if err != nil {
 			return fmt.Errorf("cannot open appender on %s.%s: %w", schema, table, err)
 		}
+		vals := make([]driver.Value, len(convs))
 		for _, r := range rows {
-			vals := make([]driver.Value, len(r))
+			if len(r) != len(convs) {
+				app.Close()
+				return fmt.Errorf("cannot append to %s.%s: row has %d values, table has %d columns", schema, table, len(r), len(convs))
+			}
 			for i, v := range r {
-				vals[i] = v
+				cv, err := convs[i](v)
+				if err != nil {
+					app.Close()
+					return fmt.Errorf("cannot append to %s.%s, column %d: %w", schema, table, i+1, err)
+				}
+				vals[i] = cv
 			}
 			if err := app.AppendRow(vals...); err != nil {
 				app.Close()

@@ -1,0 +1,498 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"odx/internal/engine"
+	"odx/internal/kerr"
+	"odx/internal/kql/schema"
+)
+
+// IngestBatch is one ingestion commit: rows that become one extent.
+type IngestBatch struct {
+	Database, Table string
+	// Rows hold one value per table column, in table column order, as Go
+	// values: bool, int32 (int), int64 (long), float64 (real), string
+	// (decimal), time.Time (datetime), int64 ticks (timespan), string,
+	// [16]byte (guid), string JSON text (dynamic); nil is null.
+	Rows [][]any
+	// Tags are extent tags, e.g. "ingest-by:x", "drop-by:y".
+	Tags []string
+	// IngestIfNotExists skips the batch when an extent of the table already
+	// carries the tag `ingest-by:<value>` for any of these values.
+	IngestIfNotExists []string
+	// CreationTime overrides the extent's creation time (retention counts
+	// from it); zero means now.
+	CreationTime time.Time
+	// Source describes where the rows came from, for diagnostics.
+	Source string
+	// Extra runs inside the commit transaction, after the rows are written
+	// (e.g. to store source positions); an error aborts the whole commit.
+	Extra func(tx *engine.Tx) error
+}
+
+// ExtentInfo describes one extent.
+type ExtentInfo struct {
+	ID            string // guid; empty when nothing was written
+	Database      string
+	Table         string
+	RowCount      int64
+	Size          int64 // estimated bytes
+	IngestionTime time.Time
+	CreationTime  time.Time
+	Tags          []string
+	// Skipped is set when IngestIfNotExists found a matching extent.
+	Skipped bool
+}
+
+const ingestByPrefix = "ingest-by:"
+
+// Ingest commits a batch of rows as one extent: rows, extent record and
+// b.Extra in one transaction. It is the only way rows enter a table.
+func (s *Store) Ingest(ctx context.Context, b IngestBatch) (ExtentInfo, error) {
+	s.ddl.RLock()
+	defer s.ddl.RUnlock()
+	t, err := s.table(b.Database, b.Table)
+	if err != nil {
+		return ExtentInfo{}, err
+	}
+	n := len(t.columns)
+	for i, r := range b.Rows {
+		if len(r) != n {
+			return ExtentInfo{}, kerr.BadRequestf("row %d has %d values but table '%s' has %d columns", i+1, len(r), b.Table, n)
+		}
+	}
+	lock := s.tableLock(b.Database, b.Table)
+	lock.Lock()
+	defer lock.Unlock()
+
+	var info ExtentInfo
+	err = s.retryConflicts(ctx, func(tx *engine.Tx) error {
+		if skip, err := ingestedAlready(tx, b.Database, b.Table, b.IngestIfNotExists); err != nil || skip {
+			info = ExtentInfo{Database: b.Database, Table: b.Table, Skipped: skip}
+			return err
+		}
+		id := newGUID()
+		physical := physicalRows(t, b.Rows, id)
+		if err := tx.Append(t.schemaRaw, t.tableRaw, physical); err != nil {
+			return kerr.Wrap(err, kerr.BadRequest, kerr.CodeBadRequest, "cannot ingest into table '%s'", b.Table)
+		}
+		info, err = s.insertExtent(tx, t, id, int64(len(b.Rows)), estimateSize(b.Rows), b.Tags, b.CreationTime, b.Source)
+		if err != nil {
+			return err
+		}
+		if b.Extra != nil {
+			return b.Extra(tx)
+		}
+		return nil
+	})
+	return info, err
+}
+
+// retryConflicts runs fn in a transaction, retrying DuckDB write-write
+// conflicts (a concurrent retention run or DDL racing the same rows).
+func (s *Store) retryConflicts(ctx context.Context, fn func(tx *engine.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		err = s.db.InTx(ctx, fn)
+		if !engine.IsConflict(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 25 * time.Millisecond)
+	}
+	return err
+}
+
+func (s *Store) table(db, table string) (*Table, error) {
+	d, err := s.database(db)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := d.tables[table]
+	if !ok {
+		return nil, errTableMissing(db, table)
+	}
+	return t, nil
+}
+
+func ingestedAlready(tx *engine.Tx, db, table string, values []string) (bool, error) {
+	if len(values) == 0 {
+		return false, nil
+	}
+	tags := make([]string, len(values))
+	for i, v := range values {
+		tags[i] = ingestByPrefix + v
+	}
+	rows, err := tx.Query(`SELECT count(*) FROM odx_meta.extents WHERE database_name = ? AND table_name = ? AND list_has_any(tags, ?::VARCHAR[])`, db, table, tags)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	var n int64
+	if rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			return false, err
+		}
+		n, _ = v[0].(int64)
+	}
+	return n > 0, rows.Err()
+}
+
+// physicalRows reorders rows from Kusto column order into the table's
+// storage order and fills the hidden extent column.
+func physicalRows(t *Table, rows [][]any, id engine.UUID) [][]any {
+	idx := make([]int, len(t.physical))
+	for i, p := range t.physical {
+		idx[i] = -1
+		for j, c := range t.columns {
+			if c.Name == p {
+				idx[i] = j
+			}
+		}
+	}
+	out := make([][]any, len(rows))
+	for r, row := range rows {
+		pr := make([]any, len(idx))
+		for i, j := range idx {
+			switch {
+			case t.physical[i] == schema.ExtentColumn:
+				pr[i] = id
+			case j >= 0:
+				pr[i] = row[j]
+			}
+		}
+		out[r] = pr
+	}
+	return out
+}
+
+func estimateSize(rows [][]any) int64 {
+	var n int64
+	for _, r := range rows {
+		for _, v := range r {
+			switch x := v.(type) {
+			case string:
+				n += int64(len(x))
+			case nil:
+			case bool:
+				n++
+			case int32:
+				n += 4
+			default:
+				n += 8
+			}
+		}
+	}
+	return n
+}
+
+func (s *Store) insertExtent(tx *engine.Tx, t *Table, id engine.UUID, rows, size int64, tags []string, created time.Time, source string) (ExtentInfo, error) {
+	now := s.now().UTC()
+	if created.IsZero() {
+		created = now
+	}
+	if tags == nil {
+		tags = []string{}
+	}
+	_, err := tx.Exec(`INSERT INTO odx_meta.extents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::VARCHAR[], ?)`,
+		id.String(), t.Database, t.name, rows, size, now, now, now, created.UTC(), tags, source)
+	if err != nil {
+		return ExtentInfo{}, fmt.Errorf("cannot record extent: %w", err)
+	}
+	return ExtentInfo{ID: id.String(), Database: t.Database, Table: t.name, RowCount: rows, Size: size,
+		IngestionTime: now, CreationTime: created.UTC(), Tags: slices.Clone(tags)}, nil
+}
+
+// QueryBatch appends the result of a compiled query to a table (`.set`,
+// `.append`, `.set-or-append`, `.set-or-replace`).
+type QueryBatch struct {
+	Database, Table string
+	// SQL and Args are the compiled query; Columns its output columns.
+	SQL     string
+	Args    []any
+	Columns []schema.Column
+	// Create makes the table from Columns when it does not exist;
+	// MustCreate fails when it does (`.set`); MustExist fails when it does not (`.append`).
+	Create, MustCreate, MustExist bool
+	// Replace drops every existing extent of the table in the same transaction.
+	Replace           bool
+	Tags              []string
+	IngestIfNotExists []string
+	CreationTime      time.Time
+	Folder, DocString *string
+}
+
+// IngestQuery runs q.SQL and writes its rows as one extent, atomically: the
+// table creation (if any), the rows, the extent record and the replaced
+// extents' removal commit together or not at all.
+func (s *Store) IngestQuery(ctx context.Context, q QueryBatch) (ExtentInfo, error) {
+	d, err := s.database(q.Database)
+	if err != nil {
+		return ExtentInfo{}, err
+	}
+	_, exists := d.tables[q.Table]
+	switch {
+	case exists && q.MustCreate:
+		return ExtentInfo{}, errExists("Table", q.Table)
+	case !exists && (q.MustExist || !q.Create):
+		return ExtentInfo{}, errTableMissing(q.Database, q.Table)
+	case !exists:
+		// Creating the table is DDL: hold the DDL lock for the whole command.
+		if err := ValidateName("Table", q.Table); err != nil {
+			return ExtentInfo{}, err
+		}
+		if err := checkColumns(q.Columns); err != nil {
+			return ExtentInfo{}, err
+		}
+		var info ExtentInfo
+		err := s.ddlTx(ctx, func(tx *engine.Tx) error {
+			d, err := s.database(q.Database)
+			if err != nil {
+				return err
+			}
+			if _, ok := d.tables[q.Table]; ok {
+				return errExists("Table", q.Table)
+			}
+			spec := TableSpec{Name: q.Table, Columns: q.Columns, Folder: q.Folder, DocString: q.DocString}
+			if err := createTableTx(tx, d, spec, s.now().UTC()); err != nil {
+				return err
+			}
+			t := &Table{name: q.Table, Database: q.Database, columns: q.Columns, schemaRaw: d.schemaName, tableRaw: TableName(q.Table)}
+			t.sqlName = qualified(t.schemaRaw, t.tableRaw)
+			info, err = s.insertQueryTx(tx, t, q)
+			return err
+		})
+		return info, err
+	}
+	s.ddl.RLock()
+	defer s.ddl.RUnlock()
+	t, err := s.table(q.Database, q.Table)
+	if err != nil {
+		return ExtentInfo{}, err
+	}
+	lock := s.tableLock(q.Database, q.Table)
+	lock.Lock()
+	defer lock.Unlock()
+	var info ExtentInfo
+	err = s.retryConflicts(ctx, func(tx *engine.Tx) error {
+		if skip, err := ingestedAlready(tx, q.Database, q.Table, q.IngestIfNotExists); err != nil || skip {
+			info = ExtentInfo{Database: q.Database, Table: q.Table, Skipped: skip}
+			return err
+		}
+		if q.Replace {
+			if _, err := dropExtentsTx(tx, t, `TRUE`); err != nil {
+				return err
+			}
+		}
+		var err error
+		info, err = s.insertQueryTx(tx, t, q)
+		return err
+	})
+	return info, err
+}
+
+// insertQueryTx runs INSERT ... SELECT for q into t, then records the extent.
+func (s *Store) insertQueryTx(tx *engine.Tx, t *Table, q QueryBatch) (ExtentInfo, error) {
+	sel, err := selectList(t, q.Columns)
+	if err != nil {
+		return ExtentInfo{}, err
+	}
+	id := newGUID()
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + t.sqlName + " (")
+	for _, c := range t.columns {
+		b.WriteString(engine.QuoteIdent(c.Name) + ", ")
+	}
+	b.WriteString(engine.QuoteIdent(schema.ExtentColumn) + ") SELECT " + sel + ", " + engine.QuoteString(id.String()) + "::UUID FROM (" + q.SQL + ") AS __odx_q")
+	n, err := tx.Exec(b.String(), q.Args...)
+	if err != nil {
+		return ExtentInfo{}, kerr.Wrap(err, kerr.BadRequest, kerr.CodeBadRequest, "cannot write the query result into table '%s'", t.name)
+	}
+	if n == 0 {
+		// Kusto creates no extent for an empty result.
+		return ExtentInfo{Database: t.Database, Table: t.name}, nil
+	}
+	size := n * int64(8*len(t.columns))
+	return s.insertExtent(tx, t, id, n, size, q.Tags, q.CreationTime, "query")
+}
+
+// selectList maps query output columns onto the table's columns: by name
+// when every output column names a table column, else by position.
+func selectList(t *Table, out []schema.Column) (string, error) {
+	byName := true
+	for _, c := range out {
+		if _, ok := t.Column(c.Name); !ok {
+			byName = false
+			break
+		}
+	}
+	if !byName && len(out) != len(t.columns) {
+		return "", kerr.BadRequestf("the query yields columns (%s) that do not match table '%s' (%s)", CSLSchema(out), t.name, t.CSLSchema())
+	}
+	parts := make([]string, len(t.columns))
+	for i, c := range t.columns {
+		src := ""
+		if byName {
+			for _, o := range out {
+				if o.Name == c.Name {
+					src = o.Name
+				}
+			}
+		} else {
+			src = out[i].Name
+		}
+		if src == "" {
+			parts[i] = "NULL"
+			continue
+		}
+		parts[i] = "TRY_CAST(__odx_q." + engine.QuoteIdent(src) + " AS " + c.Type.DuckDB() + ")"
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+// ExtentFilter selects extents for ListExtents and DropExtents.
+type ExtentFilter struct {
+	Database string
+	Table    string   // empty: every table of the database
+	IDs      []string // empty: any
+	// CreatedBefore keeps only extents created before this time (zero: any).
+	CreatedBefore time.Time
+	// Tag keeps only extents carrying this tag (empty: any).
+	Tag string
+}
+
+func (f ExtentFilter) where() (string, []any) {
+	conds := []string{"database_name = ?"}
+	args := []any{f.Database}
+	if f.Table != "" {
+		conds = append(conds, "table_name = ?")
+		args = append(args, f.Table)
+	}
+	if len(f.IDs) > 0 {
+		conds = append(conds, "CAST(extent_id AS VARCHAR) IN (SELECT lower(unnest(?::VARCHAR[])))")
+		args = append(args, f.IDs)
+	}
+	if !f.CreatedBefore.IsZero() {
+		conds = append(conds, "creation_time < ?")
+		args = append(args, f.CreatedBefore.UTC())
+	}
+	if f.Tag != "" {
+		conds = append(conds, "list_contains(tags, ?)")
+		args = append(args, f.Tag)
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// ListExtents lists extents, oldest first.
+func (s *Store) ListExtents(ctx context.Context, f ExtentFilter) ([]ExtentInfo, error) {
+	if _, err := s.database(f.Database); err != nil {
+		return nil, err
+	}
+	where, args := f.where()
+	var out []ExtentInfo
+	err := queryAll(ctx, s.db, `SELECT extent_id, database_name, table_name, row_count, size_bytes, ingestion_time, creation_time, tags
+		FROM odx_meta.extents WHERE `+where+` ORDER BY ingestion_time, extent_id`, func(v []any) error {
+		e := ExtentInfo{ID: guid(v[0]), Database: str(v[1]), Table: str(v[2]), IngestionTime: tm(v[5]), CreationTime: tm(v[6])}
+		e.RowCount, _ = v[3].(int64)
+		e.Size, _ = v[4].(int64)
+		if l, ok := v[7].([]any); ok {
+			for _, x := range l {
+				e.Tags = append(e.Tags, str(x))
+			}
+		}
+		out = append(out, e)
+		return nil
+	}, args...)
+	return out, err
+}
+
+// DropExtents deletes the selected extents and their rows; it returns what it dropped.
+func (s *Store) DropExtents(ctx context.Context, f ExtentFilter) ([]ExtentInfo, error) {
+	s.ddl.RLock()
+	defer s.ddl.RUnlock()
+	d, err := s.database(f.Database)
+	if err != nil {
+		return nil, err
+	}
+	var tables []*Table
+	if f.Table != "" {
+		t, ok := d.tables[f.Table]
+		if !ok {
+			return nil, errTableMissing(f.Database, f.Table)
+		}
+		tables = []*Table{t}
+	} else {
+		tables = d.Tbls()
+	}
+	var dropped []ExtentInfo
+	for _, t := range tables {
+		tf := f
+		tf.Table = t.name
+		victims, err := s.ListExtents(ctx, tf)
+		if err != nil {
+			return dropped, err
+		}
+		if len(victims) == 0 {
+			continue
+		}
+		ids := make([]string, len(victims))
+		for i, v := range victims {
+			ids[i] = v.ID
+		}
+		lock := s.tableLock(f.Database, t.name)
+		lock.Lock()
+		err = s.retryConflicts(ctx, func(tx *engine.Tx) error {
+			_, err := dropExtentsTx(tx, t, `extent_id IN (SELECT unnest(CAST(?::VARCHAR[] AS UUID[])))`, ids)
+			return err
+		})
+		lock.Unlock()
+		if err != nil {
+			return dropped, err
+		}
+		dropped = append(dropped, victims...)
+	}
+	return dropped, nil
+}
+
+// dropExtentsTx deletes the extents of t matching cond (over odx_meta.extents
+// columns) and their rows.
+func dropExtentsTx(tx *engine.Tx, t *Table, cond string, args ...any) (int64, error) {
+	sub := `SELECT extent_id FROM odx_meta.extents WHERE database_name = ? AND table_name = ? AND ` + cond
+	all := append([]any{t.Database, t.name}, args...)
+	if _, err := tx.Exec(`DELETE FROM `+t.sqlName+` WHERE `+engine.QuoteIdent(schema.ExtentColumn)+` IN (`+sub+`)`, all...); err != nil {
+		return 0, fmt.Errorf("cannot delete rows of table %s: %w", t.name, err)
+	}
+	return tx.Exec(`DELETE FROM odx_meta.extents WHERE database_name = ? AND table_name = ? AND `+cond, all...)
+}
+
+// TableStats sums a table's extents.
+type TableStats struct {
+	Extents                int64
+	Rows                   int64
+	Size                   int64
+	MinCreated, MaxCreated time.Time
+}
+
+// Stats returns extent totals per table of db.
+func (s *Store) Stats(ctx context.Context, db string) (map[string]TableStats, error) {
+	out := map[string]TableStats{}
+	err := queryAll(ctx, s.db, `SELECT table_name, count(*), sum(row_count)::BIGINT, sum(size_bytes)::BIGINT, min(creation_time), max(creation_time)
+		FROM odx_meta.extents WHERE database_name = ? GROUP BY table_name`, func(v []any) error {
+		st := TableStats{MinCreated: tm(v[4]), MaxCreated: tm(v[5])}
+		st.Extents, _ = v[1].(int64)
+		st.Rows, _ = v[2].(int64)
+		st.Size, _ = v[3].(int64)
+		out[str(v[0])] = st
+		return nil
+	}, db)
+	return out, err
+}
+
+// maxDuration is what "unlimited" retention turns into.
+const maxDuration = time.Duration(math.MaxInt64)
