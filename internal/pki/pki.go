@@ -110,13 +110,17 @@ func withSystemRoots(ca *x509.Certificate) *x509.CertPool {
 	return pool
 }
 
-// Ensure loads or creates the CA and server certificate under dir/tls. The
-// server certificate covers DefaultHosts plus extraHosts (DNS names or IP
-// addresses; a ":port" suffix is ignored). It is re-issued when that set of
-// names differs from the one on disk, when it expires within 30 days, or when
-// it was not signed by the current CA.
+// Ensure loads or creates the CA and server certificate under dir/tls, dir
+// being odx's data directory (a dir that already ends in "tls" is used as
+// is). The server certificate covers DefaultHosts plus extraHosts (DNS names
+// or IP addresses; a ":port" suffix is ignored). It is re-issued when that
+// set of names differs from the one on disk, when it expires within 30 days,
+// or when it was not signed by the current CA.
 func Ensure(dir string, extraHosts []string) (*Bundle, error) {
 	tlsDir := filepath.Join(dir, "tls")
+	if filepath.Base(filepath.Clean(dir)) == "tls" {
+		tlsDir = filepath.Clean(dir)
+	}
 	if err := os.MkdirAll(tlsDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create TLS directory: %w", err)
 	}

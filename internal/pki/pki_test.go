@@ -260,3 +260,21 @@ func TestEnsureReissuesCertificateNearExpiry(t *testing.T) {
 		t.Error("renewal replaced the CA")
 	}
 }
+
+func TestEnsureAcceptsTheTLSDirectoryItself(t *testing.T) {
+	dir := t.TempDir()
+	viaData, err := pki.Ensure(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaTLS, err := pki.Ensure(filepath.Join(dir, "tls"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if viaTLS.CAFile != viaData.CAFile || !bytes.Equal(viaTLS.CA.Raw, viaData.CA.Raw) {
+		t.Errorf("DIR/tls gave %s, DIR gave %s; want the same CA", viaTLS.CAFile, viaData.CAFile)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tls", "tls")); err == nil {
+		t.Error("Ensure(DIR/tls) created DIR/tls/tls")
+	}
+}
