@@ -89,14 +89,14 @@ func appendValue(b []byte, t types.Type, v any, dyn dynamicMode) ([]byte, error)
 	case types.DateTime:
 		switch x := v.(type) {
 		case time.Time:
-			return appendString(b, types.FormatDateTime(x)), nil
+			return appendDateTime(b, x), nil
 		}
 	case types.TimeSpan:
 		switch x := v.(type) {
 		case int64:
-			return appendString(b, types.FormatTimeSpan(x)), nil
+			return appendTimeSpan(b, x), nil
 		case time.Duration:
-			return appendString(b, types.FormatTimeSpan(int64(x/100))), nil
+			return appendTimeSpan(b, int64(x/100)), nil
 		}
 	case types.String:
 		switch x := v.(type) {
@@ -177,6 +177,73 @@ func appendDynamic(b []byte, v any, dyn dynamicMode) ([]byte, error) {
 		return appendString(b, compact.String()), nil
 	}
 	return append(b, compact.Bytes()...), nil
+}
+
+// appendDateTime appends the quoted form of types.FormatDateTime without
+// going through fmt: this runs once per datetime cell of every result.
+func appendDateTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	b = append(b, '"')
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		b = t.AppendFormat(b, "2006-01-02T15:04:05")
+	} else {
+		hour, minute, sec := t.Clock()
+		b = appendPadded(b, uint64(year), 4)
+		b = append(b, '-')
+		b = appendPadded(b, uint64(month), 2)
+		b = append(b, '-')
+		b = appendPadded(b, uint64(day), 2)
+		b = append(b, 'T')
+		b = appendPadded(b, uint64(hour), 2)
+		b = append(b, ':')
+		b = appendPadded(b, uint64(minute), 2)
+		b = append(b, ':')
+		b = appendPadded(b, uint64(sec), 2)
+	}
+	b = append(b, '.')
+	b = appendPadded(b, uint64(t.Nanosecond()/100), 7)
+	return append(b, 'Z', '"')
+}
+
+// appendTimeSpan appends the quoted form of types.FormatTimeSpan.
+func appendTimeSpan(b []byte, ticks int64) []byte {
+	b = append(b, '"')
+	u := uint64(ticks)
+	if ticks < 0 {
+		b = append(b, '-')
+		u = -u
+	}
+	days := u / uint64(types.TicksPerDay)
+	rem := u % uint64(types.TicksPerDay)
+	if days > 0 {
+		b = strconv.AppendUint(b, days, 10)
+		b = append(b, '.')
+	}
+	b = appendPadded(b, rem/uint64(types.TicksPerHour), 2)
+	rem %= uint64(types.TicksPerHour)
+	b = append(b, ':')
+	b = appendPadded(b, rem/uint64(types.TicksPerMinute), 2)
+	rem %= uint64(types.TicksPerMinute)
+	b = append(b, ':')
+	b = appendPadded(b, rem/uint64(types.TicksPerSecond), 2)
+	if frac := rem % uint64(types.TicksPerSecond); frac != 0 {
+		b = append(b, '.')
+		b = appendPadded(b, frac, 7)
+	}
+	return append(b, '"')
+}
+
+// appendPadded appends n in decimal, zero-padded to width digits.
+func appendPadded(b []byte, n uint64, width int) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for n > 0 || i > len(buf)-width {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, buf[i:]...)
 }
 
 const hexDigits = "0123456789abcdef"

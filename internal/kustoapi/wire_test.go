@@ -346,7 +346,9 @@ func TestRequestForms(t *testing.T) {
 func TestV1MidStreamFailure(t *testing.T) {
 	srv := newServer(t, wireExecutor())
 	_, body, _ := post(t, srv.Client(), srv.URL+"/v1/rest/mgmt", `{"db":"db","csl":"Failing"}`, nil)
-	var v1 struct{ Tables []struct{ Rows []json.RawMessage } }
+	var v1 struct {
+		Tables []struct{ Rows []json.RawMessage }
+	}
 	if err := json.Unmarshal(body, &v1); err != nil {
 		t.Fatalf("v1 body: %v (%s)", err, body)
 	}
