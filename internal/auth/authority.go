@@ -41,6 +41,7 @@ type Options struct {
 	PublicURL string
 	// DataAudiences are the accepted Kusto data-plane audiences (the
 	// KustoServiceResourceId odx advertises, e.g. https://127.0.0.1:8443).
+	// nil means the dataEndpoint of credentials.json.
 	DataAudiences []string
 	// ARMAudiences default to DefaultARMAudiences.
 	ARMAudiences []string
@@ -62,6 +63,8 @@ type Authority struct {
 	key       *signingKey
 	reg       *registry
 	audiences map[string]string // normalized -> as configured
+	// issuerFallback is the issuer host of tokens minted outside a request.
+	issuerFallback string
 }
 
 // New opens the authority of a data directory: its signing key (created on
@@ -93,7 +96,19 @@ func New(dataDir string, opts Options) (*Authority, error) {
 		}
 		opts.PublicURL = u.Scheme + "://" + u.Host
 	}
-	a := &Authority{opts: opts, audiences: map[string]string{}}
+	a := &Authority{opts: opts, audiences: map[string]string{}, issuerFallback: "https://127.0.0.1"}
+	if creds, err := LoadCredentials(dataDir); err == nil {
+		if opts.DataAudiences == nil && creds.DataEndpoint != "" {
+			opts.DataAudiences = []string{creds.DataEndpoint}
+		}
+		if creds.Authority != "" {
+			a.issuerFallback = creds.Authority
+		}
+	}
+	if opts.PublicURL != "" {
+		a.issuerFallback = opts.PublicURL
+	}
+	a.opts = opts
 	for _, aud := range slices.Concat(opts.ARMAudiences, opts.DataAudiences) {
 		if n := normalizeAudience(aud); n != "" {
 			a.audiences[n] = strings.TrimRight(aud, "/")
@@ -287,15 +302,17 @@ func (a *Authority) MintToken(clientID, aud string, lifetime time.Duration) (str
 	if !ok {
 		return "", fmt.Errorf("audience %q is not accepted; use one of %s", aud, strings.Join(a.AcceptedAudiences(), ", "))
 	}
-	issuer := a.opts.PublicURL
-	if issuer == "" {
-		issuer = "https://odx.invalid"
-	}
 	if lifetime <= 0 {
 		lifetime = a.opts.TokenLifetime
 	}
-	tok, _, err := a.issue(app, accepted, issuer, tokenV2, lifetime)
+	tok, _, err := a.issue(app, accepted, a.issuerFallback, tokenV2, lifetime)
 	return tok, err
+}
+
+// LookupApp returns a registered principal (re-reading principals.json if
+// it changed), for instance to show its display name.
+func (a *Authority) LookupApp(clientID string) (App, bool, error) {
+	return a.reg.lookup(clientID)
 }
 
 // Handler serves the Azure AD endpoints; see Register for the routes.

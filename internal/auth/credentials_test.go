@@ -155,3 +155,35 @@ func TestEnvLinesEvaluateInShell(t *testing.T) {
 		}
 	}
 }
+
+func TestDataAudienceDefaultsToDataEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	creds, err := auth.Bootstrap(dir, auth.Endpoints{
+		Authority: "https://127.0.0.1:8443", ARM: "https://127.0.0.1:8443", Data: "https://kusto.odx.test:8443",
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(dir, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"https://kusto.odx.test:8443", "https://management.azure.com", "https://management.core.windows.net"}
+	if got := a.AcceptedAudiences(); !slices.Equal(got, want) {
+		t.Errorf("AcceptedAudiences = %v, want %v", got, want)
+	}
+	tok, err := a.MintToken(creds.ClientID, "https://kusto.odx.test:8443/", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.Verify(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Audience != "https://kusto.odx.test:8443" {
+		t.Errorf("audience = %q", p.Audience)
+	}
+	if app, ok, err := a.LookupApp(creds.ClientID); err != nil || !ok || app.DisplayName != "odx-bootstrap" {
+		t.Errorf("LookupApp = %+v %v %v", app, ok, err)
+	}
+}
