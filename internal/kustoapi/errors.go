@@ -127,6 +127,9 @@ func exceptionType(e *kerr.Error) string {
 
 // permanent says whether retrying the same request is pointless.
 func permanent(e *kerr.Error) bool {
+	if e.Code == kerr.CodeLimitsExceeded {
+		return false // the real service marks partial failures as transient
+	}
 	switch e.Category {
 	case kerr.Internal, kerr.Timeout, kerr.Unavailable:
 		return false

@@ -137,14 +137,10 @@ const (
 	kindQueryV2
 )
 
+// activityType names the request kind in error contexts; the real service
+// reports its HTTP gateway activity for all of them.
 func (k requestKind) activityType() string {
-	switch k {
-	case kindMgmt:
-		return "DN.RestApi.Mgmt"
-	case kindQueryV1:
-		return "DN.RestApi.Query"
-	}
-	return "DN.RestApi.QueryV2"
+	return "GW.Http.CallContext"
 }
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, kind requestKind) {

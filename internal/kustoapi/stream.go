@@ -99,7 +99,7 @@ func (p *pump) rows(t result.Table, emit func(row []byte) error) tableOutcome {
 			return out
 		}
 		if p.limits.maxRecords > 0 && p.records >= p.limits.maxRecords {
-			out.failure = truncationError(fmt.Sprintf("the internal record count limit %d", p.limits.maxRecords))
+			out.failure = truncationError(fmt.Sprintf("%d records", p.limits.maxRecords))
 			return out
 		}
 		b, err := p.encodeRow(cols, row)
@@ -108,7 +108,7 @@ func (p *pump) rows(t result.Table, emit func(row []byte) error) tableOutcome {
 			return out
 		}
 		if p.limits.maxBytes > 0 && p.bytes+int64(len(b)) > p.limits.maxBytes {
-			out.failure = truncationError(fmt.Sprintf("the internal data size limit %d", p.limits.maxBytes))
+			out.failure = truncationError(fmt.Sprintf("%d bytes", p.limits.maxBytes))
 			return out
 		}
 		if err := emit(b); err != nil {
@@ -141,11 +141,14 @@ func (p *pump) encodeRow(cols []result.Column, row []any) ([]byte, error) {
 	return b, nil
 }
 
-// truncationError is ADX's partial-failure error for an oversized result.
+// truncationError is ADX's partial-failure error for an oversized result,
+// worded as the real service words it.
 func truncationError(limit string) *kerr.Error {
 	return kerr.New(kerr.BadRequest, kerr.CodeLimitsExceeded,
-		"Query result set has exceeded %s (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits). "+
-			"Add `| take N` or `| summarize`, or set the notruncation / truncationmaxrecords / truncationmaxsize client request properties", limit)
+		"Query execution has exceeded the allowed limits (80DA0003): The results of this query exceed the set limit of %s, "+
+			"so not all records were returned (E_QUERY_RESULT_SET_TOO_LARGE, 0x80DA0003). "+
+			"See https://aka.ms/kustoquerylimits for more information and possible solutions "+
+			"(reduce the result with take/summarize, or set the notruncation client request property).", limit)
 }
 
 // peeked is a table whose first row was pulled before the response started,

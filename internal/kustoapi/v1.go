@@ -72,7 +72,14 @@ func (e *v1Encoder) encode(set *result.Set) error {
 			return err
 		}
 	}
-	if _, err := e.w.WriteString("]}"); err != nil {
+	e.w.WriteString("]")
+	if failure != nil {
+		// As the real service, repeat a partial failure at the top level,
+		// where clients such as Go's look for it.
+		b := append([]byte(`,"Exceptions":[`), appendString(nil, failure.Error())...)
+		e.w.Write(append(b, ']'))
+	}
+	if _, err := e.w.WriteString("}"); err != nil {
 		return err
 	}
 	return e.w.flush()

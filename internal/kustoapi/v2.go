@@ -325,6 +325,7 @@ func (e *v2Encoder) completionInformation(id int, warnings []string, failure *ke
 	} else {
 		events = append(events, event{4, "Info", 0, "S_OK (0)", 4, "QueryInfo", map[string]any{"Count": 1, "Text": "Query completed successfully"}})
 	}
+	events = append(events, event{4, "Info", 0, "S_OK (0)", 5, "WorkloadGroup", map[string]any{"Count": 1, "Text": "default"}})
 	var datasetStats []map[string]any
 	for _, s := range stats {
 		datasetStats = append(datasetStats, map[string]any{"table_row_count": s.rows, "table_size": 0})

@@ -42,8 +42,12 @@ func wireExecutor() *fakeExecutor {
 	return &fakeExecutor{answers: map[string]func(context.Context) (*result.Set, error){
 		"AllTypes": answer(allTypes),
 		"Three":    threeTables(),
-		"Failing":  answer(func() result.Table { return &counting{n: 10, failAt: 3} }),
-		"Ten":      answer(func() result.Table { return &counting{n: 10} }),
+		".three":   threeTables(),
+		"T | whre x": func(context.Context) (*result.Set, error) {
+			return nil, kerr.Syntax(1, 5, "expected a query operator, found 'whre'")
+		},
+		"Failing": answer(func() result.Table { return &counting{n: 10, failAt: 3} }),
+		"Ten":     answer(func() result.Table { return &counting{n: 10} }),
 		"Render": func(context.Context) (*result.Set, error) {
 			return &result.Set{
 				Tables:     []result.Table{&counting{n: 2}},
@@ -200,7 +204,7 @@ func TestV2Truncation(t *testing.T) {
 	}
 	dc := frames[len(frames)-1]
 	e := dc["OneApiErrors"].([]any)[0].(map[string]any)["error"].(map[string]any)
-	if e["code"] != "LimitsExceeded" || e["@type"] != "Kusto.Data.Exceptions.KustoServicePartialQueryFailureLimitsExceededException" ||
+	if e["code"] != "LimitsExceeded" || e["@type"] != "Kusto.Data.Exceptions.KustoServicePartialQueryFailureLimitsExceededException" || e["@permanent"] != false ||
 		!strings.Contains(e["message"].(string), "E_QUERY_RESULT_SET_TOO_LARGE") {
 		t.Errorf("truncation error = %v", e)
 	}
