@@ -1,0 +1,405 @@
+package mapping
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"odx/internal/ingest/format"
+	"odx/internal/kql/schema"
+	"odx/internal/kql/types"
+)
+
+// Limits ADX applies to single values (its default encoding policy).
+const (
+	// MaxStringBytes: a longer string value is truncated to this size.
+	MaxStringBytes = 1 << 20
+	// MaxDynamicBytes: a longer dynamic value is stored as null.
+	MaxDynamicBytes = 1 << 20
+	// DefaultMaxErrors caps the value-level errors one Binder reports, so
+	// that a file of bad values cannot flood memory; dropped records are
+	// always reported.
+	DefaultMaxErrors = 1000
+)
+
+// Options tune binding.
+type Options struct {
+	// Source names the input: the SourceLocation value and the source of
+	// every RecordError.
+	Source string
+	// MaxStringBytes and MaxDynamicBytes override the ADX limits when > 0.
+	MaxStringBytes, MaxDynamicBytes int
+	// MaxErrors caps value-level errors reported; DefaultMaxErrors when 0,
+	// unlimited when negative.
+	MaxErrors int
+}
+
+// Binder turns decoded records into table rows through one mapping.
+type Binder struct {
+	kind       Kind
+	cols       []schema.Column
+	plans      []columnPlan
+	opts       Options
+	reported   int
+	suppressed int
+}
+
+type columnPlan struct {
+	col      schema.Column
+	elem     *Element
+	constVal any
+	drops    []path // DropMappedFields: sibling paths to remove
+}
+
+// Bind validates m against the table columns and prepares binding.
+// Columns the mapping does not mention are null (empty for strings).
+func Bind(m *Mapping, cols []schema.Column, opts Options) (*Binder, error) {
+	if err := m.Validate(cols); err != nil {
+		return nil, err
+	}
+	if opts.MaxStringBytes <= 0 {
+		opts.MaxStringBytes = MaxStringBytes
+	}
+	if opts.MaxDynamicBytes <= 0 {
+		opts.MaxDynamicBytes = MaxDynamicBytes
+	}
+	if opts.MaxErrors == 0 {
+		opts.MaxErrors = DefaultMaxErrors
+	}
+	b := &Binder{kind: m.Kind, cols: cols, opts: opts, plans: make([]columnPlan, len(cols))}
+	byCol := map[string]*Element{}
+	for i := range m.Elements {
+		byCol[m.Elements[i].Column] = &m.Elements[i]
+	}
+	for i, c := range cols {
+		p := columnPlan{col: c, elem: byCol[c.Name]}
+		if e := p.elem; e != nil {
+			if e.HasConst {
+				v, _ := fromString(e.Const, c.Type)
+				p.constVal = b.limit(v, c.Type)
+			}
+			if e.Transform == DropMappedFields {
+				for _, other := range m.Elements {
+					if other.Column != e.Column && e.path.under(other.path) {
+						p.drops = append(p.drops, other.path[len(e.path):])
+					}
+				}
+			}
+		}
+		b.plans[i] = p
+	}
+	return b, nil
+}
+
+// Rows binds a batch: one row per record, values in column order, typed as
+// the storage appender takes them (see convert.go). errs holds the batch's
+// decoding errors followed by value-level problems (a value that is not
+// convertible is null, a string over the limit is truncated, as ADX does);
+// records are never dropped here.
+func (b *Binder) Rows(batch *format.Batch) (rows [][]any, errs []format.RecordError) {
+	if batch == nil {
+		return nil, nil
+	}
+	errs = append(errs, batch.Errors...)
+	n := len(b.cols)
+	cells := make([]any, len(batch.Records)*n)
+	rows = make([][]any, len(batch.Records))
+	for r := range batch.Records {
+		row := cells[r*n : (r+1)*n : (r+1)*n]
+		b.bind(&batch.Records[r], row, &errs)
+		rows[r] = row
+	}
+	return rows, errs
+}
+
+// Suppressed is the number of value-level errors not reported because of
+// Options.MaxErrors.
+func (b *Binder) Suppressed() int { return b.suppressed }
+
+func (b *Binder) bind(rec *format.Record, row []any, errs *[]format.RecordError) {
+	for i := range b.plans {
+		p := &b.plans[i]
+		e := p.elem
+		if e == nil {
+			row[i] = b.empty(p.col.Type)
+			continue
+		}
+		if e.HasConst {
+			row[i] = p.constVal
+			continue
+		}
+		switch e.Transform {
+		case SourceLocation:
+			row[i] = b.convertText(rec, p, b.opts.Source, errs)
+			continue
+		case SourceLineNumber:
+			v, _ := fromValue(rec.Number, p.col.Type)
+			row[i] = v
+			continue
+		}
+		raw, found := b.source(rec, e)
+		if !found {
+			row[i] = b.empty(p.col.Type) // a missing field is null, as in ADX
+			continue
+		}
+		row[i] = b.apply(rec, p, raw, errs)
+	}
+}
+
+// source fetches the mapped input value of a record.
+func (b *Binder) source(rec *format.Record, e *Element) (any, bool) {
+	if rec.Fields != nil || b.kind == CSV {
+		if e.Ordinal < 0 || e.Ordinal >= len(rec.Fields) {
+			return nil, false
+		}
+		return rec.Fields[e.Ordinal], true
+	}
+	return e.path.lookup(rec.Value)
+}
+
+// apply runs the element's transformation and converts to the column type.
+func (b *Binder) apply(rec *format.Record, p *columnPlan, raw any, errs *[]format.RecordError) any {
+	e, t := p.elem, p.col.Type
+	switch e.Transform {
+	case DateTimeFromUnixSeconds, DateTimeFromUnixMilliseconds, DateTimeFromUnixMicroseconds, DateTimeFromUnixNanoseconds:
+		if raw == nil || raw == "" {
+			return nil
+		}
+		tm, ok := unixTime(raw, e.Transform)
+		if !ok {
+			b.report(rec, p, errs, format.CodeValueNotConvertible, fmt.Sprintf("%s needs a number, got %s; stored null", e.Transform, preview(raw)))
+			return nil
+		}
+		return tm
+	case DropMappedFields:
+		raw = without(raw, p.drops)
+	case BytesAsBase64:
+		enc, ok := bytesAsBase64(raw)
+		if !ok {
+			return b.empty(t) // ADX: an invalid byte array is null
+		}
+		raw = enc
+	case PropertyBagArrayToDictionary:
+		raw = bagArrayToDictionary(raw)
+	}
+	if s, ok := raw.(string); ok && (b.kind == CSV || b.kind == W3CLogFile) {
+		return b.convertText(rec, p, s, errs)
+	}
+	v, ok := fromValue(raw, t)
+	if !ok {
+		b.report(rec, p, errs, format.CodeValueNotConvertible, fmt.Sprintf("%s is not a valid %s; stored null", preview(raw), t))
+		return b.empty(t)
+	}
+	return b.checkLimit(rec, p, v, errs)
+}
+
+func (b *Binder) convertText(rec *format.Record, p *columnPlan, s string, errs *[]format.RecordError) any {
+	v, ok := fromString(s, p.col.Type)
+	if !ok {
+		b.report(rec, p, errs, format.CodeValueNotConvertible, fmt.Sprintf("%s is not a valid %s; stored null", preview(s), p.col.Type))
+		return nil
+	}
+	return b.checkLimit(rec, p, v, errs)
+}
+
+// checkLimit applies ADX's size rules: strings over the limit are
+// truncated, dynamic values over the limit become null.
+func (b *Binder) checkLimit(rec *format.Record, p *columnPlan, v any, errs *[]format.RecordError) any {
+	s, ok := v.(string)
+	if !ok {
+		return v
+	}
+	switch p.col.Type {
+	case types.String:
+		if len(s) > b.opts.MaxStringBytes {
+			b.report(rec, p, errs, format.CodeValueTruncated, fmt.Sprintf("the string is %d bytes, over the %d-byte limit; truncated", len(s), b.opts.MaxStringBytes))
+			return truncateUTF8(s, b.opts.MaxStringBytes)
+		}
+	case types.Dynamic:
+		if len(s) > b.opts.MaxDynamicBytes {
+			b.report(rec, p, errs, format.CodeDynamicTooLarge, fmt.Sprintf("the dynamic value is %d bytes, over the %d-byte limit; stored null", len(s), b.opts.MaxDynamicBytes))
+			return nil
+		}
+	}
+	return v
+}
+
+// limit applies the size rules to a constant, silently.
+func (b *Binder) limit(v any, t types.Type) any {
+	if s, ok := v.(string); ok {
+		if t == types.String && len(s) > b.opts.MaxStringBytes {
+			return truncateUTF8(s, b.opts.MaxStringBytes)
+		}
+		if t == types.Dynamic && len(s) > b.opts.MaxDynamicBytes {
+			return nil
+		}
+	}
+	if v == nil {
+		return b.empty(t)
+	}
+	return v
+}
+
+func (b *Binder) empty(t types.Type) any {
+	if t == types.String {
+		return ""
+	}
+	return nil
+}
+
+func (b *Binder) report(rec *format.Record, p *columnPlan, errs *[]format.RecordError, code, msg string) {
+	if b.opts.MaxErrors > 0 && b.reported >= b.opts.MaxErrors {
+		b.suppressed++
+		return
+	}
+	b.reported++
+	*errs = append(*errs, format.RecordError{Source: b.opts.Source, Record: rec.Number, Line: rec.Line, Column: p.col.Name, Code: code, Message: msg})
+}
+
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// preview quotes a value for an error message, shortened.
+func preview(v any) string {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = strconv.Quote(abbreviate(x, 60))
+	default:
+		var buf bytes.Buffer
+		writeJSON(&buf, v)
+		s = abbreviate(buf.String(), 60)
+	}
+	return s
+}
+
+func abbreviate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return truncateUTF8(s, n) + "..."
+}
+
+// unixTime applies DateTimeFromUnix*: a number (or numeric text) of units
+// since 1970-01-01 becomes a UTC datetime with 100 ns precision.
+func unixTime(v any, t Transform) (time.Time, bool) {
+	var ticksPerUnit *big.Rat
+	switch t {
+	case DateTimeFromUnixSeconds:
+		ticksPerUnit = big.NewRat(types.TicksPerSecond, 1)
+	case DateTimeFromUnixMilliseconds:
+		ticksPerUnit = big.NewRat(types.TicksPerMillisecond, 1)
+	case DateTimeFromUnixMicroseconds:
+		ticksPerUnit = big.NewRat(types.TicksPerMicrosecond, 1)
+	default:
+		ticksPerUnit = big.NewRat(1, 100)
+	}
+	var r *big.Rat
+	switch x := v.(type) {
+	case int32:
+		r = new(big.Rat).SetInt64(int64(x))
+	case int64:
+		r = new(big.Rat).SetInt64(x)
+	case uint64:
+		r = new(big.Rat).SetUint64(x)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return time.Time{}, false
+		}
+		r = new(big.Rat)
+		r.SetFloat64(x)
+	case json.Number:
+		var ok bool
+		if r, ok = new(big.Rat).SetString(x.String()); !ok {
+			return time.Time{}, false
+		}
+	case format.Decimal:
+		var ok bool
+		if r, ok = new(big.Rat).SetString(string(x)); !ok {
+			return time.Time{}, false
+		}
+	case string:
+		var ok bool
+		if r, ok = new(big.Rat).SetString(x); !ok {
+			return time.Time{}, false
+		}
+	default:
+		return time.Time{}, false
+	}
+	ticks := new(big.Rat).Mul(r, ticksPerUnit)
+	q := new(big.Int).Quo(ticks.Num(), ticks.Denom()) // truncate toward zero to whole ticks
+	if !q.IsInt64() {
+		return time.Time{}, false
+	}
+	n := q.Int64()
+	// Kusto's datetime range is years 1..9999; keep to Go's int64 ns range too.
+	const maxTicks = math.MaxInt64 / 100
+	if n > maxTicks || n < -maxTicks {
+		return time.Time{}, false
+	}
+	return time.Unix(0, n*100).UTC(), true
+}
+
+// bytesAsBase64 encodes a byte array: []byte (apacheavro bytes and fixed)
+// or an array of integers 0–255 (legacy avro).
+func bytesAsBase64(v any) (string, bool) {
+	switch x := v.(type) {
+	case []byte:
+		return base64.StdEncoding.EncodeToString(x), true
+	case []any:
+		buf := make([]byte, len(x))
+		for i, e := range x {
+			n, ok := fromValue(e, types.Long)
+			if !ok || n == nil || n.(int64) < 0 || n.(int64) > 255 {
+				return "", false
+			}
+			buf[i] = byte(n.(int64))
+		}
+		return base64.StdEncoding.EncodeToString(buf), true
+	case string: // already encoded
+		return x, true
+	}
+	return "", false
+}
+
+// bagArrayToDictionary turns [{"n1":"v1"},{"n2":"v2"}] into
+// {"n1":"v1","n2":"v2"}. Arrays of {"Key":k,"Value":v} pairs (how Avro and
+// Parquet maps are often written) merge as k:v. Anything else is unchanged.
+func bagArrayToDictionary(v any) any {
+	arr, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	out := map[string]any{}
+	for _, e := range arr {
+		obj, ok := e.(map[string]any)
+		if !ok {
+			return v
+		}
+		if len(obj) == 2 {
+			k, hasK := obj["Key"]
+			val, hasV := obj["Value"]
+			if ks, isStr := k.(string); hasK && hasV && isStr {
+				out[ks] = val
+				continue
+			}
+		}
+		for k, x := range obj {
+			out[k] = x
+		}
+	}
+	return out
+}
