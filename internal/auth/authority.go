@@ -218,7 +218,10 @@ func (a *Authority) Verify(token string) (Principal, error) {
 	}
 	now := a.opts.Now()
 	skew := a.opts.ClockSkew
-	if c.Exp == 0 || now.After(time.Unix(c.Exp, 0).Add(skew)) {
+	if c.Exp == 0 {
+		return Principal{}, &VerifyError{CodeInvalidToken, "The access token has no expiry (exp claim)."}
+	}
+	if now.After(time.Unix(c.Exp, 0).Add(skew)) {
 		return Principal{}, &VerifyError{CodeExpiredToken, fmt.Sprintf("The access token expired at %s; get a new token.", time.Unix(c.Exp, 0).UTC().Format(time.RFC3339))}
 	}
 	if c.Nbf != 0 && now.Add(skew).Before(time.Unix(c.Nbf, 0)) {

@@ -2,11 +2,13 @@ package auth_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"odx/internal/auth"
@@ -29,6 +31,12 @@ func TestBootstrapWritesCredentialsOnceAndKeepsThem(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "principals.json")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("principals.json: %v %v, want mode 0600", fi, err)
+	}
+	if _, err := auth.New(dir, auth.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "token-signing-key.pem")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("token-signing-key.pem: %v %v, want mode 0600", fi, err)
 	}
 
 	// The file's fields are an outside contract (DESIGN.md): exactly these.
@@ -185,5 +193,43 @@ func TestDataAudienceDefaultsToDataEndpoint(t *testing.T) {
 	}
 	if app, ok, err := a.LookupApp(creds.ClientID); err != nil || !ok || app.DisplayName != "odx-bootstrap" {
 		t.Errorf("LookupApp = %+v %v %v", app, ok, err)
+	}
+}
+
+// TestConcurrentAddPrincipal: several `odx principals add` at once must not
+// lose each other's principals.
+func TestConcurrentAddPrincipal(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := auth.Bootstrap(dir, auth.EndpointsFor("https://127.0.0.1:8443"), ""); err != nil {
+		t.Fatal(err)
+	}
+	const n = 12
+	ids := make(chan string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, _, err := auth.AddPrincipal(dir, fmt.Sprintf("job-%d", i), []string{auth.RoleReader})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids <- id
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	apps, err := auth.ListPrincipals(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range ids {
+		if !slices.ContainsFunc(apps, func(a auth.App) bool { return a.ClientID == id }) {
+			t.Errorf("principal %s lost", id)
+		}
+	}
+	if len(apps) != n+1 {
+		t.Errorf("%d principals, want %d", len(apps), n+1)
 	}
 }
