@@ -15,6 +15,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -146,6 +147,17 @@ func (k requestKind) activityType() string {
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, kind requestKind) {
 	begun := time.Now()
 	log := h.opts.Logger
+	// A panic in an executor or a result table must not take the process
+	// down with it; the client sees the connection end.
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			log.Error("kusto request panicked", "panic", p, "path", r.URL.Path, "stack", string(debug.Stack()))
+			panic(http.ErrAbortHandler)
+		}
+	}()
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET, POST")
 		act := newActivity(r.Header.Get("x-ms-client-request-id"), kind.activityType())
@@ -218,18 +230,22 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, kind requestKind
 	w.WriteHeader(http.StatusOK)
 	sw := newStreamWriter(body)
 	p := &pump{ctx: ctx, limits: lim}
+	var failure *kerr.Error
 	if kind == kindQueryV2 {
 		fragmented, _ := optionBool(req.Options, OptFragmentPrimaryTables)
 		enc := &v2Encoder{w: sw, pump: p, fragmented: fragmented, fragmentBytes: h.opts.FragmentBytes, req: req, act: act, begun: begun}
-		err = enc.encode(set)
+		failure, err = enc.encode(set)
 	} else {
 		p.dyn = dynamicAsString
 		enc := &v1Encoder{w: sw, pump: p, flushBytes: h.opts.FragmentBytes, req: req, act: act, query: kind == kindQueryV1}
-		err = enc.encode(set)
+		failure, err = enc.encode(set)
 	}
 	if err != nil {
 		log.Info("kusto response aborted: the client stopped reading", "clientRequestId", req.ClientRequestID, "activityId", act.ID, "err", err)
 		return
+	}
+	if failure != nil {
+		logFailure(log, failure, req, act)
 	}
 	log.Debug("kusto request served", "kind", kind.activityType(), "db", req.Database,
 		"clientRequestId", req.ClientRequestID, "activityId", act.ID, "rows", p.records, "elapsed", time.Since(begun))

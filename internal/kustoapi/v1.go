@@ -32,11 +32,18 @@ type tocEntry struct {
 	kind, name, id string
 }
 
-// encode writes the response; it returns only write errors.
-func (e *v1Encoder) encode(set *result.Set) error {
+// encode writes the response. A query failure (reported inside the
+// response) is returned as failure; err is a write error.
+func (e *v1Encoder) encode(set *result.Set) (failure *kerr.Error, err error) {
 	e.w.WriteString(`{"Tables":[`)
 	var toc []tocEntry
-	var failure *kerr.Error
+	if len(set.Tables) == 0 && !e.query {
+		// Clients reject a v1 answer without tables: a command that returns
+		// nothing answers one empty table.
+		if err := e.staticTable(nil, nil); err != nil {
+			return nil, err
+		}
+	}
 	for _, t := range set.Tables {
 		name := t.Name()
 		if name == "" {
@@ -44,7 +51,7 @@ func (e *v1Encoder) encode(set *result.Set) error {
 		}
 		out, err := e.table(t)
 		if err != nil {
-			return err
+			return out.failure, err
 		}
 		toc = append(toc, tocEntry{"QueryResult", name, newUUID()})
 		if out.failure != nil {
@@ -54,11 +61,11 @@ func (e *v1Encoder) encode(set *result.Set) error {
 	}
 	if e.query {
 		if err := e.staticTable(propertiesColumns, e.propertiesRows(set.Properties)); err != nil {
-			return err
+			return failure, err
 		}
 		toc = append(toc, tocEntry{"QueryProperties", "@ExtendedProperties", newUUID()})
 		if err := e.staticTable(statusColumns, e.statusRows(set.Warnings, failure)); err != nil {
-			return err
+			return failure, err
 		}
 		toc = append(toc, tocEntry{"QueryStatus", "QueryStatus", "00000000-0000-0000-0000-000000000000"})
 	}
@@ -69,7 +76,7 @@ func (e *v1Encoder) encode(set *result.Set) error {
 			rows = append(rows, []any{int64(i), entry.kind, entry.name, entry.id, ""})
 		}
 		if err := e.staticTable(tocColumns, rows); err != nil {
-			return err
+			return failure, err
 		}
 	}
 	e.w.WriteString("]")
@@ -80,9 +87,9 @@ func (e *v1Encoder) encode(set *result.Set) error {
 		e.w.Write(append(b, ']'))
 	}
 	if _, err := e.w.WriteString("}"); err != nil {
-		return err
+		return failure, err
 	}
-	return e.w.flush()
+	return failure, e.w.flush()
 }
 
 // tableStart writes the table's name and columns and opens its rows.

@@ -79,20 +79,19 @@ func (e *v2Encoder) frame(v any) error {
 	return e.w.WriteByte('\n')
 }
 
-// encode writes the whole data set; it returns only write errors (the client
-// went away): query failures are reported inside the frames.
-func (e *v2Encoder) encode(set *result.Set) error {
-	if err := e.frame(dataSetHeader{
+// encode writes the whole data set. A query failure (reported inside the
+// frames) is returned as failure; err is a write error (the client went away).
+func (e *v2Encoder) encode(set *result.Set) (failure *kerr.Error, err error) {
+	if err = e.frame(dataSetHeader{
 		FrameType: "DataSetHeader", Version: "v2.0", IsFragmented: e.fragmented,
 		// odx always reports errors after the rows of the table they ended.
 		ErrorReportingPlacement: "EndOfTable",
 	}); err != nil {
-		return err
+		return nil, err
 	}
-	if err := e.queryProperties(set.Properties); err != nil {
-		return err
+	if err = e.queryProperties(set.Properties); err != nil {
+		return nil, err
 	}
-	var failure *kerr.Error
 	nextID := 1
 	var stats []tableStats
 	for _, t := range set.Tables {
@@ -100,7 +99,7 @@ func (e *v2Encoder) encode(set *result.Set) error {
 		nextID++
 		out, err := e.table(id, t)
 		if err != nil {
-			return err
+			return out.failure, err
 		}
 		stats = append(stats, tableStats{rows: out.rows})
 		if out.failure != nil {
@@ -108,8 +107,8 @@ func (e *v2Encoder) encode(set *result.Set) error {
 			break // the real service stops the query at its first failure
 		}
 	}
-	if err := e.completionInformation(nextID, set.Warnings, failure, stats); err != nil {
-		return err
+	if err = e.completionInformation(nextID, set.Warnings, failure, stats); err != nil {
+		return failure, err
 	}
 	dc := dataSetCompletion{FrameType: "DataSetCompletion"}
 	if failure != nil {
@@ -117,13 +116,13 @@ func (e *v2Encoder) encode(set *result.Set) error {
 		dc.Cancelled = failure.Code == kerr.CodeTimeout
 		dc.OneApiErrors = []oneAPIError{buildError(failure, e.req, e.act)}
 	}
-	if err := e.frame(dc); err != nil {
-		return err
+	if err = e.frame(dc); err != nil {
+		return failure, err
 	}
-	if _, err := e.w.WriteString("]\n"); err != nil {
-		return err
+	if _, err = e.w.WriteString("]\n"); err != nil {
+		return failure, err
 	}
-	return e.w.flush()
+	return failure, e.w.flush()
 }
 
 // visualizationDefaults is the `Visualization` property the real service

@@ -405,3 +405,32 @@ func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
+
+func TestEmptyAndPanickingExecutors(t *testing.T) {
+	exec := &fakeExecutor{answers: map[string]func(context.Context) (*result.Set, error){
+		".nothing": func(context.Context) (*result.Set, error) { return nil, nil },
+		"Panic":    func(context.Context) (*result.Set, error) { panic("executor bug") },
+	}}
+	srv := newServer(t, exec)
+
+	status, body, _ := post(t, srv.Client(), srv.URL+"/v1/rest/mgmt", `{"db":"db","csl":".nothing"}`, nil)
+	var v1 struct{ Tables []struct{ Rows []json.RawMessage } }
+	if err := json.Unmarshal(body, &v1); err != nil || status != 200 || len(v1.Tables) != 1 || len(v1.Tables[0].Rows) != 0 {
+		t.Errorf("empty command answer: status %d, %s", status, body)
+	}
+	status, body, _ = post(t, srv.Client(), srv.URL+"/v2/rest/query", `{"db":"db","csl":".nothing"}`, nil)
+	var frames []map[string]any
+	if err := json.Unmarshal(body, &frames); err != nil || status != 200 || len(frames) != 4 {
+		t.Errorf("empty query answer: status %d, %s", status, body)
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v2/rest/query", strings.NewReader(`{"db":"db","csl":"Panic"}`))
+	if resp, err := srv.Client().Do(req); err == nil {
+		resp.Body.Close()
+		t.Errorf("a panicking executor answered %d; the connection should be aborted", resp.StatusCode)
+	}
+	// The server still serves.
+	if status, _, _ := post(t, srv.Client(), srv.URL+"/v1/rest/mgmt", `{"db":"db","csl":".nothing"}`, nil); status != 200 {
+		t.Errorf("after a panic: status %d", status)
+	}
+}
