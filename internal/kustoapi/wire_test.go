@@ -414,7 +414,9 @@ func TestEmptyAndPanickingExecutors(t *testing.T) {
 	srv := newServer(t, exec)
 
 	status, body, _ := post(t, srv.Client(), srv.URL+"/v1/rest/mgmt", `{"db":"db","csl":".nothing"}`, nil)
-	var v1 struct{ Tables []struct{ Rows []json.RawMessage } }
+	var v1 struct {
+		Tables []struct{ Rows []json.RawMessage }
+	}
 	if err := json.Unmarshal(body, &v1); err != nil || status != 200 || len(v1.Tables) != 1 || len(v1.Tables[0].Rows) != 0 {
 		t.Errorf("empty command answer: status %d, %s", status, body)
 	}
