@@ -93,6 +93,10 @@ type handler struct {
 // Every path but MetadataPath needs the caller authenticated by a wrapping
 // middleware.
 func NewHandler(opts Options) http.Handler {
+	if opts.Executor == nil {
+		// A wiring mistake, found at startup rather than on the first query.
+		panic("kustoapi.NewHandler: Options.Executor is required")
+	}
 	opts.defaults()
 	h := &handler{opts: opts}
 	mux := http.NewServeMux()

@@ -60,7 +60,7 @@ func (e *v1Encoder) encode(set *result.Set) (failure *kerr.Error, err error) {
 		}
 	}
 	if e.query {
-		if err := e.staticTable(propertiesColumns, e.propertiesRows(set.Properties)); err != nil {
+		if err := e.staticTable(propertiesColumns, e.propertiesRows(set.Properties, len(toc))); err != nil {
 			return failure, err
 		}
 		toc = append(toc, tocEntry{"QueryProperties", "@ExtendedProperties", newUUID()})
@@ -173,13 +173,18 @@ func (e *v1Encoder) staticTable(cols []result.Column, rows [][]any) error {
 	return err
 }
 
-func (e *v1Encoder) propertiesRows(props map[string]any) [][]any {
+// propertiesRows is the v1 QueryProperties table: the visualization JSON
+// text, one row per result table as the real service writes it.
+func (e *v1Encoder) propertiesRows(props map[string]any, tables int) [][]any {
 	rows, err := extendedProperties(props)
 	if err != nil {
 		rows, _ = extendedProperties(nil)
 	}
-	// v1 carries only the visualization, as the JSON text of one string column.
-	return [][]any{{rows[0][1]}}
+	out := [][]any{{rows[0][1]}}
+	for len(out) < tables {
+		out = append(out, out[0])
+	}
+	return out
 }
 
 func (e *v1Encoder) statusRows(warnings []string, failure *kerr.Error) [][]any {
