@@ -187,6 +187,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, kind requestKind
 	} else if ok {
 		timeout = d
 	}
+	if off, _ := optionBool(req.Options, OptNoRequestTimeout); off {
+		timeout = h.opts.MaxTimeout
+	}
 	timeout = min(timeout, h.opts.MaxTimeout)
 	lim := limits{}
 	if kind != kindMgmt {

@@ -30,6 +30,7 @@ type Request struct {
 // Client request property names this package acts on.
 const (
 	OptServerTimeout         = "servertimeout"
+	OptNoRequestTimeout      = "norequesttimeout" // run up to Options.MaxTimeout
 	OptTruncationMaxRecords  = "truncationmaxrecords"
 	OptTruncationMaxSize     = "truncationmaxsize"
 	OptNoTruncation          = "notruncation"

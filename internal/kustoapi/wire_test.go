@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"odx/internal/kerr"
 	"odx/internal/kustoapi"
@@ -304,8 +305,14 @@ func TestRequestForms(t *testing.T) {
 		got.Application != "tester" || got.User != "me" || got.ClientRequestID == "" {
 		t.Errorf("request = %+v", got)
 	}
-	if dl, ok := exec.lastCtx.Deadline(); !ok || dl.IsZero() {
-		t.Errorf("servertimeout did not set a deadline")
+	if dl, ok := exec.lastCtx.Deadline(); !ok || time.Until(dl) > 30*time.Second || time.Until(dl) < 20*time.Second {
+		t.Errorf("servertimeout 00:00:30 gave the executor the deadline %v", dl)
+	}
+	if status, _, _ := post(t, srv.Client(), srv.URL+"/v1/rest/mgmt", `{"db":"db","csl":"Ten","properties":{"Options":{"norequesttimeout":true}}}`, nil); status != 200 {
+		t.Fatalf("norequesttimeout: status %d", status)
+	}
+	if dl, _ := exec.lastCtx.Deadline(); time.Until(dl) < 50*time.Minute {
+		t.Errorf("norequesttimeout gave the deadline %v, want the 1 h maximum", dl)
 	}
 
 	// v1 query: result table, QueryProperties, QueryStatus, table of contents.
