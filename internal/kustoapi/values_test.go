@@ -66,3 +66,30 @@ func TestAppendValueRejectsWrongGoTypes(t *testing.T) {
 		t.Errorf("0.1 = %s", got)
 	}
 }
+
+func TestParseTimeSpan(t *testing.T) {
+	cases := map[string]time.Duration{
+		"00:01:59.99":      time.Minute + 59990*time.Millisecond, // Go client
+		"00:00:30.000":     30 * time.Second,                     // Node client
+		"1.02:03:04":       26*time.Hour + 3*time.Minute + 4*time.Second,
+		"00:00:00.0000001": 100 * time.Nanosecond,
+		"10:30":            10*time.Hour + 30*time.Minute,
+		"-00:00:01":        -time.Second,
+		"90s":              90 * time.Second,
+		"5m":               5 * time.Minute,
+		"1.5h":             90 * time.Minute,
+		"250ms":            250 * time.Millisecond,
+		" 2d ":             48 * time.Hour,
+	}
+	for in, want := range cases {
+		got, err := parseTimeSpan(in)
+		if err != nil || got != want {
+			t.Errorf("parseTimeSpan(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "soon", "1:2:3:4", "aa:00:00", "10"} {
+		if _, err := parseTimeSpan(bad); err == nil {
+			t.Errorf("parseTimeSpan(%q) succeeded", bad)
+		}
+	}
+}
