@@ -162,15 +162,17 @@ func (h *Handler) writeCluster(w http.ResponseWriter, r *http.Request, rt route,
 		if body.SKU == nil || body.SKU.Name == "" || body.SKU.Tier == "" {
 			return badRequest("sku", "One or more mandatory properties are missing: sku.name and sku.tier are required.")
 		}
+	}
+	if body.Location != nil && *body.Location != "" && exists && normalizeLocation(c.Location) != normalizeLocation(*body.Location) {
+		return newError(http.StatusBadRequest, "InvalidResourceLocation",
+			"The resource 'Microsoft.Kusto/clusters/%s' already exists in location '%s'. A resource with the same name cannot be created in location '%s'.",
+			rt.cluster, c.Location, *body.Location)
+	}
+	if !patch {
 		// A PUT replaces the definition: start from an empty cluster.
 		c = clusterResource{Properties: map[string]any{}}
 	}
 	if body.Location != nil && *body.Location != "" {
-		if exists && normalizeLocation(c.Location) != normalizeLocation(*body.Location) {
-			return newError(http.StatusBadRequest, "InvalidResourceLocation",
-				"The resource 'Microsoft.Kusto/clusters/%s' already exists in location '%s'. A resource with the same name cannot be created in location '%s'.",
-				rt.cluster, c.Location, *body.Location)
-		}
 		c.Location = *body.Location
 	}
 	if body.SKU != nil {
