@@ -410,4 +410,3 @@ func (h *Handler) dropDatabaseAndChildren(ctx context.Context, d databaseResourc
 	}
 	return h.remove(ctx, KindDatabase, d.ID)
 }
-

@@ -105,8 +105,10 @@ func canonicalKind(k string) (string, bool) {
 	return "", false
 }
 
-func isEventHubKind(k string) bool  { return k == KindEventHub || k == KindEventHubWithManagedIdentity }
-func isEventGridKind(k string) bool { return k == KindEventGrid || k == KindEventGridWithManagedIdentity }
+func isEventHubKind(k string) bool { return k == KindEventHub || k == KindEventHubWithManagedIdentity }
+func isEventGridKind(k string) bool {
+	return k == KindEventGrid || k == KindEventGridWithManagedIdentity
+}
 
 func (h *Handler) getDataConnection(w http.ResponseWriter, r *http.Request, rt route) error {
 	ctx := r.Context()
