@@ -54,6 +54,7 @@ type tableSpec struct {
 }
 
 type parser struct {
+	err  error // the first scanning error; it wins over any later complaint
 	sc   scanner
 	tok  token // current token
 	prev int   // end of the previous token
@@ -92,6 +93,9 @@ func parse(text string) (*command, error) {
 	default:
 		return nil, kerr.Syntax(1, 1, "unknown management command '%s'", verb)
 	}
+	if p.err != nil {
+		return nil, p.err
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +110,10 @@ func (p *parser) advance() error {
 	p.prev = p.tok.end
 	t, err := p.sc.scan()
 	if err != nil {
+		if p.err == nil {
+			p.err = err
+		}
+		p.tok = token{kind: tokEOF, pos: len(p.sc.src), end: len(p.sc.src)}
 		return err
 	}
 	p.tok = t
@@ -113,6 +121,9 @@ func (p *parser) advance() error {
 }
 
 func (p *parser) errorf(format string, args ...any) error {
+	if p.err != nil {
+		return p.err
+	}
 	return p.sc.errAt(p.tok.pos, format, args...)
 }
 
@@ -168,7 +179,9 @@ func (p *parser) name(what string) (string, error) {
 // nameOrString accepts a name or a string literal (mapping names, FQNs).
 func (p *parser) nameOrString(what string) (string, error) {
 	if p.tok.kind == tokString {
-		return p.str()
+		// One literal only: a mapping name is followed by the mapping's own literals.
+		v := p.tok.text
+		return v, p.advance()
 	}
 	return p.name(what)
 }
