@@ -16,6 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -37,6 +38,9 @@ type Options struct {
 	// Location URLs. Empty: the scheme and host the request came in on.
 	BaseURL string
 	Clock   func() time.Time // nil: time.Now
+	// Authorize, when set, decides whether the caller may perform action on
+	// scope (see Authorizer); nil lets every authenticated caller do anything.
+	Authorize Authorizer
 	// RetryAfter is the Retry-After the provider asks pollers to wait; the
 	// SDKs poll every 30 s without it. Zero: 1 s.
 	RetryAfter time.Duration
@@ -52,6 +56,7 @@ type Handler struct {
 	baseURL   string
 	now       func() time.Time
 	retry     time.Duration
+	authorize Authorizer
 
 	locks   sync.Map // cluster key -> *sync.Mutex: writes under one cluster are serialised
 	ctx     context.Context
@@ -67,6 +72,7 @@ func NewHandler(opts Options) *Handler {
 		docs: opts.Documents, dataPlane: opts.DataPlane, conns: opts.Connections,
 		log: opts.Logger, dataURL: strings.TrimRight(opts.DataPlaneURL, "/"),
 		baseURL: strings.TrimRight(opts.BaseURL, "/"), now: opts.Clock, retry: opts.RetryAfter,
+		authorize: opts.Authorize,
 	}
 	if h.conns == nil {
 		h.conns = NoopConnections{}
@@ -113,6 +119,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := checkAPIVersion(r, rt.resourceType()); err != nil {
 		h.writeError(w, err)
 		return
+	}
+	if h.authorize != nil {
+		action, scope := rt.action(r.Method), strings.TrimRight(r.URL.Path, "/")
+		if ok, caller := h.authorize(r, action, scope); !ok {
+			if caller == "" {
+				caller = "The client"
+			}
+			ARMError(w, http.StatusForbidden, "AuthorizationFailed", fmt.Sprintf(
+				"%s does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+				caller, action, scope))
+			return
+		}
 	}
 	if err := h.dispatch(w, r, rt); err != nil {
 		h.writeError(w, err)

@@ -7,6 +7,7 @@ package arm_test
 
 import (
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,6 +30,7 @@ import (
 const subscription = "00000000-0000-0000-0000-0000000000aa"
 
 type server struct {
+	dir       string
 	url       string // https://127.0.0.1:PORT
 	creds     *auth.Credentials
 	bundle    *pki.Bundle
@@ -60,12 +62,24 @@ func startServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{url: base, creds: creds, bundle: bundle, docs: armtest.NewDocuments(),
+	s := &server{dir: dir, url: base, creds: creds, bundle: bundle, docs: armtest.NewDocuments(),
 		dataPlane: armtest.NewDataPlane(), conns: armtest.NewConnections()}
 	s.handler = odxarm.NewHandler(odxarm.Options{
 		Documents: s.docs, DataPlane: s.dataPlane, Connections: s.conns,
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		DataPlaneURL: base,
+		// What the wiring does with auth's roles: Reader reads, Contributor writes.
+		Authorize: func(r *http.Request, action, scope string) (bool, string) {
+			p, ok := auth.PrincipalFrom(r.Context())
+			if !ok {
+				return false, ""
+			}
+			caller := fmt.Sprintf("The client '%s' with object id '%s'", p.ClientID, p.ObjectID)
+			if odxarm.IsReadAction(action) {
+				return p.HasRole(auth.RoleReader), caller
+			}
+			return p.HasRole(auth.RoleContributor), caller
+		},
 	})
 	guard := authority.Guard(func(w http.ResponseWriter, r *http.Request, status int, code, message string) {
 		odxarm.ARMError(w, status, code, message)
@@ -87,8 +101,14 @@ func startServer(t *testing.T) *server {
 	return s
 }
 
-// goClients builds armkusto's client factory exactly as azure-clients.md §3.1 says.
+// goClients builds armkusto's client factory exactly as azure-clients.md §3.1
+// says, for the bootstrap principal (which holds every role).
 func (s *server) goClients(t *testing.T) *armkusto.ClientFactory {
+	t.Helper()
+	return s.goClientsAs(t, s.creds.ClientID, s.creds.ClientSecret)
+}
+
+func (s *server) goClientsAs(t *testing.T, clientID, secret string) *armkusto.ClientFactory {
 	t.Helper()
 	cfg := cloud.Configuration{
 		ActiveDirectoryAuthorityHost: s.url + "/",
@@ -97,7 +117,7 @@ func (s *server) goClients(t *testing.T) *armkusto.ClientFactory {
 		},
 	}
 	transport := s.bundle.HTTPClient()
-	cred, err := azidentity.NewClientSecretCredential(s.creds.TenantID, s.creds.ClientID, s.creds.ClientSecret,
+	cred, err := azidentity.NewClientSecretCredential(s.creds.TenantID, clientID, secret,
 		&azidentity.ClientSecretCredentialOptions{
 			ClientOptions:            azcore.ClientOptions{Cloud: cfg, Transport: transport},
 			DisableInstanceDiscovery: true,
