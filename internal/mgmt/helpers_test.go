@@ -51,8 +51,11 @@ func newService(t *testing.T, path string) (*Service, *storage.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	q := query.New(st, query.Options{Compile: fakeCompile})
-	return New(st, q, Options{Version: "test"}), st
+	return New(st, queryService(st), Options{Version: "test"}), st
+}
+
+func queryService(st *storage.Store) *query.Service {
+	return query.New(st, query.Options{Compile: fakeCompile})
 }
 
 // table is a fully read result table.
