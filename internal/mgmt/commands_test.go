@@ -51,7 +51,10 @@ func TestTableLifecycle(t *testing.T) {
 	if out.names() != "TableName:string, Schema:string, DatabaseName:string, Folder:string, DocString:string" {
 		t.Fatal(out.names())
 	}
-	var sch struct{ Name string; OrderedColumns []struct{ Name, Type, CslType string } }
+	var sch struct {
+		Name           string
+		OrderedColumns []struct{ Name, Type, CslType string }
+	}
 	json.Unmarshal([]byte(out.rows[0][1].(string)), &sch)
 	if sch.Name != "Events" || len(sch.OrderedColumns) != 3 || sch.OrderedColumns[2].Name != "Value x" || sch.OrderedColumns[0].Type != "System.DateTime" {
 		t.Fatalf("schema %+v", sch)
@@ -109,7 +112,9 @@ func TestTableLifecycle(t *testing.T) {
 	}
 	dj := run1(t, s, admin, "DB", ".show database DB schema as json")
 	var doc struct {
-		Databases map[string]struct{ Tables map[string]struct{ OrderedColumns []struct{ Name string } } }
+		Databases map[string]struct {
+			Tables map[string]struct{ OrderedColumns []struct{ Name string } }
+		}
 	}
 	if err := json.Unmarshal([]byte(dj.rows[0][0].(string)), &doc); err != nil || len(doc.Databases["DB"].Tables["Events2"].OrderedColumns) != 4 {
 		t.Fatalf("schema json %v %v", dj.rows, err)
