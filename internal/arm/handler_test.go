@@ -420,3 +420,31 @@ func TestNameChecks(t *testing.T) {
 		t.Errorf("operations list: %d %s", r.status, r.raw)
 	}
 }
+
+func TestStartConnectionsAfterRestart(t *testing.T) {
+	f := newFixture(t)
+	f.database()
+	f.mustPut(clPath, map[string]any{"location": "West Europe", "sku": map[string]any{"name": "x", "tier": "Basic"}, "properties": map[string]any{"enableStreamingIngest": true}})
+	f.mustPut(dbPath+"/dataConnections/dc1", map[string]any{"kind": "EventHub", "properties": map[string]any{"eventHubResourceId": ehID, "consumerGroup": "cg"}})
+	f.h.Close()
+	f.srv.Close()
+
+	fresh := armtest.NewConnections()
+	f.cons = fresh
+	f.start(f.dp)
+	if err := f.h.StartConnections(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	running := fresh.Running()
+	if len(running) != 1 {
+		t.Fatalf("connections started after restart: %d, want 1", len(running))
+	}
+	for _, dc := range running {
+		if dc.DatabaseName() != "db1" || dc.ConnectionName() != "dc1" || dc.EventHubID() != ehID {
+			t.Errorf("started %+v", dc)
+		}
+		if on, err := f.h.StreamingIngestEnabled(context.Background(), dc); err != nil || !on {
+			t.Errorf("StreamingIngestEnabled = %v, %v", on, err)
+		}
+	}
+}

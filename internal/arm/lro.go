@@ -64,6 +64,10 @@ type operationRecord struct {
 	Result        json.RawMessage `json:"result,omitempty"` // final payload of a validation
 }
 
+// operationRetention is how long finished operations stay readable; they
+// are swept at start.
+const operationRetention = 48 * time.Hour
+
 func operationKey(subscription, opID string) string {
 	return key("/subscriptions/" + subscription + "/operationResults/" + opID)
 }
@@ -135,6 +139,13 @@ func (h *Handler) resumeOperations() {
 		var op operationRecord
 		if err := json.Unmarshal(d.Body, &op); err != nil {
 			h.log.Warn("skipping unreadable async operation", "id", d.ID, "err", err)
+			continue
+		}
+		if op.Status != statusRunning && h.now().Sub(op.EndTime) > operationRetention {
+			// ARM keeps operation results for a while; two days is plenty for any poller.
+			if _, err := h.docs.DeleteDoc(h.ctx, KindOperation, d.ID); err != nil {
+				h.log.Warn("cannot delete an old async operation", "id", d.ID, "err", err)
+			}
 			continue
 		}
 		if op.Status == statusRunning {
