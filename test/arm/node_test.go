@@ -11,14 +11,21 @@ import (
 )
 
 // TestNodeFlow runs node/flow.mjs with @azure/arm-kusto 8.1.0 and
-// @azure/identity 4.14.1 (install them with `npm ci` in test/arm/node).
+// @azure/identity 4.14.1, installed from test/arm/node/package-lock.json.
 func TestNodeFlow(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not installed")
 	}
 	if _, err := os.Stat(filepath.Join("node", "node_modules", "@azure", "arm-kusto")); err != nil {
-		t.Skip("run `npm ci` in test/arm/node first to install @azure/arm-kusto and @azure/identity")
+		// Install the pinned SDKs (package-lock.json) on first use.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		npm := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+		npm.Dir = "node"
+		if out, err := npm.CombinedOutput(); err != nil {
+			t.Skipf("cannot install @azure/arm-kusto and @azure/identity (npm ci in test/arm/node): %v\n%s", err, out)
+		}
 	}
 	s := startServer(t)
 	s.dataPlane.CreateTable("nodedb", "Events")
