@@ -312,5 +312,28 @@ func (h *Handler) finishClusterDelete(ctx context.Context, op *operationRecord) 
 			return err
 		}
 	}
+	// Connections and assignments made on databases only the data plane
+	// knows belong to the cluster too.
+	conns, err := listUnder[DataConnectionResource](ctx, h, KindDataConnection, op.ResourceID)
+	if err != nil {
+		return err
+	}
+	for _, dc := range conns {
+		if err := h.conns.Remove(ctx, dc.ID); err != nil {
+			return err
+		}
+		if err := h.remove(ctx, KindDataConnection, dc.ID); err != nil {
+			return err
+		}
+	}
+	pas, err := h.docs.ListDocs(ctx, KindPrincipalAssignment, key(op.ResourceID)+"/")
+	if err != nil {
+		return err
+	}
+	for _, pa := range pas {
+		if _, err := h.docs.DeleteDoc(ctx, KindPrincipalAssignment, pa.ID); err != nil {
+			return err
+		}
+	}
 	return h.remove(ctx, KindCluster, op.ResourceID)
 }

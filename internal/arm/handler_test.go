@@ -448,3 +448,28 @@ func TestStartConnectionsAfterRestart(t *testing.T) {
 		}
 	}
 }
+
+func TestDataPlaneOnlyDatabase(t *testing.T) {
+	f := newFixture(t)
+	f.cluster()
+	f.dp.CreateDatabase("kqldb") // .create database kqldb
+	kql := clPath + "/databases/kqldb"
+	got := f.do(http.MethodGet, kql, nil)
+	if got.status != 200 || got.body["name"] != "cluster1/kqldb" || got.body["kind"] != "ReadWrite" {
+		t.Fatalf("GET of a data-plane database: %d %s", got.status, got.raw)
+	}
+	f.mustPut(kql+"/dataConnections/dc1", map[string]any{"kind": "EventHub", "properties": map[string]any{"eventHubResourceId": ehID, "consumerGroup": "cg"}})
+	if len(f.cons.Running()) != 1 {
+		t.Fatal("connection on a data-plane database did not start")
+	}
+	d := f.do(http.MethodDelete, clPath, nil)
+	if st := f.wait(d); st["status"] != "Succeeded" {
+		t.Fatalf("cluster delete: %v", st)
+	}
+	if len(f.cons.Running()) != 0 {
+		t.Error("deleting the cluster left its connection running")
+	}
+	if _, ok, _ := f.dp.GetDatabase(context.Background(), "kqldb"); !ok {
+		t.Error("deleting the cluster dropped a database ARM did not create")
+	}
+}
