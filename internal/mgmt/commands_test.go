@@ -317,3 +317,25 @@ func TestRestartKeepsCommandsState(t *testing.T) {
 		t.Fatalf("functions after restart %v", got)
 	}
 }
+
+func TestDropExtentsByTag(t *testing.T) {
+	s := setup(t, "")
+	run1(t, s, admin, "DB", ".create table T (a:long)")
+	run1(t, s, admin, "DB", `.ingest inline into table T with (tags='["drop-by:batch7"]') <| 1`)
+	run1(t, s, admin, "DB", `.ingest inline into table T with (tags='["drop-by:batch8"]') <| 2`)
+	run1(t, s, admin, "DB", `.ingest inline into table T <| 3`)
+	out := run1(t, s, admin, "DB", `.drop extents <| .show table T extents where tags has "drop-by:BATCH7"`)
+	if len(out.rows) != 1 {
+		t.Fatalf("dropped %v", out.rows)
+	}
+	out = run1(t, s, admin, "DB", `.drop extents <| .show database DB extents | where tags contains "batch"`)
+	if len(out.rows) != 1 {
+		t.Fatalf("dropped %v", out.rows)
+	}
+	if got := queryFn(s)(t, "T").column("a"); !slices.Equal(got, []string{"3"}) {
+		t.Fatalf("left %v", got)
+	}
+	if _, err := s.Execute(context.Background(), admin, "DB", `.drop extents <| T | where a > 1`); kerr.As(err).Code != kerr.CodeSyntax {
+		t.Fatalf("unsupported form: %v", err)
+	}
+}

@@ -233,7 +233,7 @@ func (r *run) dropExtents() (*result.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := storage.ExtentFilter{Database: d.Name(), Table: r.c.table, IDs: r.c.extentIDs}
+	f := storage.ExtentFilter{Database: d.Name(), Table: r.c.table, IDs: r.c.extentIDs, Tag: r.c.tag, TagContains: r.c.tagOp == "contains"}
 	if r.c.olderTicks > 0 {
 		f.CreatedBefore = r.store.Now().Add(-time.Duration(r.c.olderTicks * 100))
 	}

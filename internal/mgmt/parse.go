@@ -44,6 +44,8 @@ type command struct {
 	extentIDs   []string
 	olderTicks  int64
 	allTables   bool
+	tag         string // .drop extents <| ... where tags has|contains tag
+	tagOp       string
 	docString   *string
 	folder      *string
 }

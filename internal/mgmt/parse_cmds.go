@@ -375,7 +375,7 @@ func (p *parser) drop() (*command, error) {
 		p.advance()
 		c.kind = ".drop extents"
 		if p.isPunct("<|") {
-			return nil, p.errorf("'.drop extents <| query' is not supported by odx yet; use '.drop extents (id, ...) from T' or '.drop extents older N days from T'")
+			return p.dropExtentsOfShow(c)
 		}
 		if p.isPunct("(") {
 			ids, err := p.extentIDList()
@@ -723,4 +723,62 @@ func (p *parser) deletePolicy() (*command, error) {
 		return nil, p.errorf("expected 'policy', found %s", p.tok.describe())
 	}
 	return p.policyDef(c, ".delete", scope)
+}
+
+// dropExtentsOfShow parses the `.drop extents <| .show table T extents where
+// tags has 'drop-by:x'` form (also `| where Tags has "..."`), the way extents
+// tagged at ingestion are dropped. Other queries over `.show extents` are not
+// supported.
+func (p *parser) dropExtentsOfShow(c *command) (*command, error) {
+	p.advance() // <|
+	if p.tok.kind != tokCommand || p.tok.text != ".show" {
+		return nil, p.errorf("odx supports '.drop extents <| .show table T extents where tags has \"tag\"'; found %s", p.tok.describe())
+	}
+	p.advance()
+	switch {
+	case p.isWord("table"):
+		p.advance()
+		t, err := p.name("table")
+		if err != nil {
+			return nil, err
+		}
+		c.table = t
+	case p.isWord("database"):
+		p.advance()
+		db, err := p.name("database")
+		if err != nil {
+			return nil, err
+		}
+		c.db, c.allTables = db, true
+	default:
+		c.allTables = true
+	}
+	if _, err := p.expectWord("extents"); err != nil {
+		return nil, err
+	}
+	piped := p.acceptPunct("|")
+	if _, ok := p.acceptWord("where"); ok {
+		if _, err := p.expectWord("tags"); err != nil {
+			return nil, err
+		}
+		switch {
+		case p.isWord("has"):
+			c.tagOp = "has"
+		case p.isWord("contains"):
+			c.tagOp = "contains"
+		case p.isPunct("=") || p.isPunct("!"):
+			return nil, p.errorf("only 'tags has' and 'tags contains' are supported here")
+		default:
+			return nil, p.errorf("expected 'has' or 'contains', found %s", p.tok.describe())
+		}
+		p.advance()
+		v, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		c.tag = v
+	} else if piped {
+		return nil, p.errorf("expected 'where' after '|', found %s", p.tok.describe())
+	}
+	return c, nil
 }

@@ -363,8 +363,11 @@ type ExtentFilter struct {
 	IDs      []string // empty: any
 	// CreatedBefore keeps only extents created before this time (zero: any).
 	CreatedBefore time.Time
-	// Tag keeps only extents carrying this tag (empty: any).
+	// Tag keeps only extents carrying this tag, compared case-insensitively
+	// as Kusto's `tags has` does (empty: any).
 	Tag string
+	// TagContains matches Tag as a substring of any tag (`tags contains`).
+	TagContains bool
 }
 
 func (f ExtentFilter) where() (string, []any) {
@@ -382,8 +385,12 @@ func (f ExtentFilter) where() (string, []any) {
 		conds = append(conds, "creation_time < ?")
 		args = append(args, f.CreatedBefore.UTC())
 	}
-	if f.Tag != "" {
-		conds = append(conds, "list_contains(tags, ?)")
+	switch {
+	case f.Tag != "" && f.TagContains:
+		conds = append(conds, "len(list_filter(tags, x -> contains(lower(x), lower(?)))) > 0")
+		args = append(args, f.Tag)
+	case f.Tag != "":
+		conds = append(conds, "list_contains(list_transform(tags, x -> lower(x)), lower(?))")
 		args = append(args, f.Tag)
 	}
 	return strings.Join(conds, " AND "), args
