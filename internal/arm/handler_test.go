@@ -385,6 +385,15 @@ func TestOperationsResumeAfterRestart(t *testing.T) {
 	for !blocking.entered.Load() {
 		time.Sleep(5 * time.Millisecond)
 	}
+	aao, _ := url.Parse(r.header.Get("Azure-AsyncOperation"))
+	running := f.do(http.MethodGet, aao.RequestURI(), nil)
+	if running.body["status"] != "Running" || running.header.Get("Retry-After") != "1" {
+		t.Errorf("status while running: %s, Retry-After %q", running.raw, running.header.Get("Retry-After"))
+	}
+	loc, _ := url.Parse(r.header.Get("Location"))
+	if lv := f.do(http.MethodGet, loc.RequestURI(), nil); lv.status != http.StatusAccepted || lv.header.Get("Location") == "" {
+		t.Errorf("Location view while running: %d %v", lv.status, lv.header)
+	}
 	f.h.Close() // "crash" with the operation in flight
 	f.srv.Close()
 

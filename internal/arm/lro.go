@@ -116,7 +116,7 @@ func (h *Handler) startOperation(w http.ResponseWriter, r *http.Request, op *ope
 	status := h.requestBase(r) + op.statusURLPath() + "?api-version=" + url.QueryEscape(version)
 	w.Header().Set("Azure-AsyncOperation", status)
 	w.Header().Set("Location", status+"&operationResultResponseType=Location")
-	w.Header().Set("Retry-After", strconv.Itoa(int((h.retry+time.Second-1)/time.Second)))
+	w.Header().Set("Retry-After", h.retryAfterSeconds())
 	return nil
 }
 
@@ -227,6 +227,11 @@ func (h *Handler) getOperationResult(w http.ResponseWriter, r *http.Request, rt 
 		return err
 	}
 	if !equalFoldQuery(r, "operationResultResponseType", "Location") {
+		if op.Status == statusRunning {
+			// Pollers take the wait before the next poll from the last response;
+			// without it Python and Go wait 30 s.
+			w.Header().Set("Retry-After", h.retryAfterSeconds())
+		}
 		writeJSON(w, http.StatusOK, op.statusDocument())
 		return nil
 	}
@@ -235,7 +240,7 @@ func (h *Handler) getOperationResult(w http.ResponseWriter, r *http.Request, rt 
 		self := h.requestBase(r) + op.statusURLPath() + "?api-version=" + url.QueryEscape(r.URL.Query().Get("api-version"))
 		w.Header().Set("Azure-AsyncOperation", self)
 		w.Header().Set("Location", self+"&operationResultResponseType=Location")
-		w.Header().Set("Retry-After", strconv.Itoa(int((h.retry+time.Second-1)/time.Second)))
+		w.Header().Set("Retry-After", h.retryAfterSeconds())
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	case statusFailed:
@@ -365,4 +370,8 @@ func resourceKindOf(id string) string {
 		return KindDatabase
 	}
 	return KindCluster
+}
+
+func (h *Handler) retryAfterSeconds() string {
+	return strconv.Itoa(int((h.retry + time.Second - 1) / time.Second))
 }
