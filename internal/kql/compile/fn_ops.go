@@ -1,0 +1,181 @@
+package compile
+
+import (
+	"odx/internal/kql/sem"
+	"odx/internal/kql/types"
+	"odx/internal/sqlast"
+)
+
+// Operators: arithmetic with Kusto's promotion and datetime/timespan rules,
+// comparisons, logic, and the string operators.
+
+func init() {
+	register(map[string]lowerFunc{
+		"+": arith, "-": arith, "*": arith, "/": arith, "%": arith,
+		"neg": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return &sqlast.Unary{Op: "-", X: asType(call.Args[0], a[0], call.T)}, nil
+		},
+		"==": compare, "!=": compare, "<": compare, "<=": compare, ">": compare, ">=": compare,
+		"and": logic, "or": logic,
+		"not": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return &sqlast.Unary{Op: "NOT", X: c.truth(call.Args[0], a[0])}, nil
+		},
+		"between": between, "!between": between,
+	})
+}
+
+// asType converts a lowered value of x's type to type t (numeric widening,
+// dynamic extraction) so SQL arithmetic runs in the Kusto result type.
+func asType(x sem.Expr, s sqlast.Expr, t types.Type) sqlast.Expr {
+	from := x.Type()
+	if from == t {
+		return s
+	}
+	if from == types.Dynamic {
+		return fromDynamic(s, t)
+	}
+	if t.Numeric() || t == types.TimeSpan {
+		return cast(s, t.DuckDB())
+	}
+	return s
+}
+
+func epochNs(x sqlast.Expr) sqlast.Expr { return fn("epoch_ns", x) }
+func fromNs(x sqlast.Expr) sqlast.Expr  { return fn("make_timestamp_ns", x) }
+
+func arith(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+	op := call.Fn
+	lt, rt := argType(call, 0), argType(call, 1)
+	l, r := a[0], a[1]
+	if lt == types.Dynamic || rt == types.Dynamic {
+		if call.T == types.Dynamic {
+			l, r = fromDynamic(l, types.Real), fromDynamic(r, types.Real)
+			return toDynamic(numOp(op, l, r, types.Real), types.Real), nil
+		}
+	}
+	switch {
+	case call.T.Numeric():
+		l, r = asType(call.Args[0], l, call.T), asType(call.Args[1], r, call.T)
+		return numOp(op, l, r, call.T), nil
+	case lt == types.DateTime && rt == types.DateTime:
+		return bin("//", bin("-", epochNs(l), epochNs(r)), i64(100)), nil
+	case lt == types.DateTime && rt == types.TimeSpan:
+		return fromNs(bin(op, epochNs(l), bin("*", r, i64(100)))), nil
+	case lt == types.TimeSpan && rt == types.DateTime:
+		return fromNs(bin("+", epochNs(r), bin("*", l, i64(100)))), nil
+	case lt == types.TimeSpan && rt == types.TimeSpan:
+		if op == "/" {
+			return bin("/", cast(l, "DOUBLE"), cast(r, "DOUBLE")), nil
+		}
+		if op == "%" {
+			return kustoMod(l, r, types.Long), nil
+		}
+		return bin(op, l, r), nil
+	case lt == types.TimeSpan:
+		if rt == types.Long || rt == types.Int {
+			if op == "/" {
+				return bin("//", l, r), nil
+			}
+			return bin(op, l, r), nil
+		}
+		return cast(fn("round", bin(op, cast(l, "DOUBLE"), cast(r, "DOUBLE"))), "BIGINT"), nil
+	case rt == types.TimeSpan:
+		if lt == types.Long || lt == types.Int {
+			return bin(op, l, r), nil
+		}
+		return cast(fn("round", bin(op, cast(l, "DOUBLE"), cast(r, "DOUBLE"))), "BIGINT"), nil
+	}
+	return nil, unsupported("operator %s on %s and %s", op, lt, rt)
+}
+
+// numOp applies an arithmetic operator in type t: integer division truncates,
+// and % is never negative, as in Kusto.
+func numOp(op string, l, r sqlast.Expr, t types.Type) sqlast.Expr {
+	switch op {
+	case "/":
+		if t == types.Long || t == types.Int {
+			return bin("//", l, r)
+		}
+		if t == types.Decimal {
+			return cast(bin("/", l, r), t.DuckDB())
+		}
+		// IEEE division: x/0 gives ±Infinity or NaN, not NULL.
+		return tmpl("CASE WHEN {} = 0 THEN {} * CAST('Infinity' AS DOUBLE) ELSE {} / {} END", r, l, l, r)
+	case "%":
+		return kustoMod(l, r, t)
+	case "+", "-", "*":
+		if t == types.Decimal {
+			return cast(bin(op, l, r), t.DuckDB())
+		}
+	}
+	return bin(op, l, r)
+}
+
+func kustoMod(l, r sqlast.Expr, t types.Type) sqlast.Expr {
+	m := bin("%", l, r)
+	return tmpl("CASE WHEN {} < 0 THEN {} + abs({}) ELSE {} END", m, m, r, m)
+}
+
+// comparable lowers both sides to one comparable type.
+func comparablePair(call *sem.Call, a []sqlast.Expr) (sqlast.Expr, sqlast.Expr) {
+	lt, rt := argType(call, 0), argType(call, 1)
+	l, r := a[0], a[1]
+	switch {
+	case lt == rt:
+	case lt == types.Dynamic:
+		l = fromDynamic(l, rt)
+	case rt == types.Dynamic:
+		r = fromDynamic(r, lt)
+	case lt.Numeric() && rt.Numeric():
+		t := promoted(lt, rt)
+		l, r = cast(l, t.DuckDB()), cast(r, t.DuckDB())
+	}
+	return l, r
+}
+
+func promoted(a, b types.Type) types.Type {
+	rank := map[types.Type]int{types.Int: 1, types.Long: 2, types.Real: 3, types.Decimal: 4}
+	if rank[a] >= rank[b] {
+		return a
+	}
+	return b
+}
+
+func compare(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+	l, r := comparablePair(call, a)
+	op := call.Fn
+	switch op {
+	case "==":
+		op = "="
+	case "!=":
+		op = "<>"
+	}
+	if argType(call, 0) == types.Dynamic && argType(call, 1) == types.Dynamic {
+		l, r = cast(l, "VARCHAR"), cast(r, "VARCHAR")
+	}
+	return bin(op, l, r), nil
+}
+
+func logic(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+	return bin(map[string]string{"and": "AND", "or": "OR"}[call.Fn], c.truth(call.Args[0], a[0]), c.truth(call.Args[1], a[1])), nil
+}
+
+func between(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+	x, lo, hi := a[0], a[1], a[2]
+	xt, lt, ht := argType(call, 0), argType(call, 1), argType(call, 2)
+	if xt == types.DateTime && ht == types.TimeSpan {
+		hi = fromNs(bin("+", epochNs(lo), bin("*", hi, i64(100))))
+	}
+	if xt == types.Dynamic && lt != types.Dynamic {
+		x = fromDynamic(x, lt)
+	}
+	if xt.Numeric() && lt.Numeric() && xt != lt {
+		t := promoted(promoted(xt, lt), ht)
+		x, lo, hi = cast(x, t.DuckDB()), cast(lo, t.DuckDB()), cast(hi, t.DuckDB())
+	}
+	e := tmpl("({} BETWEEN {} AND {})", x, lo, hi)
+	if call.Fn == "!between" {
+		return &sqlast.Unary{Op: "NOT", X: e}, nil
+	}
+	return e, nil
+}

@@ -1,0 +1,416 @@
+package compile
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+
+	"odx/internal/kql/sem"
+	"odx/internal/kql/types"
+	"odx/internal/sqlast"
+)
+
+// String operators and functions. Kusto strings are never null; inputs that
+// might be null are treated as "".
+
+func init() {
+	register(map[string]lowerFunc{
+		"=~": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			l, r := strArgs(call, a)
+			return bin("=", fn("lower", l), fn("lower", r)), nil
+		},
+		"!~": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			l, r := strArgs(call, a)
+			return bin("<>", fn("lower", l), fn("lower", r)), nil
+		},
+		"contains":      substringOp("contains", false),
+		"contains_cs":   substringOp("contains", true),
+		"startswith":    substringOp("starts_with", false),
+		"startswith_cs": substringOp("starts_with", true),
+		"endswith":      substringOp("ends_with", false),
+		"endswith_cs":   substringOp("ends_with", true),
+		"has":           termOp(true, true, false),
+		"has_cs":        termOp(true, true, true),
+		"hasprefix":     termOp(true, false, false),
+		"hasprefix_cs":  termOp(true, false, true),
+		"hassuffix":     termOp(false, true, false),
+		"hassuffix_cs":  termOp(false, true, true),
+		"matches regex": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			l, r := strArgs(call, a)
+			return fn("regexp_matches", l, r), nil
+		},
+		"like": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			l, r := strArgs(call, a)
+			return bin("ILIKE", l, r), nil
+		},
+		"in": inList(false, false), "!in": inList(true, false), "in~": inList(false, true), "!in~": inList(true, true),
+		"has_any": hasAnyAll("OR"), "has_all": hasAnyAll("AND"),
+
+		"strlen": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return cast(fn("length", strArg(call, a, 0)), "BIGINT"), nil
+		},
+		"string_size": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return cast(fn("octet_length", fn("encode", strArg(call, a, 0))), "BIGINT"), nil
+		},
+		"tolower": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("lower", strArg(call, a, 0)), nil
+		},
+		"toupper": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("upper", strArg(call, a, 0)), nil
+		},
+		"reverse": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("reverse", strArg(call, a, 0)), nil
+		},
+		"strcat": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			var args []sqlast.Expr
+			for i := range a {
+				args = append(args, strArg(call, a, i))
+			}
+			return fn("concat", args...), nil
+		},
+		"strcat_delim": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			var args []sqlast.Expr
+			for i := range a {
+				args = append(args, fn("COALESCE", strArg(call, a, i), sqlast.Keyword("''")))
+			}
+			return fn("concat_ws", args...), nil
+		},
+		"strcat_array": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return tmpl("array_to_string(list_transform(CAST({} AS JSON[]), x -> CASE WHEN json_type(x) = 'VARCHAR' THEN x ->> '$' ELSE CAST(x AS VARCHAR) END), {})", a[0], strArg(call, a, 1)), nil
+		},
+		"substring": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			s := strArg(call, a, 0)
+			start := tmpl("greatest({}, 0)", a[1])
+			if len(a) == 3 {
+				return fn("COALESCE", tmpl("substr({}, {} + 1, greatest({} + least({}, 0), 0))", s, start, a[2], a[1]), sqlast.Keyword("''")), nil
+			}
+			return fn("COALESCE", tmpl("substr({}, {} + 1)", s, start), sqlast.Keyword("''")), nil
+		},
+		"indexof": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			s, n := strArg(call, a, 0), strArg(call, a, 1)
+			if len(a) >= 3 {
+				return tmpl("CASE WHEN strpos(substr({}, {} + 1), {}) = 0 THEN -1 ELSE strpos(substr({}, {} + 1), {}) - 1 + {} END", s, a[2], n, s, a[2], n, a[2]), nil
+			}
+			return tmpl("(CAST(strpos({}, {}) AS BIGINT) - 1)", s, n), nil
+		},
+		"countof": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			s, n := strArg(call, a, 0), strArg(call, a, 1)
+			if len(a) == 3 {
+				if k, ok := constArg(call, 2); ok && k == "regex" {
+					return tmpl("CAST(len(regexp_extract_all({}, {})) AS BIGINT)", s, n), nil
+				}
+			}
+			return tmpl("CAST((length({}) - length(replace({}, {}, ''))) // greatest(length({}), 1) AS BIGINT)", s, s, n, n), nil
+		},
+		"trim":       trimFn("^(", ")+|(", ")+$"),
+		"trim_start": trimFn("^(", ")+", ""),
+		"trim_end":   trimFn("(", ")+$", ""),
+		"replace_string": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("replace", strArg(call, a, 0), strArg(call, a, 1), strArg(call, a, 2)), nil
+		},
+		"replace_regex": replaceRegex,
+		"replace":       replaceRegex,
+		"extract": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			re, s := strArg(call, a, 0), strArg(call, a, 2)
+			x := tmpl("CASE WHEN regexp_matches({}, {}) THEN regexp_extract({}, {}, CAST({} AS INTEGER)) ELSE NULL END", s, re, s, re, a[1])
+			if call.T != types.String && call.T != types.Invalid {
+				return convert(x, types.String, call.T), nil
+			}
+			return x, nil
+		},
+		"extract_all": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			re, s := strArg(call, a, 0), strArg(call, a, len(a)-1)
+			groups := 0
+			if k, ok := constArg(call, 0); ok {
+				if r, err := regexp.Compile(k.(string)); err == nil {
+					groups = r.NumSubexp()
+				}
+			}
+			if groups <= 1 {
+				g := sqlast.Expr(i64(int64(groups)))
+				return tmpl("CASE WHEN len(regexp_extract_all({}, {}, {})) = 0 THEN NULL ELSE to_json(regexp_extract_all({}, {}, {})) END", s, re, g, s, re, g), nil
+			}
+			// several groups: one array of group values per match
+			var parts []string
+			var args []sqlast.Expr
+			for i := 1; i <= groups; i++ {
+				parts = append(parts, "regexp_extract(m, {}, "+itoa(i)+")")
+				args = append(args, re)
+			}
+			all := append([]sqlast.Expr{s, re}, args...)
+			return tmpl("to_json(list_transform(regexp_extract_all({}, {}), m -> ["+strings.Join(parts, ", ")+"]))", all...), nil
+		},
+		"split": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			s := tmpl("string_split({}, {})", strArg(call, a, 0), strArg(call, a, 1))
+			if len(a) == 3 {
+				return tmpl("to_json(CASE WHEN {} < len({}) THEN [{}[{} + 1]] ELSE [] END)", a[2], s, s, a[2]), nil
+			}
+			return fn("to_json", s), nil
+		},
+		"base64_encode_tostring": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("to_base64", fn("encode", strArg(call, a, 0))), nil
+		},
+		"base64_decode_fromstring": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return tmpl("TRY_CAST(TRY(from_base64({})) AS VARCHAR)", strArg(call, a, 0)), nil
+		},
+		"url_encode": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("url_encode", strArg(call, a, 0)), nil
+		},
+		"url_encode_component": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("url_encode", strArg(call, a, 0)), nil
+		},
+		"url_decode": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("url_decode", strArg(call, a, 0)), nil
+		},
+		"hash": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			h := tmpl("CAST(hash({}) AS BIGINT)", a[0])
+			if len(a) == 2 {
+				return kustoMod(h, a[1], types.Long), nil
+			}
+			return h, nil
+		},
+		"hash_sha256": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("sha256", strArg(call, a, 0)), nil
+		},
+		"hash_md5": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("md5", strArg(call, a, 0)), nil
+		},
+		"strrep": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			s := strArg(call, a, 0)
+			if len(a) == 3 {
+				return tmpl("array_to_string(list_transform(range({}), i -> {}), {})", a[1], s, strArg(call, a, 2)), nil
+			}
+			return fn("repeat", s, a[1]), nil
+		},
+		"isascii": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return tmpl("NOT regexp_matches({}, '[^\\x00-\\x7F]')", strArg(call, a, 0)), nil
+		},
+	})
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// strArg is argument i as a Kusto string (tostring of non-strings).
+func strArg(call *sem.Call, a []sqlast.Expr, i int) sqlast.Expr {
+	t := argType(call, i)
+	if t == types.String {
+		return fn("COALESCE", a[i], sqlast.Keyword("''"))
+	}
+	return toVarchar(a[i], t)
+}
+
+func strArgs(call *sem.Call, a []sqlast.Expr) (sqlast.Expr, sqlast.Expr) {
+	return strArg(call, a, 0), strArg(call, a, 1)
+}
+
+func negated(name string) bool { return strings.HasPrefix(name, "!") }
+
+func substringOp(sqlFn string, cs bool) lowerFunc {
+	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		l, r := strArgs(call, a)
+		if !cs {
+			l, r = fn("lower", l), fn("lower", r)
+		}
+		return fn(sqlFn, l, r), nil
+	}
+}
+
+// termChars is what separates terms for has/hasprefix/hassuffix: anything
+// that is not a letter or a digit.
+const termSep = `[^\pL\pN]`
+
+// termOp lowers has-family operators as a regular expression over term
+// boundaries, guarded by a cheap substring test.
+func termOp(startBoundary, endBoundary, cs bool) lowerFunc {
+	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		l, r := strArgs(call, a)
+		flags := "(?i)"
+		if cs {
+			flags = ""
+		}
+		pre, post := "", ""
+		if startBoundary {
+			pre = "(^|" + termSep + ")"
+		}
+		if endBoundary {
+			post = "($|" + termSep + ")"
+		}
+		guard := fn("contains", fn("lower", l), fn("lower", r))
+		if cs {
+			guard = fn("contains", l, r)
+		}
+		if k, ok := constArg(call, 1); ok {
+			if s, ok := k.(string); ok {
+				if s == "" {
+					return sqlast.Keyword("TRUE"), nil
+				}
+				re := flags + pre + regexp.QuoteMeta(s) + post
+				return bin("AND", guard, fn("regexp_matches", l, str(re))), nil
+			}
+		}
+		re := tmpl("{} || regexp_escape({}) || {}", str(flags+pre), r, str(post))
+		return bin("AND", guard, fn("regexp_matches", l, re)), nil
+	}
+}
+
+func trimFn(pre, mid, post string) lowerFunc {
+	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		re, s := strArg(call, a, 0), strArg(call, a, 1)
+		pattern := tmpl("{} || {} || {}", str(pre), re, str(mid))
+		if post != "" {
+			pattern = tmpl("{} || {} || {} || {} || {}", str(pre), re, str(mid), re, str(post))
+		}
+		return fn("regexp_replace", s, pattern, sqlast.Keyword("''"), sqlast.Keyword("'g'")), nil
+	}
+}
+
+// replaceRegex translates .NET-style $1 group references to RE2's \1.
+func replaceRegex(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+	s, re, rep := strArg(call, a, 0), strArg(call, a, 1), strArg(call, a, 2)
+	if k, ok := constArg(call, 2); ok {
+		if t, ok := k.(string); ok {
+			t = strings.ReplaceAll(t, `\`, `\\`)
+			t = regexp.MustCompile(`\$(\d)`).ReplaceAllString(t, `\$1`)
+			rep = str(t)
+		}
+	}
+	return fn("regexp_replace", s, re, rep, sqlast.Keyword("'g'")), nil
+}
+
+// listItems lowers an `in` list; dynamic array constants contribute their elements.
+func (c *compiler) listItems(call *sem.Call, elemType types.Type) ([]sqlast.Expr, error) {
+	l, _ := call.Args[1].(*sem.List)
+	var out []sqlast.Expr
+	for _, it := range l.Items {
+		if k, ok := it.(*sem.Const); ok && k.T == types.Dynamic {
+			if s, ok := k.V.(string); ok {
+				var vals []any
+				if json.Unmarshal([]byte(s), &vals) == nil {
+					for _, v := range vals {
+						out = append(out, jsonElem(v, elemType))
+					}
+					continue
+				}
+			}
+		}
+		x, err := c.expr(it)
+		if err != nil {
+			return nil, err
+		}
+		if it.Type() != elemType {
+			x = convert(x, it.Type(), elemType)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+func jsonElem(v any, t types.Type) sqlast.Expr {
+	switch x := v.(type) {
+	case nil:
+		return null(t)
+	case string:
+		return convert(str(x), types.String, t)
+	case float64:
+		if t == types.Long || t == types.Int {
+			return &sqlast.Param{Value: int64(x), Type: t.DuckDB()}
+		}
+		return convert(&sqlast.Param{Value: x, Type: "DOUBLE"}, types.Real, t)
+	case bool:
+		return convert(&sqlast.Param{Value: x, Type: "BOOLEAN"}, types.Bool, t)
+	}
+	b, _ := json.Marshal(v)
+	return convert(&sqlast.Param{Value: string(b), Type: "JSON"}, types.Dynamic, t)
+}
+
+func inList(not, ci bool) lowerFunc {
+	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		xt := argType(call, 0)
+		x := a[0]
+		if xt == types.Dynamic {
+			x, xt = toVarchar(x, xt), types.String
+		}
+		if ci {
+			x, xt = fn("lower", strArg(call, a, 0)), types.String
+		}
+		if tab, ok := call.Args[1].(*sem.TabularExpr); ok {
+			q, err := c.node(tab.Plan)
+			if err != nil {
+				return nil, err
+			}
+			v := sqlast.Expr(col(tab.Plan.Schema()[0].Name))
+			if ci || tab.T != xt {
+				v = convert(v, tab.T, xt)
+				if ci {
+					v = fn("lower", v)
+				}
+			}
+			sub := &sqlast.Select{Items: []sqlast.SelectItem{{X: v}}, From: &sqlast.SubFrom{Q: q, Alias: c.alias()}}
+			return &sqlast.In{X: x, Not: not, Sub: sub}, nil
+		}
+		items, err := c.listItems(call, xt)
+		if err != nil {
+			return nil, err
+		}
+		if ci {
+			for i := range items {
+				items[i] = fn("lower", items[i])
+			}
+		}
+		if len(items) == 0 {
+			if not {
+				return sqlast.Keyword("TRUE"), nil
+			}
+			return sqlast.Keyword("FALSE"), nil
+		}
+		return &sqlast.In{X: x, Not: not, List: items}, nil
+	}
+}
+
+func hasAnyAll(join string) lowerFunc {
+	has := termOp(true, true, false)
+	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		l, _ := call.Args[1].(*sem.List)
+		var items []sem.Expr
+		if l != nil {
+			for _, it := range l.Items {
+				if k, ok := it.(*sem.Const); ok && k.T == types.Dynamic {
+					var vals []any
+					if s, ok := k.V.(string); ok && json.Unmarshal([]byte(s), &vals) == nil {
+						for _, v := range vals {
+							if sv, ok := v.(string); ok {
+								items = append(items, &sem.Const{V: sv, T: types.String})
+							}
+						}
+						continue
+					}
+				}
+				items = append(items, it)
+			}
+		}
+		if len(items) == 0 {
+			if join == "AND" {
+				return sqlast.Keyword("TRUE"), nil
+			}
+			return sqlast.Keyword("FALSE"), nil
+		}
+		var out sqlast.Expr
+		for _, it := range items {
+			r, err := c.expr(it)
+			if err != nil {
+				return nil, err
+			}
+			sub := &sem.Call{Fn: "has", Args: []sem.Expr{call.Args[0], it}, T: types.Bool}
+			e, err := has(c, sub, []sqlast.Expr{a[0], r})
+			if err != nil {
+				return nil, err
+			}
+			if out == nil {
+				out = e
+			} else {
+				out = bin(join, out, e)
+			}
+		}
+		return out, nil
+	}
+}

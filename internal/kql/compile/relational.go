@@ -1,0 +1,259 @@
+package compile
+
+import (
+	"odx/internal/kql/schema"
+	"odx/internal/kql/sem"
+	"odx/internal/kql/types"
+	"odx/internal/sqlast"
+)
+
+// join lowers every Kusto join kind. innerunique keeps one left row per key
+// before joining, which is Kusto's default.
+func (c *compiler) join(v *sem.Join) (*sqlast.Select, error) {
+	lq, err := c.node(v.L)
+	if err != nil {
+		return nil, err
+	}
+	rq, err := c.node(v.R)
+	if err != nil {
+		return nil, err
+	}
+	la, ra := c.alias(), c.alias()
+	saved := c.sides
+	c.sides = map[string]string{"left": la, "right": ra}
+	defer func() { c.sides = saved }()
+	if v.Kind == "innerunique" {
+		var keys []sqlast.Expr
+		for _, k := range v.LeftKeys {
+			keys = append(keys, col(k.(*sem.ColumnRef).Name))
+		}
+		lq = &sqlast.Select{From: &sqlast.SubFrom{Q: lq, Alias: c.alias()},
+			Qualify: bin("=", &sqlast.Call{Name: "row_number", Over: &sqlast.Window{PartitionBy: keys}}, i64(1))}
+	}
+	var on sqlast.Expr
+	for i := range v.LeftKeys {
+		l, err := c.expr(v.LeftKeys[i])
+		if err != nil {
+			return nil, err
+		}
+		r, err := c.expr(v.RightKeys[i])
+		if err != nil {
+			return nil, err
+		}
+		lt, rt := v.LeftKeys[i].Type(), v.RightKeys[i].Type()
+		if lt != rt {
+			if lt == types.Dynamic || rt == types.Dynamic {
+				l, r = toVarchar(l, lt), toVarchar(r, rt)
+			} else if lt.Numeric() && rt.Numeric() {
+				t := promoted(lt, rt)
+				l, r = cast(l, t.DuckDB()), cast(r, t.DuckDB())
+			}
+		}
+		eq := bin("=", l, r)
+		if on == nil {
+			on = eq
+		} else {
+			on = bin("AND", on, eq)
+		}
+	}
+	if v.Extra != nil {
+		x, err := c.expr(v.Extra)
+		if err != nil {
+			return nil, err
+		}
+		if on == nil {
+			on = x
+		} else {
+			on = bin("AND", on, x)
+		}
+	}
+	if on == nil {
+		on = sqlast.Keyword("TRUE")
+	}
+	kind := map[string]string{"innerunique": "INNER", "inner": "INNER", "leftouter": "LEFT", "rightouter": "RIGHT",
+		"fullouter": "FULL", "leftsemi": "SEMI", "leftanti": "ANTI", "rightsemi": "SEMI", "rightanti": "ANTI"}[v.Kind]
+	lf := sqlast.From(&sqlast.SubFrom{Q: lq, Alias: la})
+	rf := sqlast.From(&sqlast.SubFrom{Q: rq, Alias: ra})
+	if v.Kind == "rightsemi" || v.Kind == "rightanti" {
+		lf, rf = rf, lf
+	}
+	q := &sqlast.Select{From: &sqlast.Join{Kind: kind, L: lf, R: rf, On: on}}
+	for i, cl := range v.Cols {
+		src := v.From[i]
+		q.Items = append(q.Items, sqlast.SelectItem{X: &sqlast.Col{Table: c.sides[src.Side], Name: src.Name}, Alias: cl.Name})
+	}
+	return q, nil
+}
+
+// union aligns inputs by name; missing columns are NULL, and the optional
+// source column names each row's input.
+func (c *compiler) union(v *sem.Union) (*sqlast.Select, error) {
+	var first, last *sqlast.Select
+	for i, in := range v.Inputs {
+		f, err := c.from(in)
+		if err != nil {
+			return nil, err
+		}
+		q := &sqlast.Select{From: f}
+		incols := in.Schema()
+		for _, uc := range v.Cols {
+			var x sqlast.Expr
+			if uc.Name == v.SourceCol && v.SourceCol != "" {
+				x = str(v.SourceNames[i])
+			} else {
+				x = null(uc.Type)
+				for _, ic := range incols {
+					if (ic.Name == uc.Name || ic.Name+"_"+ic.Type.String() == uc.Name) && ic.Type == uc.Type {
+						x = col(ic.Name)
+						break
+					}
+				}
+			}
+			q.Items = append(q.Items, sqlast.SelectItem{X: x, Alias: uc.Name})
+		}
+		if first == nil {
+			first = q
+		} else {
+			last.SetOp, last.Next = "UNION ALL", q
+		}
+		last = q
+	}
+	return &sqlast.Select{From: &sqlast.SubFrom{Q: first, Alias: c.alias()}}, nil
+}
+
+// mvExpand turns arrays into rows (property bags into one-property bags);
+// several columns expand in lockstep.
+func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
+	f, err := c.from(v.In)
+	if err != nil {
+		return nil, err
+	}
+	inner := &sqlast.Select{From: f, Items: []sqlast.SelectItem{{X: &sqlast.Star{}}}}
+	var lists []string
+	var indexCol string
+	for i, it := range v.Items {
+		if it.X == nil {
+			indexCol = it.Name
+			continue
+		}
+		x, err := c.expr(it.X)
+		if err != nil {
+			return nil, err
+		}
+		if it.X.Type() != types.Dynamic {
+			x = toDynamic(x, it.X.Type())
+		}
+		name := "__mv" + itoa(i)
+		lists = append(lists, name)
+		inner.Items = append(inner.Items, sqlast.SelectItem{X: tmpl("CASE WHEN json_type({}) = 'ARRAY' THEN CAST({} AS JSON[]) "+
+			"WHEN json_type({}) = 'OBJECT' THEN list_transform(json_keys({}), k -> json_object(k, json_extract({}, ['$.' || to_json(k)])[1])) "+
+			"ELSE [{}] END", x, x, x, x, x, x), Alias: name})
+	}
+	// Expand by position so that several lists zip together.
+	ia := c.alias()
+	src := &sqlast.SubFrom{Q: inner, Alias: ia}
+	var maxLen sqlast.Expr
+	for _, l := range lists {
+		ln := tmpl("len({})", col(l))
+		if maxLen == nil {
+			maxLen = ln
+		} else {
+			maxLen = fn("greatest", maxLen, ln)
+		}
+	}
+	idx := &sqlast.FuncFrom{Call: fn("generate_series", i64(1), fn("greatest", maxLen, i64(0))), Alias: c.alias(), Columns: []string{"__mvi"}}
+	q := &sqlast.Select{From: &sqlast.Join{Kind: "CROSS", L: src, R: idx}}
+	incols := v.In.Schema()
+	expanded := map[string]int{}
+	li := 0
+	for i, it := range v.Items {
+		if it.X == nil {
+			continue
+		}
+		expanded[it.Name] = i
+		_ = li
+	}
+	for _, cl := range v.Cols {
+		if cl.Name == indexCol && indexCol != "" {
+			q.Items = append(q.Items, sqlast.SelectItem{X: bin("-", col("__mvi"), i64(1)), Alias: cl.Name})
+			continue
+		}
+		if i, ok := expanded[cl.Name]; ok {
+			elem := tmpl("{}[{}]", col("__mv"+itoa(i)), col("__mvi"))
+			var x sqlast.Expr = elem
+			if cl.Type != types.Dynamic {
+				x = fromDynamic(elem, cl.Type)
+			}
+			q.Items = append(q.Items, sqlast.SelectItem{X: x, Alias: cl.Name})
+			continue
+		}
+		q.Items = append(q.Items, sqlast.SelectItem{X: col(cl.Name), Alias: cl.Name})
+	}
+	_ = incols
+	if v.Limit != nil {
+		l, err := c.expr(v.Limit)
+		if err != nil {
+			return nil, err
+		}
+		q.Where = bin("<=", col("__mvi"), l)
+	}
+	return q, nil
+}
+
+// parse extracts the pattern's groups with one regular expression.
+func (c *compiler) parse(v *sem.Parse) (*sqlast.Select, error) {
+	f, err := c.from(v.In)
+	if err != nil {
+		return nil, err
+	}
+	x, err := c.expr(v.X)
+	if err != nil {
+		return nil, err
+	}
+	s := toVarchar(x, v.X.Type())
+	re := v.Regex
+	if v.Flags != "" {
+		fl := ""
+		for _, ch := range v.Flags {
+			if ch == 'i' || ch == 's' || ch == 'm' || ch == 'U' {
+				fl += string(ch)
+			}
+		}
+		if fl != "" {
+			re = "(?" + fl + ")" + re
+		}
+	}
+	reArg := str(re)
+	q := &sqlast.Select{From: f}
+	group := map[string]int{}
+	outT := map[string]types.Type{}
+	for i, o := range v.Outputs {
+		group[o.Name] = i + 1
+		outT[o.Name] = o.Type
+	}
+	matched := fn("regexp_matches", s, reArg)
+	for _, cl := range v.Cols {
+		g, ok := group[cl.Name]
+		if !ok {
+			q.Items = append(q.Items, sqlast.SelectItem{X: col(cl.Name), Alias: cl.Name})
+			continue
+		}
+		val := sqlast.Expr(fn("regexp_extract", s, reArg, i64(int64(g))))
+		if cl.Type != types.String {
+			val = convert(val, types.String, cl.Type)
+		}
+		q.Items = append(q.Items, sqlast.SelectItem{X: caseWhen(matched, val, null(cl.Type)), Alias: cl.Name})
+	}
+	if v.Where {
+		q.Where = matched
+		for _, o := range v.Outputs {
+			if o.Type != types.String {
+				// parse-where also drops rows whose typed values do not convert
+				val := convert(fn("regexp_extract", s, reArg, i64(int64(group[o.Name]))), types.String, o.Type)
+				q.Where = bin("AND", q.Where, notNull(val))
+			}
+		}
+	}
+	_ = schema.ExtentColumn
+	return q, nil
+}
