@@ -329,3 +329,25 @@ func TestRenameSwapAndDrop(t *testing.T) {
 		t.Fatalf("%v %v", dropped, err)
 	}
 }
+
+func TestIngestFollowsKustoColumnOrderAfterAlter(t *testing.T) {
+	s := openTemp(t, "", nil)
+	mustCreate(t, s, "DB", "T", []schema.Column{{Name: "a", Type: types.Long}, {Name: "b", Type: types.String}})
+	ctx := context.Background()
+	// Reorder, and add a column: DuckDB appends it physically after the hidden extent column.
+	if err := s.CreateTables(ctx, "DB", []TableSpec{{Name: "T", Columns: []schema.Column{{Name: "c", Type: types.Int}, {Name: "b", Type: types.String}, {Name: "a", Type: types.Long}}}}, Alter); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Ingest(ctx, IngestBatch{Database: "DB", Table: "T", Rows: [][]any{{int32(3), "two", int64(1)}}}); err != nil {
+		t.Fatal(err)
+	}
+	tbl, _ := s.Snapshot().databases["DB"].Tbl("T")
+	var got string
+	queryAll(ctx, s.db, `SELECT a, b, c FROM `+tbl.SQL(), func(v []any) error { got = fmt.Sprint(v...); return nil })
+	if got != "1two3" {
+		t.Fatalf("row %q", got)
+	}
+	if err := s.CreateTables(ctx, "DB", []TableSpec{{Name: "T", Columns: []schema.Column{{Name: "A", Type: types.Long}}}}, AlterMerge); err == nil {
+		t.Fatal("columns a and A differ only in case and must be refused")
+	}
+}
