@@ -243,6 +243,17 @@ func TestPoliciesPrincipalsMappings(t *testing.T) {
 	if got := run1(t, s, admin, "DB", ".show database DB policy caching").rows[0][2].(string); !strings.Contains(got, `"DataHotSpan":{"Value":"1.00:00:00"}`) {
 		t.Fatalf("caching %s", got)
 	}
+	hw := run1(t, s, admin, "", ".alter table DB.T policy caching hot = 3d, hot_window = datetime(2021-01-01) .. datetime(2021-02-01), hot_window = datetime(2021-04-01) .. datetime(2021-05-01)")
+	if got := hw.rows[0][2].(string); !strings.Contains(got, `"HotWindows":[{"MaxValue":"2021-02-01T00:00:00.0000000Z","MinValue":"2021-01-01T00:00:00.0000000Z"},{`) {
+		t.Fatalf("hot windows %s", got)
+	}
+	run1(t, s, admin, "DB", `.alter database DB policy caching '{"DataHotSpan":"2.00:00:00","IndexHotSpan":"2.00:00:00"}'`)
+	if got := run1(t, s, admin, "", ".show table DB.T policy caching").rows[0][2].(string); !strings.Contains(got, `"DataHotSpan":{"Value":"3.00:00:00"}`) {
+		t.Fatalf("qualified table policy %s", got)
+	}
+	if got := run1(t, s, admin, "DB", ".show database DB policy caching").rows[0][2].(string); !strings.Contains(got, `"DataHotSpan":{"Value":"2.00:00:00"}`) {
+		t.Fatalf("flat caching form normalised: %s", got)
+	}
 	run1(t, s, admin, "DB", ".alter table T policy streamingingestion enable")
 	run1(t, s, admin, "DB", `.alter table T policy ingestionbatching '{"MaximumBatchingTimeSpan":"00:00:30"}'`)
 	run1(t, s, admin, "DB", ".delete table T policy ingestionbatching")

@@ -188,6 +188,21 @@ func buildPolicy(kind, text string, args map[string]string, current string, merg
 		case kind == storage.PolicyCaching && k == "hot":
 			given["DataHotSpan"] = map[string]any{"Value": v}
 			given["IndexHotSpan"] = map[string]any{"Value": v}
+		case kind == storage.PolicyCaching && k == "hot_window":
+			var windows []any
+			for _, w := range strings.Split(v, "\n") {
+				lo, hi, ok := strings.Cut(w, " .. ")
+				if !ok {
+					return "", kerr.BadRequestf("hot_window needs a range: datetime(from) .. datetime(to)")
+				}
+				from, err1 := creationTime(map[string]string{"creationtime": lo})
+				to, err2 := creationTime(map[string]string{"creationtime": hi})
+				if err1 != nil || err2 != nil {
+					return "", kerr.BadRequestf("hot_window bounds must be datetimes: %s", w)
+				}
+				windows = append(windows, map[string]any{"MinValue": types.FormatDateTime(from), "MaxValue": types.FormatDateTime(to)})
+			}
+			given["HotWindows"] = windows
 		case kind == storage.PolicyStreamingIngestion && (k == "enable" || k == "disable"):
 			given["IsEnabled"] = k == "enable"
 		default:
@@ -208,6 +223,10 @@ func buildPolicy(kind, text string, args map[string]string, current string, merg
 		}
 	}
 	for _, k := range []string{"DataHotSpan", "IndexHotSpan"} {
+		// Accept the flat form {"DataHotSpan": "1.00:00:00"} too.
+		if s, ok := base[k].(string); ok {
+			base[k] = map[string]any{"Value": s}
+		}
 		if m, ok := base[k].(map[string]any); ok {
 			if s, ok := m["Value"].(string); ok {
 				ticks, err := storage.ParseTimeSpan(s)

@@ -358,3 +358,21 @@ func (p *parser) tableColumnRef(c *command) error {
 	}
 	return nil
 }
+
+// qualifiedTable reads `T` or `D.T`; a database prefix goes to c.db.
+func (p *parser) qualifiedTable(c *command) (string, error) {
+	n, err := p.name("table")
+	if err != nil {
+		return "", err
+	}
+	if p.isPunct(".") && p.tok.pos == p.prev {
+		p.advance()
+		t, err := p.name("table")
+		if err != nil {
+			return "", err
+		}
+		c.db = n
+		return t, nil
+	}
+	return n, nil
+}

@@ -70,7 +70,7 @@ func (p *parser) createAlter(verb string) (*command, error) {
 			}
 			return c, p.withProps(c)
 		}
-		t, err := p.name("table")
+		t, err := p.qualifiedTable(c)
 		if err != nil {
 			return nil, err
 		}
@@ -259,6 +259,21 @@ func (p *parser) policyDef(c *command, verb, scope string) (*command, error) {
 		if err != nil {
 			return nil, err
 		}
+		if p.isPunct(".") {
+			// A range: hot_window = datetime(a) .. datetime(b).
+			p.advance()
+			if err := p.expectPunct("."); err != nil {
+				return nil, err
+			}
+			hi, err := p.value()
+			if err != nil {
+				return nil, err
+			}
+			v += " .. " + hi
+		}
+		if prev, ok := c.policyArgs[k]; ok {
+			v = prev + "\n" + v
+		}
 		c.policyArgs[k] = v
 		p.acceptPunct(",")
 	}
@@ -303,7 +318,7 @@ func (p *parser) drop() (*command, error) {
 		return c, nil
 	case p.isWord("table"):
 		p.advance()
-		t, err := p.name("table")
+		t, err := p.qualifiedTable(c)
 		if err != nil {
 			return nil, err
 		}
@@ -544,7 +559,7 @@ func (p *parser) show() (*command, error) {
 		return c, nil
 	case p.isWord("table"):
 		p.advance()
-		t, err := p.name("table")
+		t, err := p.qualifiedTable(c)
 		if err != nil {
 			return nil, err
 		}
@@ -692,7 +707,7 @@ func (p *parser) ingest() (*command, error) {
 	if _, err := p.expectWord("table"); err != nil {
 		return nil, err
 	}
-	t, err := p.name("table")
+	t, err := p.qualifiedTable(c)
 	if err != nil {
 		return nil, err
 	}
@@ -710,13 +725,17 @@ func (p *parser) deletePolicy() (*command, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := p.name(scope)
-	if err != nil {
-		return nil, err
-	}
 	if scope == "table" {
-		c.table = n
+		t, err := p.qualifiedTable(c)
+		if err != nil {
+			return nil, err
+		}
+		c.table = t
 	} else {
+		n, err := p.name(scope)
+		if err != nil {
+			return nil, err
+		}
 		c.db = n
 	}
 	if !p.isWord("policy") {
@@ -738,7 +757,7 @@ func (p *parser) dropExtentsOfShow(c *command) (*command, error) {
 	switch {
 	case p.isWord("table"):
 		p.advance()
-		t, err := p.name("table")
+		t, err := p.qualifiedTable(c)
 		if err != nil {
 			return nil, err
 		}

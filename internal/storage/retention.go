@@ -168,3 +168,40 @@ func (s *Store) retentionLoop(every time.Duration) {
 		}
 	}
 }
+
+// SoftDeletePeriod reads the SoftDeletePeriod of a retention policy text.
+func SoftDeletePeriod(policy string) (time.Duration, bool) {
+	var p RetentionPolicy
+	if json.Unmarshal([]byte(policy), &p) != nil || p.SoftDeletePeriod == "" {
+		return 0, false
+	}
+	ticks, err := ParseTimeSpan(p.SoftDeletePeriod)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(ticks * 100), true
+}
+
+// HotCachePeriod reads DataHotSpan from a caching policy text, in ADX's
+// shape {"DataHotSpan":{"Value":"1.00:00:00"}} or the flat {"DataHotSpan":"1.00:00:00"}.
+func HotCachePeriod(policy string) (time.Duration, bool) {
+	var p struct {
+		DataHotSpan json.RawMessage `json:"DataHotSpan"`
+	}
+	if json.Unmarshal([]byte(policy), &p) != nil || len(p.DataHotSpan) == 0 {
+		return 0, false
+	}
+	var text string
+	if json.Unmarshal(p.DataHotSpan, &text) != nil {
+		var wrapped struct{ Value string }
+		if json.Unmarshal(p.DataHotSpan, &wrapped) != nil {
+			return 0, false
+		}
+		text = wrapped.Value
+	}
+	ticks, err := ParseTimeSpan(text)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(ticks * 100), true
+}

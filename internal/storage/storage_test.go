@@ -351,3 +351,20 @@ func TestIngestFollowsKustoColumnOrderAfterAlter(t *testing.T) {
 		t.Fatal("columns a and A differ only in case and must be refused")
 	}
 }
+
+func TestPolicyReaders(t *testing.T) {
+	if d, ok := HotCachePeriod(`{"DataHotSpan":{"Value":"1.12:00:00"}}`); !ok || d != 36*time.Hour {
+		t.Fatalf("%v %v", d, ok)
+	}
+	if d, ok := HotCachePeriod(`{"DataHotSpan":"2.00:00:00"}`); !ok || d != 48*time.Hour {
+		t.Fatalf("%v %v", d, ok)
+	}
+	if d, ok := SoftDeletePeriod(`{"SoftDeletePeriod":"00:30:00"}`); !ok || d != 30*time.Minute {
+		t.Fatalf("%v %v", d, ok)
+	}
+	for text, want := range map[string]int64{"10d": 10 * 864_000_000_000, "1.02:03:04.5": 937_845_000_000, "-00:00:01": -10_000_000, "100ms": 1_000_000} {
+		if got, err := ParseTimeSpan(text); err != nil || got != want {
+			t.Errorf("ParseTimeSpan(%q) = %d, %v; want %d", text, got, err, want)
+		}
+	}
+}
