@@ -1,7 +1,8 @@
 // The data connection flow of data-connection-python.md with the Node SDK
 // (@azure/arm-kusto 8.1.0, @azure/identity 4.14.1) against odx.
 // Environment: ODX_URL, ODX_TENANT, ODX_CLIENT_ID, ODX_CLIENT_SECRET,
-// ODX_SUBSCRIPTION, NODE_EXTRA_CA_CERTS. Prints OK or exits non-zero.
+// ODX_SUBSCRIPTION, NODE_EXTRA_CA_CERTS; ODX_DATA_PLANE_SETUP=1 makes the
+// table and mapping through the Kusto data plane. Prints OK or exits non-zero.
 import { KustoManagementClient } from "@azure/arm-kusto";
 import { ClientSecretCredential } from "@azure/identity";
 
@@ -24,6 +25,17 @@ expect(c.provisioningState === "Succeeded" && c.uri === url, `cluster ${c.provis
 const d = await client.databases.beginCreateOrUpdateAndWait(rg, cluster, db,
   { kind: "ReadWrite", location, softDeletePeriod: "P30D" }, lro);
 expect(d.kind === "ReadWrite" && d.softDeletePeriod === "P30D", `database ${d.kind} ${d.softDeletePeriod}`);
+
+if (env.ODX_DATA_PLANE_SETUP === "1") {
+  const meta = await (await fetch(`${c.uri}/v1/rest/auth/metadata`)).json();
+  const { token } = await cred.getToken(`${meta.AzureAD.KustoServiceResourceId}/.default`);
+  for (const csl of [".create table Events (Timestamp: datetime, Message: string)",
+    `.create table Events ingestion json mapping 'EventsMapping' '[{"column":"Timestamp","path":"$.ts"},{"column":"Message","path":"$.msg"}]'`]) {
+    const r = await fetch(`${c.uri}/v1/rest/mgmt`, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ db, csl }) });
+    expect(r.ok, `${csl}: ${r.status} ${await r.text()}`);
+  }
+}
 
 const common = { location, consumerGroup: "$Default", tableName: "Events", mappingRuleName: "EventsMapping", dataFormat: "MULTIJSON" };
 const eh = await client.dataConnections.beginCreateOrUpdateAndWait(rg, cluster, db, "eh1",

@@ -5,7 +5,8 @@ azure-identity (AAD v2) for the cluster and database, and the article's own
 adal style through a get_token adapter (AAD v1) for the data connections.
 
 Environment: ODX_URL, ODX_TENANT, ODX_CLIENT_ID, ODX_CLIENT_SECRET,
-ODX_SUBSCRIPTION, REQUESTS_CA_BUNDLE. Exits non-zero with a message on the
+ODX_SUBSCRIPTION, REQUESTS_CA_BUNDLE; ODX_DATA_PLANE_SETUP=1 makes the
+table and CSV mapping through the Kusto data plane (a real odx serve). Exits non-zero with a message on the
 first broken expectation; prints OK at the end.
 """
 import datetime
@@ -14,6 +15,7 @@ import sys
 import time
 
 import adal
+import requests
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import ClientSecretCredential
@@ -70,6 +72,24 @@ database = setup_client.databases.begin_create_or_update(
                       hot_cache_period=datetime.timedelta(days=31))).result()
 expect(type(database).__name__ == "ReadWriteDatabase" and database.kind == "ReadWrite", f"database result {type(database).__name__} kind {database.kind}")
 expect(database.soft_delete_period == datetime.timedelta(days=365), f"softDeletePeriod {database.soft_delete_period}")
+
+
+def kusto_mgmt(command):
+    """Runs a management command on the cluster's data plane, the way any
+    Kusto client does: token for the advertised KustoServiceResourceId."""
+    meta = requests.get(cluster.uri + "/v1/rest/auth/metadata", timeout=30).json()
+    token = identity.get_token(meta["AzureAD"]["KustoServiceResourceId"] + "/.default").token
+    r = requests.post(cluster.uri + "/v1/rest/mgmt", timeout=30, headers={"Authorization": "Bearer " + token},
+                      json={"db": database_name, "csl": command})
+    expect(r.status_code == 200, f"{command}: {r.status_code} {r.text[:300]}")
+
+
+if os.environ.get("ODX_DATA_PLANE_SETUP") == "1":
+    # Prerequisite (3) of the article: a table and its CSV mapping.
+    kusto_mgmt(".create table StormEvents (StartTime: datetime, EndTime: datetime, State: string, EventType: string)")
+    kusto_mgmt(".create table StormEvents ingestion csv mapping 'StormEvents_CSV_Mapping' "
+               "'[{\"Name\":\"StartTime\",\"Ordinal\":0},{\"Name\":\"EndTime\",\"Ordinal\":1},"
+               "{\"Name\":\"State\",\"Ordinal\":2},{\"Name\":\"EventType\",\"Ordinal\":3}]'")
 
 # The article's three data connections, with its exact model arguments.
 consumer_group = "$Default"

@@ -1,0 +1,299 @@
+package arm_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto"
+
+	"odx/internal/auth"
+	"odx/internal/pki"
+)
+
+var (
+	binDir   string
+	buildOne sync.Once
+	binPath  string
+	buildErr error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// odxBinary builds cmd/odx once per test run.
+func odxBinary(t *testing.T) string {
+	t.Helper()
+	buildOne.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "odx-arm-bin"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "odx")
+		out, err := exec.Command("go", "build", "-o", binPath, "odx/cmd/odx").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build odx/cmd/odx: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func loopbackAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// odxServe is one running `odx serve`.
+type odxServe struct {
+	t       *testing.T
+	dir     string
+	listen  string
+	cmd     *exec.Cmd
+	log     bytes.Buffer
+	creds   auth.Credentials
+	url     string
+	httpCli *http.Client
+}
+
+func startServe(t *testing.T, dir string) *odxServe {
+	t.Helper()
+	s := &odxServe{t: t, dir: dir, listen: loopbackAddr(t)}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *odxServe) start() {
+	t := s.t
+	t.Helper()
+	s.cmd = exec.Command(odxBinary(t), "serve", "--data", s.dir, "--listen", s.listen,
+		"--kafka-listen", loopbackAddr(t), "--mqtt-listen", loopbackAddr(t))
+	s.log.Reset()
+	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.url = "https://" + s.listen
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("odx serve did not become healthy:\n%s", s.log.String())
+		}
+		if s.httpCli == nil {
+			if tlsCfg, err := pki.ClientTLSFromFile(filepath.Join(s.dir, "tls", "ca.pem")); err == nil {
+				s.httpCli = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+			}
+		}
+		if s.httpCli != nil {
+			if resp, err := s.httpCli.Get(s.url + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+		}
+	}
+	creds, err := auth.LoadCredentials(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.creds = *creds
+}
+
+func (s *odxServe) stop() {
+	if s.cmd == nil || s.cmd.Process == nil || s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func (s *odxServe) env() []string {
+	return append(os.Environ(),
+		"ODX_URL="+s.url, "ODX_TENANT="+s.creds.TenantID, "ODX_CLIENT_ID="+s.creds.ClientID,
+		"ODX_CLIENT_SECRET="+s.creds.ClientSecret, "ODX_SUBSCRIPTION="+subscription,
+		"REQUESTS_CA_BUNDLE="+s.creds.CAFile, "NODE_EXTRA_CA_CERTS="+s.creds.CAFile, "ODX_DATA_PLANE_SETUP=1")
+}
+
+func (s *odxServe) credential() (azcore.TokenCredential, cloud.Configuration) {
+	cfg := cloud.Configuration{
+		ActiveDirectoryAuthorityHost: s.url + "/",
+		Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+			cloud.ResourceManager: {Endpoint: s.url, Audience: "https://management.azure.com"},
+		},
+	}
+	cred, err := azidentity.NewClientSecretCredential(s.creds.TenantID, s.creds.ClientID, s.creds.ClientSecret,
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: s.httpCli}, DisableInstanceDiscovery: true})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return cred, cfg
+}
+
+// mgmt runs a Kusto management command on odx's data plane.
+func (s *odxServe) mgmt(ctx context.Context, cred azcore.TokenCredential, db, csl string) {
+	s.t.Helper()
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{s.creds.DataEndpoint + "/.default"}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]string{"db": db, "csl": csl})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.creds.DataEndpoint+"/v1/rest/mgmt", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.httpCli.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e bytes.Buffer
+		e.ReadFrom(resp.Body)
+		s.t.Fatalf("%s: %d %s", csl, resp.StatusCode, e.String())
+	}
+}
+
+// TestAgainstOdxServe runs the three SDK flows against a real `odx serve`
+// (DuckDB storage, odx's data plane, odx's token endpoint), makes the tables
+// and mappings through the data plane, and checks that the resources survive
+// a restart of the process.
+func TestAgainstOdxServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs odx serve")
+	}
+	s := startServe(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	t.Run("python", func(t *testing.T) {
+		if err := exec.Command(debianPython, "-c", "import azure.mgmt.kusto, azure.identity, adal").Run(); err != nil {
+			t.Skip("Debian's python3-azure is not installed")
+		}
+		cmd := exec.CommandContext(ctx, debianPython, "testdata/seed_flow.py")
+		cmd.Env = s.env()
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "OK") {
+			t.Fatalf("seed_flow.py: %v\n%s", err, out)
+		}
+	})
+	t.Run("node", func(t *testing.T) {
+		if _, err := os.Stat(filepath.Join("node", "node_modules", "@azure", "arm-kusto")); err != nil {
+			t.Skip("test/arm/node has no node_modules (TestNodeFlow installs them)")
+		}
+		cmd := exec.CommandContext(ctx, "node", "flow.mjs")
+		cmd.Dir, cmd.Env = "node", s.env()
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "OK") {
+			t.Fatalf("flow.mjs: %v\n%s", err, out)
+		}
+	})
+
+	// Go: cluster, database, table and mapping, a connection; then a restart.
+	cred, cfg := s.credential()
+	f, err := armkusto.NewClientFactory(subscription, cred, &arm.ClientOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: s.httpCli}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const goCluster, goDB = "gocluster", "godb"
+	cp, err := f.NewClustersClient().BeginCreateOrUpdate(ctx, rg, goCluster, armkusto.Cluster{Location: to.Ptr("westeurope"),
+		SKU: &armkusto.AzureSKU{Name: to.Ptr(armkusto.AzureSKUNameDevNoSLAStandardE2AV4), Tier: to.Ptr(armkusto.AzureSKUTierBasic)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.PollUntilDone(ctx, poll); err != nil {
+		t.Fatal(err)
+	}
+	dp, err := f.NewDatabasesClient().BeginCreateOrUpdate(ctx, rg, goCluster, goDB, &armkusto.ReadWriteDatabase{Kind: to.Ptr(armkusto.KindReadWrite),
+		Properties: &armkusto.ReadWriteDatabaseProperties{SoftDeletePeriod: to.Ptr("P30D"), HotCachePeriod: to.Ptr("P7D")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dp.PollUntilDone(ctx, poll); err != nil {
+		t.Fatal(err)
+	}
+	// The ARM database is the data plane's: KQL commands run in it.
+	s.mgmt(ctx, cred, goDB, ".create table Events (Timestamp: datetime, Message: string)")
+	s.mgmt(ctx, cred, goDB, `.create table Events ingestion json mapping 'EventsMapping' '[{"column":"Timestamp","path":"$.ts"},{"column":"Message","path":"$.msg"}]'`)
+	// A database made with .create database shows up in ARM.
+	s.mgmt(ctx, cred, "NetDefaultDB", ".create database kqlmade")
+	if _, err := f.NewDatabasesClient().Get(ctx, rg, goCluster, "kqlmade", nil); err != nil {
+		t.Errorf(".create database kqlmade is not visible through ARM: %v", err)
+	}
+
+	dcs := f.NewDataConnectionsClient()
+	eh := &armkusto.EventHubDataConnection{Kind: to.Ptr(armkusto.DataConnectionKindEventHub), Location: to.Ptr("westeurope"),
+		Properties: &armkusto.EventHubConnectionProperties{EventHubResourceID: to.Ptr(ehID), ConsumerGroup: to.Ptr("$Default"),
+			TableName: to.Ptr("Events"), MappingRuleName: to.Ptr("EventsMapping"), DataFormat: to.Ptr(armkusto.EventHubDataFormatJSON)}}
+	p, err := dcs.BeginCreateOrUpdate(ctx, rg, goCluster, goDB, "eh1", eh, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := p.PollUntilDone(ctx, poll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The mapping is JSON: a CSV connection on it is refused, naming the problem.
+	eh.Properties.DataFormat = to.Ptr(armkusto.EventHubDataFormatCSV)
+	eh.Properties.ConsumerGroup = to.Ptr("other")
+	if _, err := dcs.BeginCreateOrUpdate(ctx, rg, goCluster, goDB, "eh2", eh, nil); err == nil || !strings.Contains(err.Error(), "cannot read data format CSV") {
+		t.Errorf("CSV connection over a JSON mapping: %v", err)
+	}
+
+	// Restart odx: everything is still there.
+	s.stop()
+	s.start()
+	cred, cfg = s.credential()
+	f, err = armkusto.NewClientFactory(subscription, cred, &arm.ClientOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: s.httpCli}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.NewDataConnectionsClient().Get(ctx, rg, goCluster, goDB, "eh1", nil)
+	if err != nil {
+		t.Fatalf("data connection after restart: %v", err)
+	}
+	before, _ := json.Marshal(created.DataConnectionClassification)
+	after, _ := json.Marshal(got.DataConnectionClassification)
+	if !bytes.Equal(before, after) {
+		t.Errorf("data connection changed across the restart:\n%s\n%s", before, after)
+	}
+	dbAfter, err := f.NewDatabasesClient().Get(ctx, rg, goCluster, goDB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rw := dbAfter.DatabaseClassification.(*armkusto.ReadWriteDatabase); *rw.Properties.SoftDeletePeriod != "P30D" || *rw.Properties.HotCachePeriod != "P7D" {
+		t.Errorf("database policies after restart: %s / %s", *rw.Properties.SoftDeletePeriod, *rw.Properties.HotCachePeriod)
+	}
+}
