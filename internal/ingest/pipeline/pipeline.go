@@ -1,0 +1,443 @@
+// Package pipeline is odx's ingestion pipeline: it decodes a payload in any
+// ADX format (after gzip or zip decompression), binds the records to the
+// target table through a mapping (a stored one by reference, table scope over
+// database scope; an inline one; or the identity mapping), and commits the
+// rows as extents through storage.Store.Ingest. Records that cannot be decoded
+// or converted are recorded for `.show ingestion failures` while the good
+// records still arrive.
+//
+// Entry points built on it: the streaming ingestion endpoint (streaming.go,
+// batched by the table's ingestionbatching policy unless its
+// streamingingestion policy is enabled), `.ingest into` from URLs, blobs and
+// allowed local folders (command.go, sources.go), `.show operations` and
+// `.show ingestion failures` (show.go), and the data connections' connect.Sink
+// (sink.go). Everything it acknowledges is committed first.
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"odx/internal/engine"
+	"odx/internal/ingest/format"
+	"odx/internal/ingest/mapping"
+	"odx/internal/ingest/props"
+	"odx/internal/kerr"
+	"odx/internal/storage"
+)
+
+// Operation kinds, as `.show ingestion failures` and `.show operations` name them.
+const (
+	KindPull           = "DataIngestPull"      // .ingest into (sync or async)
+	KindStreaming      = "DataIngestStreaming" // POST /v1/rest/ingest
+	KindDataConnection = "DataConnection"      // Event Hub, Event Grid, IoT Hub
+)
+
+// StorageAccount gives odx access to an Azure storage account named in blob
+// URLs (https://<account>.blob.core.windows.net/...), when the URL carries no SAS.
+type StorageAccount struct {
+	// BlobEndpoint replaces https://<account>.blob.core.windows.net, e.g.
+	// Azurite's http://127.0.0.1:10000/devstoreaccount1. Empty keeps the URL's.
+	BlobEndpoint string
+	AccountKey   string
+	SASToken     string
+}
+
+// Options tunes the Service. The zero value is usable.
+type Options struct {
+	Logger *slog.Logger
+	// DefaultBatching is the ingestion batching policy when neither the table
+	// nor its database sets one; zero fields take DefaultBatching's values.
+	DefaultBatching BatchingPolicy
+	// ChunkRows bounds the rows of one extent when a large source is
+	// committed in several extents; DefaultChunkRows when 0.
+	ChunkRows int
+	// AllowedDirs are the local folders `.ingest into` may read (config
+	// ingestAllowedDirs). Nothing else on the local disk is readable.
+	AllowedDirs []string
+	// StorageAccounts are keyed by account name (config storageAccounts).
+	StorageAccounts map[string]StorageAccount
+	// HTTPClient fetches https sources; nil uses a client with a 30-minute timeout.
+	HTTPClient *http.Client
+	// AllowHTTP lets `.ingest into` read plain http:// URLs (tests, Azurite).
+	AllowHTTP bool
+	// MaxFailuresPerSource caps the failure records one source writes;
+	// DefaultMaxFailuresPerSource when 0.
+	MaxFailuresPerSource int
+}
+
+const (
+	// DefaultChunkRows keeps a large file's extents at half a million rows,
+	// which bounds the memory of one commit to a few hundred MB.
+	DefaultChunkRows = 512 * 1024
+	// DefaultMaxFailuresPerSource keeps a file full of bad records from
+	// flooding the failures table; one summary line says how many were left out.
+	DefaultMaxFailuresPerSource = 100
+)
+
+// Service is the ingestion pipeline over one store.
+type Service struct {
+	store   *storage.Store
+	log     *slog.Logger
+	opts    Options
+	batches *batcher
+	ops     *operations
+	closeMu sync.Mutex
+	closed  bool
+}
+
+// New builds the pipeline and creates its bookkeeping tables (failures,
+// connection positions) in the store.
+func New(ctx context.Context, store *storage.Store, opts Options) (*Service, error) {
+	if err := store.EnsureIngestionTables(ctx); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ChunkRows <= 0 {
+		opts.ChunkRows = DefaultChunkRows
+	}
+	if opts.MaxFailuresPerSource <= 0 {
+		opts.MaxFailuresPerSource = DefaultMaxFailuresPerSource
+	}
+	opts.DefaultBatching = opts.DefaultBatching.withDefaults(DefaultBatching)
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 30 * time.Minute}
+	}
+	s := &Service{store: store, log: opts.Logger, opts: opts}
+	s.batches = newBatcher(s)
+	s.ops = newOperations(s)
+	return s, nil
+}
+
+// Close commits what the batcher holds and waits for async operations.
+func (s *Service) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.closeMu.Unlock()
+	s.batches.close()
+	s.ops.wait()
+	return nil
+}
+
+// Store is the store the pipeline writes to.
+func (s *Service) Store() *storage.Store { return s.store }
+
+// Request says where a source goes and how it is read.
+type Request struct {
+	Database, Table string
+	// Props are the ingestion properties (format, mapping, tags, ...); nil
+	// means none: csv (or the format the source name says) with the identity mapping.
+	Props *props.Properties
+	// Source names the input: a file path or a URL without its secret. It is
+	// the SourceLocation value, the failures' IngestionSourcePath, and the
+	// name format and compression are guessed from when Props does not say.
+	Source string
+	// OperationID groups failures and `.show operations`; a new id when empty.
+	OperationID string
+	// OperationKind is KindPull, KindStreaming or KindDataConnection.
+	OperationKind string
+	// Principal is the caller's FQN, recorded with failures.
+	Principal string
+	// RawSize is the uncompressed size when known (for batching), else 0.
+	RawSize int64
+}
+
+// Result says what an ingestion did.
+type Result struct {
+	OperationID string
+	Rows        int64
+	Extents     []storage.ExtentInfo
+	// Failures are the problems recorded for `.show ingestion failures`:
+	// skipped records, null-filled or truncated values, or the source's
+	// failure when nothing could be ingested.
+	Failures []storage.IngestionFailure
+	// Skipped is set when ingestIfNotExists found the tag already ingested.
+	Skipped bool
+	// Warnings are about properties odx ignored.
+	Warnings []string
+}
+
+// IngestReader ingests one source read from r, committing it as one extent
+// (or several of at most Options.ChunkRows rows for a large source) before it
+// returns. A source that yields no row is an error; records that fail while
+// others succeed are in Result.Failures and recorded in the store.
+func (s *Service) IngestReader(ctx context.Context, req Request, r io.Reader) (Result, error) {
+	req = s.normalise(req)
+	res := Result{OperationID: req.OperationID}
+	if req.Props != nil {
+		res.Warnings = req.Props.Warnings()
+	}
+	t, err := s.resolve(req)
+	if err != nil {
+		return res, s.failSource(ctx, req, &res, err)
+	}
+	var first = true
+	commit := func(rows [][]any, fails []storage.IngestionFailure) error {
+		b := storage.IngestBatch{Database: req.Database, Table: req.Table, Rows: rows, Source: req.Source,
+			Tags: t.tags, CreationTime: t.creationTime}
+		if first {
+			// Only the first extent of a source checks ingest-by tags: the
+			// following ones carry the tag the first one just wrote.
+			b.IngestIfNotExists = t.ifNotExists
+		}
+		if len(rows) == 0 {
+			res.Failures = append(res.Failures, fails...)
+			return s.store.RecordFailures(ctx, fails)
+		}
+		if len(fails) > 0 {
+			b.Extra = func(tx *engine.Tx) error { return storage.InsertFailuresTx(tx, fails) }
+		}
+		info, err := s.store.Ingest(ctx, b)
+		if err != nil {
+			return err
+		}
+		if info.Skipped && first {
+			res.Skipped = true
+			return errSkipped
+		}
+		first = false
+		res.Rows += info.RowCount
+		res.Extents = append(res.Extents, info)
+		res.Failures = append(res.Failures, fails...)
+		return nil
+	}
+	err = s.stream(ctx, req, t, r, commit)
+	if errors.Is(err, errSkipped) {
+		return res, nil
+	}
+	if err != nil {
+		if res.Rows > 0 {
+			// Earlier extents of this source stand (a later part of it was
+			// unreadable); say so in the failure.
+			err = kerr.Wrap(err, kerr.As(err).Category, kerr.As(err).Code, "%s: ingestion stopped after %d rows", req.Source, res.Rows)
+		}
+		return res, s.failSource(ctx, req, &res, err)
+	}
+	if res.Rows == 0 && len(res.Failures) == 0 && len(res.Extents) == 0 {
+		return res, s.failSource(ctx, req, &res, kerr.New(kerr.BadRequest, format.CodeNoRecords,
+			"%s holds no records in format %s; check the data and the format property", sourceName(req.Source), t.format))
+	}
+	if res.Rows == 0 {
+		return res, kerr.New(kerr.BadRequest, firstCode(res.Failures), "no record of %s could be ingested: %s", sourceName(req.Source), res.Failures[0].Details)
+	}
+	return res, nil
+}
+
+var errSkipped = errors.New("skipped by ingestIfNotExists")
+
+func firstCode(f []storage.IngestionFailure) string {
+	if len(f) > 0 && f[0].ErrorCode != "" {
+		return f[0].ErrorCode
+	}
+	return format.CodeNoRecords
+}
+
+func sourceName(s string) string {
+	if s == "" {
+		return "the data"
+	}
+	return s
+}
+
+func (s *Service) normalise(req Request) Request {
+	if req.OperationID == "" {
+		req.OperationID = newID()
+	}
+	if req.OperationKind == "" {
+		req.OperationKind = KindPull
+	}
+	return req
+}
+
+// failSource records a source-level failure (nothing more of it will be
+// ingested) and returns err for the caller.
+func (s *Service) failSource(ctx context.Context, req Request, res *Result, err error) error {
+	ke := kerr.As(err)
+	f := s.failure(req, ke.Code, ke.Error())
+	f.ShouldRetry = !isPermanent(ke)
+	if f.ShouldRetry {
+		f.FailureKind = "Transient"
+	}
+	res.Failures = append(res.Failures, f)
+	if rerr := s.store.RecordFailures(ctx, []storage.IngestionFailure{f}); rerr != nil {
+		s.log.Warn("cannot record ingestion failure", "source", req.Source, "err", rerr)
+	}
+	return err
+}
+
+func isPermanent(e *kerr.Error) bool {
+	switch e.Category {
+	case kerr.Internal, kerr.Timeout, kerr.Unavailable:
+		return false
+	}
+	return true
+}
+
+func (s *Service) failure(req Request, code, details string) storage.IngestionFailure {
+	if code == "" {
+		code = "Unknown"
+	}
+	return storage.IngestionFailure{
+		OperationID: req.OperationID, Database: req.Database, Table: req.Table, FailedOn: s.store.Now().UTC(),
+		IngestionSourcePath: req.Source, Details: details, FailureKind: "Permanent", RootActivityID: req.OperationID,
+		OperationKind: req.OperationKind, ErrorCode: code, Principal: req.Principal, User: req.Principal,
+		IngestionProperties: describeProps(req.Props), NumberOfSources: 1,
+	}
+}
+
+// describeProps renders the ingestion properties as ADX shows them in
+// failures: "Format=Csv, IngestionMappingReference=m".
+func describeProps(p *props.Properties) string {
+	if p == nil {
+		return ""
+	}
+	var parts []string
+	if p.Format != "" {
+		parts = append(parts, "Format="+string(p.Format))
+	}
+	if p.MappingReference != "" {
+		parts = append(parts, "IngestionMappingReference="+p.MappingReference)
+	}
+	if p.InlineMapping != "" {
+		parts = append(parts, "IngestionMapping=(inline)")
+	}
+	if len(p.Tags) > 0 {
+		parts = append(parts, "Tags="+strings.Join(p.Tags, ";"))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// recordFailures turns record errors into failure rows, at most max of them
+// plus one line saying how many more there were.
+func (s *Service) recordFailures(req Request, errs []format.RecordError, budget *int) []storage.IngestionFailure {
+	var out []storage.IngestionFailure
+	for _, e := range errs {
+		if *budget == 0 {
+			continue
+		}
+		if *budget == 1 {
+			// The last slot says the list is cut, and why.
+			*budget = 0
+			out = append(out, s.failure(req, e.Code, fmt.Sprintf("%s; further problems of this source are not listed (at most %d per source)", e.Error(), s.opts.MaxFailuresPerSource)))
+			continue
+		}
+		*budget--
+		out = append(out, s.failure(req, e.Code, e.Error()))
+	}
+	return out
+}
+
+// stream decodes r and calls commit with rows in chunks of at most ChunkRows
+// rows, the next chunk decoding while the previous one commits.
+func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reader, commit func([][]any, []storage.IngestionFailure) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type chunk struct {
+		rows  [][]any
+		fails []storage.IngestionFailure
+	}
+	chunks := make(chan chunk, 1)
+	decodeErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		budget := s.opts.MaxFailuresPerSource
+		var cur chunk
+		flush := func() bool {
+			if len(cur.rows) == 0 && len(cur.fails) == 0 {
+				return true
+			}
+			select {
+			case chunks <- cur:
+				cur = chunk{}
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		err := format.Unpack(r, t.compression, t.zipPattern, func(name string, body io.Reader) error {
+			src := req.Source
+			if name != "" {
+				src = req.Source + "/" + name
+			}
+			dec, err := format.NewDecoder(t.format, body, format.Options{Source: src, IgnoreFirstRecord: t.ignoreFirst,
+				BatchSize:       min(s.opts.ChunkRows, format.DefaultBatchSize),
+				CheckFieldCount: t.validation.Options == props.ValidateCsvInputConstantColumns})
+			if err != nil {
+				return err
+			}
+			defer format.Close(dec)
+			binder, err := mapping.Bind(t.mapping, t.columns, mapping.Options{Source: req.Source})
+			if err != nil {
+				return err
+			}
+			for {
+				b, err := dec.Next()
+				if b != nil && (len(b.Records) > 0 || len(b.Errors) > 0) {
+					if t.validation.Implications == props.FailOnError {
+						for _, e := range b.Errors {
+							if e.Code == format.CodeWrongNumberOfFields {
+								return kerr.New(kerr.BadRequest, e.Code, "%s (the validationPolicy fails the whole source on this)", e.Error())
+							}
+						}
+					}
+					rows, errs := binder.Rows(b)
+					cur.rows = append(cur.rows, rows...)
+					cur.fails = append(cur.fails, s.recordFailures(req, errs, &budget)...)
+					if len(cur.rows) >= s.opts.ChunkRows && !flush() {
+						return ctx.Err()
+					}
+				}
+				if err == io.EOF {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+			}
+		})
+		if err == nil {
+			flush()
+		}
+		decodeErr <- err
+	}()
+	for c := range chunks {
+		if err := commit(c.rows, c.fails); err != nil {
+			cancel()
+			for range chunks {
+			}
+			<-decodeErr
+			return err
+		}
+	}
+	return <-decodeErr
+}
+
+func newID() string {
+	var u [16]byte
+	rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, 36)
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, hex[c>>4], hex[c&0xf])
+	}
+	return string(b)
+}
