@@ -45,6 +45,7 @@ type Call struct {
 type Window struct {
 	PartitionBy []Expr
 	OrderBy     []OrderItem
+	Frame       string // compiler-written frame clause, e.g. ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
 }
 
 // Bin is a binary operator: + - * / // % = <> < <= > >= AND OR || LIKE ILIKE.
@@ -249,6 +250,12 @@ func (c *Call) print(p *printer) {
 		if len(c.Over.OrderBy) > 0 {
 			p.w("ORDER BY ")
 			printOrder(p, c.Over.OrderBy)
+		}
+		if c.Over.Frame != "" {
+			if len(c.Over.PartitionBy) > 0 || len(c.Over.OrderBy) > 0 {
+				p.w(" ")
+			}
+			p.w(c.Over.Frame)
 		}
 		p.w(")")
 	}

@@ -225,23 +225,23 @@ type Source struct {
 }
 
 // FuncExpr is a let-bound function value.
-func (*FuncDecl) exprNode()    {}
-func (*Ident) exprNode()       {}
-func (*Literal) exprNode()     {}
-func (*Binary) exprNode()      {}
-func (*Unary) exprNode()       {}
-func (*Call) exprNode()        {}
-func (*Member) exprNode()      {}
-func (*Index) exprNode()       {}
-func (*Paren) exprNode()       {}
-func (*In) exprNode()          {}
-func (*Between) exprNode()     {}
-func (*Star) exprNode()        {}
-func (*NamedExpr) exprNode()   {}
-func (*Datatable) exprNode()   {}
-func (*Pipe) exprNode()        {}
-func (*Source) exprNode()      {}
-func (*BadExpr) exprNode()     {}
+func (*FuncDecl) exprNode()  {}
+func (*Ident) exprNode()     {}
+func (*Literal) exprNode()   {}
+func (*Binary) exprNode()    {}
+func (*Unary) exprNode()     {}
+func (*Call) exprNode()      {}
+func (*Member) exprNode()    {}
+func (*Index) exprNode()     {}
+func (*Paren) exprNode()     {}
+func (*In) exprNode()        {}
+func (*Between) exprNode()   {}
+func (*Star) exprNode()      {}
+func (*NamedExpr) exprNode() {}
+func (*Datatable) exprNode() {}
+func (*Pipe) exprNode()      {}
+func (*Source) exprNode()    {}
+func (*BadExpr) exprNode()   {}
 
 // BadExpr stands for text that failed to parse.
 type BadExpr struct{ Span }

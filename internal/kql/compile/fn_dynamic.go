@@ -1,0 +1,169 @@
+package compile
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"odx/internal/kql/sem"
+	"odx/internal/kql/types"
+	"odx/internal/sqlast"
+)
+
+// Dynamic (JSON) functions and member/index access.
+
+// jsonPath builds a constant JSON path for d.a[0]["b"] chains; ok is false
+// when some key is not a constant.
+func jsonPath(x sem.Expr) (base sem.Expr, path string, ok bool) {
+	c, isCall := x.(*sem.Call)
+	if !isCall || c.Fn != "_index" {
+		return x, "$", true
+	}
+	base, path, ok = jsonPath(c.Args[0])
+	if !ok {
+		return nil, "", false
+	}
+	k, isConst := c.Args[1].(*sem.Const)
+	if !isConst {
+		return nil, "", false
+	}
+	switch v := k.V.(type) {
+	case string:
+		q, _ := json.Marshal(v)
+		return base, path + "." + string(q), true
+	case int64:
+		if v < 0 {
+			return base, path + "[#" + strconv.FormatInt(v, 10) + "]", true
+		}
+		return base, path + "[" + strconv.FormatInt(v, 10) + "]", true
+	case int32:
+		return base, path + "[" + strconv.FormatInt(int64(v), 10) + "]", true
+	}
+	return nil, "", false
+}
+
+func asJSONList(x sqlast.Expr) sqlast.Expr {
+	return tmpl("CASE WHEN json_type({}) = 'ARRAY' THEN CAST({} AS JSON[]) ELSE NULL END", x, x)
+}
+
+func dyn(call *sem.Call, a []sqlast.Expr, i int) sqlast.Expr {
+	return toDynamic(a[i], argType(call, i))
+}
+
+func init() {
+	register(map[string]lowerFunc{
+		"_index": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			if base, path, ok := jsonPath(call); ok {
+				b, err := c.expr(base)
+				if err != nil {
+					return nil, err
+				}
+				return fn("json_extract", b, str(path)), nil
+			}
+			k := a[1]
+			switch argType(call, 1) {
+			case types.Long, types.Int:
+				return tmpl("json_extract({}, CASE WHEN {} < 0 THEN '$[#' || CAST({} AS VARCHAR) || ']' ELSE '$[' || CAST({} AS VARCHAR) || ']' END)", a[0], k, k, k), nil
+			case types.Dynamic:
+				k = toVarchar(k, types.Dynamic)
+			}
+			return tmpl("json_extract({}, '$.' || to_json({}))", a[0], strArg(call, a, 1)), nil
+		},
+		"array_length": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			x := dyn(call, a, 0)
+			return tmpl("CASE WHEN json_type({}) = 'ARRAY' THEN CAST(json_array_length({}) AS BIGINT) ELSE NULL END", x, x), nil
+		},
+		"array_concat": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			var lists []sqlast.Expr
+			for i := range a {
+				lists = append(lists, asJSONList(dyn(call, a, i)))
+			}
+			var out sqlast.Expr = lists[0]
+			for _, l := range lists[1:] {
+				out = fn("list_concat", out, l)
+			}
+			return fn("to_json", out), nil
+		},
+		"array_slice": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			l := asJSONList(dyn(call, a, 0))
+			n := tmpl("len({})", l)
+			s := tmpl("CASE WHEN {} < 0 THEN greatest({} + {}, 0) ELSE {} END", a[1], n, a[1], a[1])
+			e := tmpl("CASE WHEN {} < 0 THEN {} + {} ELSE least({}, {} - 1) END", a[2], n, a[2], a[2], n)
+			return tmpl("to_json(CASE WHEN {} > {} THEN [] ELSE list_slice({}, {} + 1, {} + 1) END)", s, e, l, s, e), nil
+		},
+		"array_reverse": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("to_json", fn("list_reverse", asJSONList(dyn(call, a, 0)))), nil
+		},
+		"array_index_of": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			l := asJSONList(dyn(call, a, 0))
+			v := cast(dyn(call, a, 1), "VARCHAR")
+			return tmpl("CASE WHEN {} IS NULL THEN NULL ELSE COALESCE(list_position(list_transform({}, x -> CAST(x AS VARCHAR)), {}), 0) - 1 END", l, l, v), nil
+		},
+		"array_sum": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			l := asJSONList(dyn(call, a, 0))
+			return tmpl("CASE WHEN len({}) = 0 THEN NULL ELSE list_sum(list_transform({}, x -> TRY_CAST(x ->> '$' AS DOUBLE))) END", l, l), nil
+		},
+		"bag_keys": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			x := dyn(call, a, 0)
+			return tmpl("CASE WHEN json_type({}) = 'OBJECT' THEN to_json(json_keys({})) ELSE NULL END", x, x), nil
+		},
+		"bag_merge": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			// the first bag wins on a key conflict
+			var out sqlast.Expr
+			for i := len(a) - 1; i >= 0; i-- {
+				x := dyn(call, a, i)
+				x = tmpl("CASE WHEN json_type({}) = 'OBJECT' THEN {} ELSE json_object() END", x, x)
+				if out == nil {
+					out = x
+				} else {
+					out = fn("json_merge_patch", out, x)
+				}
+			}
+			return out, nil
+		},
+		"bag_has_key": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			x := dyn(call, a, 0)
+			return tmpl("COALESCE(json_type({}) = 'OBJECT' AND list_contains(json_keys({}), {}), FALSE)", x, x, strArg(call, a, 1)), nil
+		},
+		"bag_pack": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			if len(a)%2 != 0 {
+				return nil, unsupported("bag_pack expects name/value pairs")
+			}
+			var args []sqlast.Expr
+			for i := 0; i < len(a); i += 2 {
+				args = append(args, strArg(call, a, i), fn("COALESCE", dyn(call, a, i+1), sqlast.Keyword("'null'::JSON")))
+			}
+			return fn("json_object", args...), nil
+		},
+		"pack_array": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			var args []sqlast.Expr
+			for i := range a {
+				args = append(args, fn("COALESCE", dyn(call, a, i), sqlast.Keyword("'null'::JSON")))
+			}
+			return fn("json_array", args...), nil
+		},
+		"range": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			step := sqlast.Expr(i64(1))
+			if len(a) == 3 {
+				step = a[2]
+			}
+			switch argType(call, 0) {
+			case types.DateTime:
+				return tmpl("to_json(list_transform(generate_series(0, (epoch_ns({}) - epoch_ns({})) // ({} * 100)), i -> "+
+					"left(strftime(make_timestamp_ns(epoch_ns({}) + i * {} * 100), '%Y-%m-%dT%H:%M:%S.%n'), 27) || 'Z'))", a[1], a[0], step, a[0], step), nil
+			case types.Real:
+				return tmpl("to_json(list_transform(generate_series(0, CAST(floor(({} - {}) / {}) AS BIGINT)), i -> {} + i * {}))", a[1], a[0], step, a[0], step), nil
+			}
+			return tmpl("to_json(generate_series(CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS BIGINT)))", a[0], a[1], step), nil
+		},
+		"new_guid": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("uuid"), nil
+		},
+		"ingestion_time": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return &sqlast.Subquery{Q: &sqlast.Select{
+				Items: []sqlast.SelectItem{{X: &sqlast.Col{Table: "e", Name: "ingestion_time"}}},
+				From:  &sqlast.Table{SQL: extentsTable(), Alias: "e"},
+				Where: bin("=", &sqlast.Col{Table: "e", Name: "extent_id"}, a[0]),
+			}}, nil
+		},
+	})
+}
