@@ -157,6 +157,8 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, rt route) err
 		epClusterNameCheck:             {http.MethodPost: h.checkClusterName},
 		epOperationResult:              {http.MethodGet: h.getOperationResult},
 		epCluster:                      {http.MethodGet: h.getCluster, http.MethodPut: h.putCluster, http.MethodPatch: h.patchCluster, http.MethodDelete: h.deleteCluster},
+		epClusterStop:                  {http.MethodPost: h.stopCluster},
+		epClusterStart:                 {http.MethodPost: h.startCluster},
 		epDatabaseNameCheck:            {http.MethodPost: h.checkDatabaseName},
 		epDatabases:                    {http.MethodGet: h.listDatabases},
 		epDatabase:                     {http.MethodGet: h.getDatabase, http.MethodPut: h.putDatabase, http.MethodPatch: h.patchDatabase, http.MethodDelete: h.deleteDatabase},

@@ -43,6 +43,10 @@ func (rt route) action(method string) string {
 		return "Microsoft.Kusto/clusters/databases/checkNameAvailability/action"
 	case epPrincipalAssignmentNameCheck:
 		return "Microsoft.Kusto/clusters/databases/checkPrincipalAssignmentNameAvailability/action"
+	case epClusterStop:
+		return "Microsoft.Kusto/clusters/stop/action"
+	case epClusterStart:
+		return "Microsoft.Kusto/clusters/start/action"
 	case epDataConnectionValidation:
 		return "Microsoft.Kusto/clusters/databases/dataConnectionValidation/action"
 	}

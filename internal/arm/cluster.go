@@ -337,3 +337,47 @@ func (h *Handler) finishClusterDelete(ctx context.Context, op *operationRecord) 
 	}
 	return h.remove(ctx, KindCluster, op.ResourceID)
 }
+
+func (h *Handler) stopCluster(w http.ResponseWriter, r *http.Request, rt route) error {
+	return h.powerCluster(w, r, rt, actClusterStop, "Stopping", "ClusterStop")
+}
+
+func (h *Handler) startCluster(w http.ResponseWriter, r *http.Request, rt route) error {
+	return h.powerCluster(w, r, rt, actClusterStart, "Starting", "ClusterStart")
+}
+
+// powerCluster serves POST .../stop and .../start. odx has one data plane for
+// all clusters, so the cluster's state changes and nothing else stops.
+func (h *Handler) powerCluster(w http.ResponseWriter, r *http.Request, rt route, act action, transient, kind string) error {
+	ctx := r.Context()
+	unlock := h.lockCluster(rt.clusterID())
+	defer unlock()
+	c, err := h.requireCluster(ctx, rt)
+	if err != nil {
+		return err
+	}
+	if c.Properties["provisioningState"] == stateDeleting {
+		return newError(http.StatusConflict, "Conflict", "[Conflict] Cluster '%s' is being deleted.", rt.cluster)
+	}
+	c.Properties["state"] = transient
+	if err := h.store(ctx, KindCluster, c.ID, c); err != nil {
+		return err
+	}
+	op := &operationRecord{Subscription: rt.subscription, Location: normalizeLocation(c.Location),
+		OperationKind: kind, Action: act, ResourceID: c.ID, ClusterID: c.ID}
+	if err := h.startOperation(w, r, op); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+func (h *Handler) finishClusterPower(ctx context.Context, op *operationRecord, state string) error {
+	var c clusterResource
+	ok, err := h.load(ctx, KindCluster, op.ResourceID, &c)
+	if err != nil || !ok {
+		return err
+	}
+	c.Properties["state"] = state
+	return h.store(ctx, KindCluster, c.ID, c)
+}

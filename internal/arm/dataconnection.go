@@ -194,6 +194,18 @@ func (h *Handler) writeDataConnection(w http.ResponseWriter, r *http.Request, rt
 		dc.Properties.RetrievalStartDate = existing.Properties.RetrievalStartDate
 	}
 	h.fillDefaults(&dc)
+	if dc.Properties.DatabaseRouting == "Multi" && h.authorize != nil {
+		// Routing events to other databases needs Contributor on the cluster (ADX docs).
+		clusterScope := "/subscriptions/" + rt.subscription + "/resourceGroups/" + rt.resourceGroup + "/providers/Microsoft.Kusto/clusters/" + rt.cluster
+		if ok, caller := h.authorize(r, "Microsoft.Kusto/clusters/write", clusterScope); !ok {
+			if caller == "" {
+				caller = "The client"
+			}
+			return newError(http.StatusForbidden, "AuthorizationFailed",
+				"%s does not have authorization to perform action 'Microsoft.Kusto/clusters/write' over scope '%s', which databaseRouting 'Multi' requires; ask for Contributor on the cluster or use 'Single'.",
+				caller, clusterScope)
+		}
+	}
 	if problems := h.validateDataConnectionResource(ctx, dc); len(problems) > 0 {
 		return validationFailed(dc.Kind, problems)
 	}

@@ -482,3 +482,40 @@ func TestDataPlaneOnlyDatabase(t *testing.T) {
 		t.Error("deleting the cluster dropped a database ARM did not create")
 	}
 }
+
+func TestStopStartAndMultiRouting(t *testing.T) {
+	f := newFixture(t)
+	f.database()
+	st := f.do(http.MethodPost, clPath+"/stop", nil)
+	if st.status != http.StatusAccepted {
+		t.Fatalf("stop: %d %s", st.status, st.raw)
+	}
+	f.wait(st)
+	if r := f.do(http.MethodGet, clPath, nil); r.body["properties"].(map[string]any)["state"] != "Stopped" {
+		t.Errorf("after stop: %s", r.raw)
+	}
+	f.wait(f.do(http.MethodPost, clPath+"/start", nil))
+	if r := f.do(http.MethodGet, clPath, nil); r.body["properties"].(map[string]any)["state"] != "Running" {
+		t.Errorf("after start: %s", r.raw)
+	}
+
+	// Multi routing needs write access on the cluster, not just the database.
+	f.h.Close()
+	f.srv.Close()
+	f.h = arm.NewHandler(arm.Options{Documents: f.docs, DataPlane: f.dp, Connections: f.cons,
+		Authorize: func(r *http.Request, action, scope string) (bool, string) {
+			return !strings.HasSuffix(scope, "/clusters/cluster1") || arm.IsReadAction(action), "The client 'dbonly'"
+		}})
+	f.srv = httptest.NewServer(f.h)
+	body := map[string]any{"kind": "EventHub", "properties": map[string]any{"eventHubResourceId": ehID, "consumerGroup": "cg", "databaseRouting": "Multi"}}
+	if r := f.do(http.MethodPut, dbPath+"/dataConnections/multi", body); r.status != 403 || errorCode(r) != "AuthorizationFailed" || !strings.Contains(r.raw, "Multi") {
+		t.Errorf("Multi routing without cluster write: %d %s", r.status, r.raw)
+	}
+	body["properties"].(map[string]any)["databaseRouting"] = "Single"
+	if r := f.do(http.MethodPut, dbPath+"/dataConnections/single", body); r.status != http.StatusCreated {
+		t.Errorf("Single routing with database write: %d %s", r.status, r.raw)
+	}
+	if r := f.do(http.MethodPut, clPath, map[string]any{"location": "westeurope", "sku": map[string]any{"name": "x", "tier": "Basic"}}); r.status != 403 || !strings.Contains(r.raw, "Microsoft.Kusto/clusters/write") {
+		t.Errorf("cluster write without permission: %d %s", r.status, r.raw)
+	}
+}

@@ -37,6 +37,8 @@ type action string
 const (
 	actClusterPut           action = "cluster.put"
 	actClusterDelete        action = "cluster.delete"
+	actClusterStop          action = "cluster.stop"
+	actClusterStart         action = "cluster.start"
 	actDatabasePut          action = "database.put"
 	actDatabaseDelete       action = "database.delete"
 	actDataConnectionPut    action = "dataconnection.put"
@@ -192,6 +194,10 @@ func (h *Handler) execute(ctx context.Context, op *operationRecord) (json.RawMes
 		return nil, h.finishClusterPut(ctx, op)
 	case actClusterDelete:
 		return nil, h.finishClusterDelete(ctx, op)
+	case actClusterStop:
+		return nil, h.finishClusterPower(ctx, op, "Stopped")
+	case actClusterStart:
+		return nil, h.finishClusterPower(ctx, op, "Running")
 	case actDatabasePut:
 		return nil, h.finishDatabasePut(ctx, op)
 	case actDatabaseDelete:
@@ -257,7 +263,7 @@ func (h *Handler) getOperationResult(w http.ResponseWriter, r *http.Request, rt 
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(op.Result)
 		return nil
-	case actClusterDelete, actDatabaseDelete, actDataConnectionDelete, actPrincipalDelete:
+	case actClusterDelete, actDatabaseDelete, actDataConnectionDelete, actPrincipalDelete, actClusterStop, actClusterStart:
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}

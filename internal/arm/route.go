@@ -16,6 +16,8 @@ const (
 	epOperationResult
 	epClustersByResourceGroup
 	epCluster
+	epClusterStop
+	epClusterStart
 	epDatabaseNameCheck
 	epDatabases
 	epDatabase
@@ -50,7 +52,7 @@ func (rt route) resourceType() string {
 		return "locations/checkNameAvailability"
 	case epOperationResult:
 		return "locations/operationResults"
-	case epClustersBySubscription, epClustersByResourceGroup, epCluster:
+	case epClustersBySubscription, epClustersByResourceGroup, epCluster, epClusterStop, epClusterStart:
 		return "clusters"
 	case epDatabaseNameCheck, epDatabases, epDatabase:
 		return "clusters/databases"
@@ -107,6 +109,10 @@ func parseRoute(u *url.URL) route {
 	switch {
 	case len(rest) == 0:
 		rt.ep = epCluster
+	case len(rest) == 1 && isr(0, "stop"):
+		rt.ep = epClusterStop
+	case len(rest) == 1 && isr(0, "start"):
+		rt.ep = epClusterStart
 	case len(rest) == 1 && isr(0, "checkNameAvailability"):
 		rt.ep = epDatabaseNameCheck
 	case len(rest) == 1 && isr(0, "databases"):
