@@ -338,3 +338,41 @@ func normalise(v any) any {
 }
 
 func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Conn is one dedicated connection outside any explicit transaction: what
+// it creates as TEMP lives until Close, invisible to other connections.
+type Conn struct {
+	conn *sql.Conn
+	ctx  context.Context
+}
+
+// Conn reserves a connection; the caller must Close it.
+func (d *DB) Conn(ctx context.Context) (*Conn, error) {
+	c, err := d.sql.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{conn: c, ctx: ctx}, nil
+}
+
+// Exec runs a statement on the connection.
+func (c *Conn) Exec(query string, args ...any) (int64, error) {
+	res, err := c.conn.ExecContext(c.ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// Query runs a query on the connection; Close the result before the next statement.
+func (c *Conn) Query(query string, args ...any) (*Rows, error) {
+	rows, err := c.conn.QueryContext(c.ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return newRows(rows)
+}
+
+// Close returns the connection to the pool.
+func (c *Conn) Close() error { return c.conn.Close() }

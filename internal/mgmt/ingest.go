@@ -117,8 +117,13 @@ func (r *run) ingestQuery() (*result.Set, error) {
 // shiftPosition turns a line/column inside the query after `<|` into one
 // in the whole command text.
 func shiftPosition(c *command, line, column int) (int, int) {
+	return shiftTo(c.text, c.queryPos, line, column)
+}
+
+// shiftTo turns a line/column inside text[offset:] into one in text.
+func shiftTo(text string, offset, line, column int) (int, int) {
 	startLine, startCol := 1, 1
-	for _, ch := range c.text[:c.queryPos] {
+	for _, ch := range text[:offset] {
 		if ch == '\n' {
 			startLine, startCol = startLine+1, 1
 		} else {

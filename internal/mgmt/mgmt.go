@@ -89,6 +89,22 @@ func (s *Service) Execute(ctx context.Context, caller access.Caller, database, t
 		return nil, err
 	}
 	s.log.Debug("management command", "command", c.kind, "caller", caller.Name, "duration", time.Since(start))
+	if c.pipe != "" {
+		if len(set.Tables) == 0 {
+			return nil, kerr.BadRequestf("the command '%s' has no result to pipe into KQL", c.kind)
+		}
+		for _, extra := range set.Tables[1:] {
+			extra.Close()
+		}
+		piped, err := s.q.Pipe(ctx, caller, database, set.Tables[0], c.pipe)
+		if err != nil {
+			if ke := kerr.As(err); ke.Line > 0 {
+				ke.Line, ke.Column = shiftTo(text, c.pipePos, ke.Line, ke.Column)
+			}
+			return nil, err
+		}
+		return piped, nil
+	}
 	return set, nil
 }
 

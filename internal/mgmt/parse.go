@@ -44,6 +44,8 @@ type command struct {
 	extentIDs   []string
 	olderTicks  int64
 	allTables   bool
+	pipe        string // `| ...` after the command: KQL over its result
+	pipePos     int
 	tag         string // .drop extents <| ... where tags has|contains tag
 	tagOp       string
 	docString   *string
@@ -102,6 +104,11 @@ func parse(text string) (*command, error) {
 		return nil, err
 	}
 	c.text = text
+	if c.query == "" && p.isPunct("|") {
+		// `.show tables | where ...`: KQL over the command's result.
+		c.pipe, c.pipePos = text[p.tok.pos:], p.tok.pos
+		return c, nil
+	}
 	if c.query == "" && p.tok.kind != tokEOF && !(p.tok.kind == tokPunct && p.tok.text == ";") {
 		return nil, p.errorf("unexpected %s after the end of the command", p.tok.describe())
 	}
@@ -375,4 +382,9 @@ func (p *parser) qualifiedTable(c *command) (string, error) {
 		return t, nil
 	}
 	return n, nil
+}
+
+// atEnd reports whether the command's own syntax is over.
+func (p *parser) atEnd() bool {
+	return p.tok.kind == tokEOF || p.isPunct(";") || p.isPunct("|")
 }

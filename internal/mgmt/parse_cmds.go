@@ -535,7 +535,7 @@ func (p *parser) show() (*command, error) {
 			}
 			_, err := p.expectWord("mappings")
 			return c, err
-		case p.tok.kind == tokEOF:
+		case p.atEnd():
 			c.kind = ".show database"
 			return c, nil
 		}
@@ -599,7 +599,7 @@ func (p *parser) show() (*command, error) {
 			}
 			_, err := p.expectWord("mappings")
 			return c, err
-		case p.tok.kind == tokEOF:
+		case p.atEnd():
 			c.kind = ".show table"
 			return c, nil
 		}

@@ -22,6 +22,7 @@ type table struct {
 	ctx    context.Context
 	out    []any
 	closed bool
+	after  func() // runs once after the rows are closed
 }
 
 func newTable(name string, rows *engine.Rows, declared []schema.Column, ctx context.Context) *table {
@@ -95,7 +96,11 @@ func (t *table) Close() error {
 		return nil
 	}
 	t.closed = true
-	return t.rows.Close()
+	err := t.rows.Close()
+	if t.after != nil {
+		t.after()
+	}
+	return err
 }
 
 // Convert turns an engine value into result's convention for Kusto type typ.
