@@ -85,7 +85,7 @@ func (o Op) Describe() string {
 	case OpMonitor:
 		return "monitor"
 	case OpIngest:
-		return "ingest into"
+		return "ingest"
 	case OpCreate, OpAdmin:
 		return "write"
 	}
@@ -132,11 +132,10 @@ func Forbidden(c Caller, op Op, db string) *kerr.Error {
 		name = "<anonymous>"
 	}
 	var msg string
-	switch {
-	case op == OpClusterAdmin:
-		msg = fmt.Sprintf("Principal '%s' is not authorized to perform operation 'administer the cluster'; it needs the AllDatabasesAdmin role", name)
-	default:
-		msg = fmt.Sprintf("Principal '%s' is not authorized to %s database '%s'", name, op.Describe(), db)
+	if op == OpClusterAdmin {
+		msg = fmt.Sprintf("Principal '%s' is not authorized to perform operation 'administer the cluster' (it needs the %s role)", name, ClusterAdmin)
+	} else {
+		msg = fmt.Sprintf("Principal '%s' is not authorized to perform operation '%s' on database '%s'", name, op.Describe(), db)
 	}
 	return kerr.New(kerr.Forbidden, kerr.CodeForbidden, "%s", msg)
 }
