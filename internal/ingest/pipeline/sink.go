@@ -1,0 +1,328 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"odx/internal/connect"
+	"odx/internal/engine"
+	"odx/internal/ingest/format"
+	"odx/internal/ingest/mapping"
+	"odx/internal/ingest/props"
+	"odx/internal/kerr"
+	"odx/internal/kql/types"
+	"odx/internal/storage"
+)
+
+// ConnectionSink is the pipeline as the data connections see it: it
+// implements connect.Sink, connect.Checkpoints and connect.FailureRecorder.
+type ConnectionSink struct{ s *Service }
+
+var (
+	_ connect.Sink            = (*ConnectionSink)(nil)
+	_ connect.Checkpoints     = (*ConnectionSink)(nil)
+	_ connect.FailureRecorder = (*ConnectionSink)(nil)
+)
+
+// Sink returns the data connections' view of the pipeline.
+func (s *Service) Sink() *ConnectionSink { return &ConnectionSink{s: s} }
+
+// Policy is the table's effective ingestionbatching policy.
+func (c *ConnectionSink) Policy(database, table string) connect.BatchingPolicy {
+	p := c.s.Batching(database, table)
+	return connect.BatchingPolicy{MaxDelay: p.MaxDelay, MaxItems: p.MaxItems, MaxBytes: p.MaxBytes}
+}
+
+// Positions loads a connection's committed positions.
+func (c *ConnectionSink) Positions(ctx context.Context, connection string) (map[int32]int64, error) {
+	return c.s.store.Positions(ctx, connection)
+}
+
+// RecordFailure records an event a connector could not route.
+func (c *ConnectionSink) RecordFailure(ctx context.Context, f connect.Failure) {
+	at := f.At
+	if at.IsZero() {
+		at = c.s.store.Now()
+	}
+	code := f.Code
+	if code == "" {
+		code = "Unknown"
+	}
+	err := c.s.store.RecordFailures(ctx, []storage.IngestionFailure{{
+		OperationID: newID(), Database: f.Database, Table: f.Table, FailedOn: at.UTC(), IngestionSourcePath: f.Source,
+		Details: f.Message, FailureKind: "Permanent", RootActivityID: f.Connection, OperationKind: KindDataConnection,
+		ErrorCode: code, Principal: f.Connection, NumberOfSources: 1,
+	}})
+	if err != nil {
+		c.s.log.Warn("cannot record data connection failure", "connection", f.Connection, "source", f.Source, "err", err)
+	}
+}
+
+// Ingest decodes and maps every item of the commit and commits the good
+// rows, the items' failures and the positions in one transaction. An item
+// that cannot be decoded is not ingested at all (its failure is recorded)
+// and does not hold back the others or the positions. When nothing could be
+// committed an error is returned and nothing changed.
+func (c *ConnectionSink) Ingest(ctx context.Context, cm connect.Commit) (connect.Report, error) {
+	var rep connect.Report
+	if len(cm.Items) == 0 && len(cm.Positions) == 0 {
+		return rep, nil
+	}
+	opID := newID()
+	var rows [][]any
+	var fails []storage.IngestionFailure
+	var tags []string
+	seenTag := map[string]bool{}
+	var db, table string
+	targets := map[string]*target{}
+	for i := range cm.Items {
+		it := &cm.Items[i]
+		if db == "" {
+			db, table = it.Route.Database, it.Route.Table
+		}
+		req := Request{Database: it.Route.Database, Table: it.Route.Table, Source: it.Source, OperationID: opID,
+			OperationKind: KindDataConnection, Principal: cm.Connection}
+		if it.Route.Database != db || it.Route.Table != table {
+			// The contract says one table per commit; never mix tables in one extent.
+			f := c.s.failure(req, "BadRequest", fmt.Sprintf("%s: the event targets %s.%s but its batch is for %s.%s; it was not ingested", it.Source, it.Route.Database, it.Route.Table, db, table))
+			fails = append(fails, f)
+			rep.Failures = append(rep.Failures, f.Details)
+			continue
+		}
+		itemRows, itemErrs, err := c.decodeItem(targets, req, it)
+		if err != nil {
+			ke := kerr.As(err)
+			f := c.s.failure(req, ke.Code, prefixSource(it.Source, ke.Error()))
+			fails = append(fails, f)
+			rep.Failures = append(rep.Failures, f.Details)
+			continue
+		}
+		budget := c.s.opts.MaxFailuresPerSource
+		for _, f := range c.s.recordFailures(req, itemErrs, &budget) {
+			fails = append(fails, f)
+			rep.Failures = append(rep.Failures, f.Details)
+		}
+		rows = append(rows, itemRows...)
+		for _, tg := range it.Route.Tags {
+			if !seenTag[tg] {
+				seenTag[tg] = true
+				tags = append(tags, tg)
+			}
+		}
+	}
+	positions := make([]storage.SourcePosition, len(cm.Positions))
+	for i, p := range cm.Positions {
+		positions[i] = storage.SourcePosition{Partition: p.Partition, NextOffset: p.NextOffset}
+	}
+	if len(rows) == 0 {
+		if err := c.s.store.CommitBookkeeping(ctx, cm.Connection, positions, fails); err != nil {
+			return connect.Report{}, err
+		}
+		return rep, nil
+	}
+	_, err := c.s.store.Ingest(ctx, storage.IngestBatch{Database: db, Table: table, Rows: rows, Tags: tags, Source: cm.Connection,
+		Extra: func(tx *engine.Tx) error {
+			if err := storage.PutPositionsTx(tx, cm.Connection, positions); err != nil {
+				return err
+			}
+			return storage.InsertFailuresTx(tx, fails)
+		}})
+	if err != nil {
+		return connect.Report{}, err
+	}
+	rep.Rows = int64(len(rows))
+	return rep, nil
+}
+
+func prefixSource(src, msg string) string {
+	if src == "" || strings.HasPrefix(msg, src) {
+		return msg
+	}
+	return src + ": " + msg
+}
+
+// decodeItem decodes one event body by its route. The item is all or
+// nothing: a fatal decoding error drops every record of it.
+func (c *ConnectionSink) decodeItem(cache map[string]*target, req Request, it *connect.Item) ([][]any, []format.RecordError, error) {
+	r := it.Route
+	key := strings.Join([]string{r.Format, r.Mapping, r.Compression}, "\x00")
+	t := cache[key]
+	if t == nil {
+		p := &props.Properties{MappingReference: r.Mapping, Validation: props.DefaultValidationPolicy}
+		f, err := format.ParseFormat(r.Format)
+		if r.Format == "" {
+			f, err = format.CSV, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		p.Format = f
+		comp, err := format.ParseCompression(r.Compression)
+		if err != nil {
+			return nil, nil, err
+		}
+		if comp == format.Zip {
+			return nil, nil, kerr.New(kerr.BadRequest, format.CodePropertyNotSupported, "event hub events may be gzip-compressed only, not zip")
+		}
+		if comp != format.None && f.Binary() {
+			return nil, nil, kerr.New(kerr.BadRequest, format.CodePropertyNotSupported,
+				"compression is not supported for the binary format %s (it compresses internally); send the events uncompressed", f)
+		}
+		p.Compression = comp
+		if t, err = c.s.resolve(Request{Database: req.Database, Table: req.Table, Props: p}); err != nil {
+			return nil, nil, err
+		}
+		cache[key] = t
+	}
+	body := it.Event.Body
+	if enc := strings.ToUpper(strings.ReplaceAll(r.Encoding, "-", "")); enc != "" && enc != "UTF8" {
+		if t.format.Binary() || t.compression != format.None {
+			return nil, nil, kerr.New(kerr.BadRequest, format.CodePropertyNotSupported, "a custom encoding is not supported with binary formats or compressed data")
+		}
+		var err error
+		if body, err = toUTF8(body, enc); err != nil {
+			return nil, nil, err
+		}
+	}
+	sys := it.SystemProperties
+	if len(sys) > 0 {
+		if t.compression != format.None {
+			return nil, nil, kerr.New(kerr.BadRequest, format.CodePropertyNotSupported,
+				"event system properties cannot be embedded in compressed events (as in ADX); the event was not ingested: send it uncompressed or drop eventSystemProperties")
+		}
+		if !embedsSystemProperties(t.format) {
+			sys = nil // ADX ingests the data and ignores the properties for other formats
+		}
+	}
+	var rows [][]any
+	var errs []format.RecordError
+	err := format.Unpack(bytes.NewReader(body), t.compression, "", func(_ string, rd io.Reader) error {
+		dec, err := format.NewDecoder(t.format, rd, format.Options{Source: it.Source, CheckFieldCount: true})
+		if err != nil {
+			return err
+		}
+		defer format.Close(dec)
+		binder, err := mapping.Bind(t.mapping, t.columns, mapping.Options{Source: it.Source})
+		if err != nil {
+			return err
+		}
+		first := true
+		for {
+			b, err := dec.Next()
+			if b != nil && len(b.Records) > 0 && first {
+				first = false
+				addSystemProperties(&b.Records[0], sys)
+			}
+			if b != nil {
+				r, e := binder.Rows(b)
+				rows = append(rows, r...)
+				errs = append(errs, e...)
+			}
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(rows) == 0 && len(errs) == 0 {
+		return nil, nil, kerr.New(kerr.BadRequest, format.CodeNoRecords, "the event holds no records in format %s", t.format)
+	}
+	return rows, errs, nil
+}
+
+// embedsSystemProperties: ADX embeds system properties in JSON and the
+// CSV-family formats only.
+func embedsSystemProperties(f format.Format) bool {
+	switch f {
+	case format.JSON, format.MultiJSON, format.CSV, format.TSV, format.TSVE, format.PSV, format.SCSV, format.SOHSV:
+		return true
+	}
+	return false
+}
+
+// addSystemProperties places system properties in a record as ADX does:
+// prepended fields (in the connection's order) for CSV, top-level fields
+// named like the property for JSON.
+func addSystemProperties(rec *format.Record, sys []connect.SystemProperty) {
+	if len(sys) == 0 {
+		return
+	}
+	if rec.Fields != nil {
+		fields := make([]string, 0, len(sys)+len(rec.Fields))
+		for _, p := range sys {
+			fields = append(fields, propertyText(p.Value))
+		}
+		rec.Fields = append(fields, rec.Fields...)
+		return
+	}
+	obj, ok := rec.Value.(map[string]any)
+	if !ok {
+		return // a JSON record that is not an object has nowhere to put them
+	}
+	for _, p := range sys {
+		obj[p.Name] = p.Value
+	}
+}
+
+func propertyText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case time.Time:
+		return types.FormatDateTime(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int32:
+		return strconv.FormatInt(int64(x), 10)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// toUTF8 converts a UTF-16 body (byte order from its BOM, little endian
+// without one, as .NET's "Unicode" encoding) to UTF-8.
+func toUTF8(body []byte, enc string) ([]byte, error) {
+	var order binary.ByteOrder = binary.LittleEndian
+	switch enc {
+	case "UTF16", "UNICODE", "UTF16LE":
+	case "UTF16BE", "BIGENDIANUNICODE":
+		order = binary.BigEndian
+	default:
+		return nil, kerr.New(kerr.BadRequest, format.CodeMalformedProperty, "encoding %q is not supported; use UTF8 or UTF16", enc)
+	}
+	if len(body) >= 2 {
+		switch {
+		case body[0] == 0xFF && body[1] == 0xFE:
+			order, body = binary.LittleEndian, body[2:]
+		case body[0] == 0xFE && body[1] == 0xFF:
+			order, body = binary.BigEndian, body[2:]
+		}
+	}
+	if len(body)%2 != 0 {
+		return nil, kerr.New(kerr.BadRequest, format.CodeInvalidBlob, "the UTF-16 body has an odd number of bytes")
+	}
+	units := make([]uint16, len(body)/2)
+	for i := range units {
+		units[i] = order.Uint16(body[2*i:])
+	}
+	runes := utf16.Decode(units)
+	out := make([]byte, 0, len(runes))
+	for _, r := range runes {
+		out = utf8.AppendRune(out, r)
+	}
+	return out, nil
+}
