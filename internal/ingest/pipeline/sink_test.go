@@ -30,7 +30,7 @@ func TestSinkCommitsRowsAndPositionsTogether(t *testing.T) {
 		Items: []connect.Item{
 			item("T", "csv", "2026-01-01T00:00:00Z,a,1,1", 0),
 			item("T", "json", `{"Timestamp":"2026-01-01T00:00:01Z","Device":"b","Value":2,"Count":2}`, 1),
-			item("T", "json", `{"Count": 3`, 2),   // malformed: a failure, not a blocker
+			item("T", "json", `{"Count": 3`, 2),     // malformed: a failure, not a blocker
 			item("T", "avro", `not avro at all`, 3), // undecodable: a failure
 		},
 		Positions: []connect.Position{{Partition: 0, NextOffset: 4}, {Partition: 1, NextOffset: 10}}})
