@@ -109,7 +109,13 @@ func parse(text string) (*command, error) {
 		c.pipe, c.pipePos = text[p.tok.pos:], p.tok.pos
 		return c, nil
 	}
-	if c.query == "" && p.tok.kind != tokEOF && !(p.tok.kind == tokPunct && p.tok.text == ";") {
+	if c.query == "" && p.isPunct(";") {
+		p.advance()
+		if p.tok.kind != tokEOF {
+			return nil, p.errorf("a request holds one management command; send %s separately", p.tok.describe())
+		}
+	}
+	if c.query == "" && p.tok.kind != tokEOF {
 		return nil, p.errorf("unexpected %s after the end of the command", p.tok.describe())
 	}
 	return c, nil

@@ -24,6 +24,7 @@ func TestParseErrorsPointAtTheProblem(t *testing.T) {
 		{".set-or-append T", 1, 17, "expected '<|'"},
 		{"show tables", 1, 1, "expected a management command"},
 		{".frobnicate", 1, 1, "unknown management command"},
+		{".show tables; .show databases", 1, 15, "one management command"},
 		{".add database D admins ('aadapp=x;y'", 1, 37, "expected ',' or ')'"},
 		{".create table T (a:long) with (docstring='unterminated)", 1, 42, "unterminated string"},
 	}
