@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -218,8 +219,43 @@ func (h *Handler) listDatabases(w http.ResponseWriter, r *http.Request, rt route
 		}
 	}
 	slices.SortFunc(out, func(a, b databaseResource) int { return strings.Compare(a.Name, b.Name) })
-	writeJSON(w, http.StatusOK, map[string]any{"value": orEmpty(out)})
+	page, next, err := pageOf(r, out, func(d databaseResource) string { return d.Name })
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"value": orEmpty(page)}
+	if next != "" {
+		body["nextLink"] = h.requestBase(r) + next
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
+}
+
+// pageOf applies $top (5..1000) and $skiptoken (the sort key of the last item
+// of the previous page) to a sorted list, and returns the next page's path.
+func pageOf[T any](r *http.Request, all []T, sortKey func(T) string) ([]T, string, error) {
+	q := r.URL.Query()
+	if skip := q.Get("$skiptoken"); skip != "" {
+		i := 0
+		for i < len(all) && sortKey(all[i]) <= skip {
+			i++
+		}
+		all = all[i:]
+	}
+	topText := q.Get("$top")
+	if topText == "" {
+		return all, "", nil
+	}
+	top, err := strconv.Atoi(topText)
+	if err != nil || top < 5 || top > 1000 {
+		return nil, "", badRequest("$top", "Invalid $top '%s': expected a number from 5 to 1000.", topText)
+	}
+	if len(all) <= top {
+		return all, "", nil
+	}
+	page := all[:top]
+	q.Set("$skiptoken", sortKey(page[top-1]))
+	return page, r.URL.Path + "?" + q.Encode(), nil
 }
 
 func orEmpty[T any](s []T) []T {
@@ -273,7 +309,9 @@ func (h *Handler) writeDatabase(w http.ResponseWriter, r *http.Request, rt route
 		if err != nil {
 			return err
 		}
-		if other, ok := owners[strings.ToLower(rt.database)]; ok {
+		// A stale document of this very database (dropped through the data
+		// plane) is simply replaced.
+		if other, ok := owners[strings.ToLower(rt.database)]; ok && key(other.ID) != key(rt.databaseID()) {
 			return newError(http.StatusConflict, "Conflict",
 				"[Conflict] Database '%s' already belongs to cluster '%s'; odx keeps one namespace of databases.", rt.database, strings.SplitN(other.Name, "/", 2)[0])
 		}

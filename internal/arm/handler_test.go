@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -248,6 +249,11 @@ func TestDatabasesFollowTheDataPlane(t *testing.T) {
 	f.dp.DropDatabase(context.Background(), "db1")
 	if r := f.do(http.MethodGet, dbPath, nil); r.status != 404 || errorCode(r) != "NotFound" {
 		t.Errorf("GET after .drop database: %d %s", r.status, r.raw)
+	}
+	// ARM can make it again.
+	f.mustPut(dbPath, map[string]any{"kind": "ReadWrite"})
+	if _, ok, _ := f.dp.GetDatabase(context.Background(), "db1"); !ok {
+		t.Error("re-creating a database dropped through the data plane")
 	}
 	// Bad bodies.
 	for _, body := range []map[string]any{
@@ -517,5 +523,35 @@ func TestStopStartAndMultiRouting(t *testing.T) {
 	}
 	if r := f.do(http.MethodPut, clPath, map[string]any{"location": "westeurope", "sku": map[string]any{"name": "x", "tier": "Basic"}}); r.status != 403 || !strings.Contains(r.raw, "Microsoft.Kusto/clusters/write") {
 		t.Errorf("cluster write without permission: %d %s", r.status, r.raw)
+	}
+}
+
+func TestDatabaseListPages(t *testing.T) {
+	f := newFixture(t)
+	f.cluster()
+	for i := 0; i < 12; i++ {
+		f.dp.CreateDatabase(fmt.Sprintf("db%02d", i))
+	}
+	var names []string
+	next := clPath + "/databases?$top=5"
+	for pages := 0; next != ""; pages++ {
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+		r := f.do(http.MethodGet, next, nil)
+		for _, v := range r.body["value"].([]any) {
+			names = append(names, v.(map[string]any)["name"].(string))
+		}
+		next, _ = r.body["nextLink"].(string)
+		if next != "" {
+			u, _ := url.Parse(next)
+			next = u.RequestURI()
+		}
+	}
+	if len(names) != 12 || names[0] != "cluster1/db00" || names[11] != "cluster1/db11" {
+		t.Errorf("paged names: %v", names)
+	}
+	if r := f.do(http.MethodGet, clPath+"/databases?$top=2", nil); r.status != 400 {
+		t.Errorf("$top=2: %d", r.status)
 	}
 }
