@@ -78,6 +78,7 @@ func NewBatcher(connection string, sink Sink, stats *Stats, log *slog.Logger) *B
 // Assign starts tracking a partition this consumer now owns, from its
 // committed position (-1 when it has none).
 func (b *Batcher) Assign(p int32, committed int64) {
+	b.Revoke(p) // a re-assigned partition starts over from its position
 	b.parts[p] = &partQueue{next: committed, committed: committed}
 	b.stats.Assigned(p, committed)
 }

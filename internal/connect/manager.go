@@ -88,6 +88,15 @@ func (m *Manager) Apply(ctx context.Context, s Spec) error {
 	key := s.Key()
 
 	m.mu.Lock()
+	if s.RetrievalStart.IsZero() {
+		// "Now" is fixed once, so a restart does not skip what arrived
+		// while the connection was failing.
+		if old := m.conns[key]; old != nil && !old.spec.RetrievalStart.IsZero() {
+			s.RetrievalStart = old.spec.RetrievalStart
+		} else {
+			s.RetrievalStart = time.Now()
+		}
+	}
 	if m.closed {
 		m.mu.Unlock()
 		return errors.New("connect: the connection manager is shut down")

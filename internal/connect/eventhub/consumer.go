@@ -1,0 +1,309 @@
+package eventhub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"odx/internal/connect"
+)
+
+// maxPollRecords bounds the events taken per poll, so a flush never waits
+// behind a huge poll.
+const maxPollRecords = 10000
+
+// finalFlushTimeout bounds the flush when a connection stops.
+const finalFlushTimeout = 30 * time.Second
+
+// consumer is one run of one connection.
+type consumer struct {
+	rt        connect.Runtime
+	namespace string
+	hub       string
+	router    connect.Router
+	start     time.Time // retrievalStartDate
+
+	mu      sync.Mutex // guards batcher and fatal: the poll loop and the group callbacks share them
+	batcher *connect.Batcher
+	fatal   error
+	client  *kgo.Client
+}
+
+// Run consumes the connection's event hub until ctx ends.
+func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
+	ns, hub, err := ParseEventHubID(rt.Spec.Source)
+	if err != nil {
+		return err
+	}
+	ep, err := c.resolve(ns)
+	if err != nil {
+		return err
+	}
+	base, err := clientOptions(ep)
+	if err != nil {
+		return fmt.Errorf("event hub namespace %s: %w", ns, err)
+	}
+	base = append(base, c.o.ClientOptions...)
+	if err := prepare(ctx, base, ep, hub); err != nil {
+		return fmt.Errorf("event hub %s/%s at %v: %w", ns, hub, ep.Brokers, err)
+	}
+
+	start := rt.Spec.RetrievalStart
+	if start.IsZero() {
+		start = time.Now()
+	}
+	cs := &consumer{rt: rt, namespace: ns, hub: hub, router: connect.NewRouter(rt.Spec), start: start, batcher: rt.NewBatcher()}
+	opts := append(base,
+		kgo.ConsumerGroup(rt.Spec.ConsumerGroup),
+		kgo.ConsumeTopics(hub),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Positions live with the rows (Checkpoints); the group's own offsets
+		// are only a mirror for tools that show consumer lag.
+		kgo.AutoCommitMarks(), kgo.AutoCommitInterval(time.Second),
+		kgo.AdjustFetchOffsetsFn(cs.adjustOffsets),
+		kgo.OnPartitionsRevoked(cs.onRevoked),
+		kgo.OnPartitionsLost(cs.onLost),
+	)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("event hub %s/%s: %w", ns, hub, err)
+	}
+	cs.client = cl
+	err = cs.loop(ctx, c.o.PollWait)
+
+	// Stop: commit what was read (best effort) and leave the group.
+	fctx, cancel := context.WithTimeout(context.Background(), finalFlushTimeout)
+	cs.mu.Lock()
+	if err == nil && cs.fatal == nil {
+		if ferr := cs.batcher.Flush(fctx); ferr != nil {
+			rt.Logger.Warn("events read before stopping were not committed; they will be read again", "error", ferr)
+		} else {
+			cs.markCommitted()
+		}
+	}
+	cs.mu.Unlock()
+	cancel()
+	cl.Close()
+	return err
+}
+
+// prepare checks that the endpoint answers, and creates the hub on
+// endpoints that create hubs on first use.
+func prepare(ctx context.Context, base []kgo.Opt, ep Endpoint, hub string) error {
+	cl, err := kgo.NewClient(base...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := cl.Ping(pctx); err != nil {
+		return fmt.Errorf("unreachable: %w", err)
+	}
+	if !ep.CreateTopics {
+		return nil
+	}
+	parts := ep.Partitions
+	if parts <= 0 {
+		parts = 4
+	}
+	resp, err := kadm.NewClient(cl).CreateTopic(pctx, parts, -1, nil, hub)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("creating the event hub: %w", err)
+	}
+	return nil
+}
+
+func (cs *consumer) loop(ctx context.Context, pollWait time.Duration) error {
+	for {
+		cs.mu.Lock()
+		wait, fatal := cs.batcher.Wait(pollWait), cs.fatal
+		cs.mu.Unlock()
+		if fatal != nil {
+			return fatal
+		}
+		if wait > 0 {
+			pctx, cancel := context.WithTimeout(ctx, wait)
+			fetches := cs.client.PollRecords(pctx, maxPollRecords)
+			cancel()
+			if ctx.Err() != nil {
+				return nil
+			}
+			if fetches.IsClientClosed() {
+				return errors.New("the Kafka client closed unexpectedly")
+			}
+			for _, fe := range fetches.Errors() {
+				if errors.Is(fe.Err, context.DeadlineExceeded) || errors.Is(fe.Err, context.Canceled) {
+					continue
+				}
+				return fmt.Errorf("reading event hub %s/%s: %w", cs.namespace, cs.hub, fe.Err)
+			}
+			cs.mu.Lock()
+			fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+				cs.rt.Stats.Watermark(p.Partition, p.HighWatermark)
+				for _, r := range p.Records {
+					cs.take(ctx, r)
+				}
+			})
+			cs.mu.Unlock()
+		}
+		cs.mu.Lock()
+		var err error
+		if cs.batcher.Due() {
+			if err = cs.batcher.Flush(ctx); err == nil {
+				cs.markCommitted()
+			}
+		}
+		cs.mu.Unlock()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// take routes one record into the batcher. Called with mu held.
+func (cs *consumer) take(ctx context.Context, r *kgo.Record) {
+	if !cs.batcher.Accept(r.Partition, r.Offset) {
+		return
+	}
+	ev := connect.Event{
+		Partition:      r.Partition,
+		Offset:         r.Offset,
+		SequenceNumber: r.Offset,
+		EnqueuedTime:   r.Timestamp.UTC(),
+		PartitionKey:   string(r.Key),
+		Body:           r.Value,
+	}
+	if len(r.Headers) > 0 {
+		ev.Properties = make(map[string]string, len(r.Headers))
+		for _, h := range r.Headers {
+			ev.Properties[h.Key] = string(h.Value)
+		}
+	}
+	source := fmt.Sprintf("%s/%s/partition %d/offset %d", cs.namespace, cs.hub, r.Partition, r.Offset)
+	route, err := cs.router.Route(ev.Properties)
+	var withProps bool
+	if err == nil {
+		withProps, err = connect.SystemPropertiesFor(route, cs.rt.Spec.SystemProperties)
+	}
+	if err != nil {
+		f := connect.Failure{Source: source, Message: err.Error(), At: time.Now()}
+		var re *connect.RouteError
+		if errors.As(err, &re) {
+			f.Code, f.Message, f.Table = re.Code, re.Message, re.Table
+		}
+		cs.batcher.Skip(r.Partition, r.Offset, source+": "+err.Error())
+		cs.rt.RecordFailure(ctx, f)
+		return
+	}
+	it := connect.Item{Route: route, Event: ev, Source: source}
+	if withProps {
+		it.SystemProperties = systemProperties(cs.rt.Spec.SystemProperties, ev)
+	}
+	cs.batcher.Add(it)
+}
+
+// systemProperties are an event's eventSystemProperties values, in the
+// connection's order.
+func systemProperties(names []string, ev connect.Event) []connect.SystemProperty {
+	out := make([]connect.SystemProperty, 0, len(names))
+	for _, n := range names {
+		var v any
+		switch n {
+		case "x-opt-enqueued-time":
+			v = ev.EnqueuedTime
+		case "x-opt-sequence-number":
+			v = ev.SequenceNumber
+		case "x-opt-offset":
+			v = strconv.FormatInt(ev.Offset, 10)
+		case "x-opt-partition-key":
+			v = ev.PartitionKey
+		case "x-opt-publisher":
+			v = "" // Kafka has no publisher
+		default:
+			v = ev.Properties[n] // IoT Hub properties of IoT Central-fed hubs
+		}
+		out = append(out, connect.SystemProperty{Name: n, Value: v})
+	}
+	return out
+}
+
+// adjustOffsets starts newly assigned partitions at their committed
+// positions (Checkpoints, the source of truth), or at retrievalStartDate
+// when they have none. The group's own committed offsets are ignored.
+func (cs *consumer) adjustOffsets(ctx context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	pos, err := cs.rt.Checkpoints.Positions(ctx, cs.rt.Spec.Key())
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if err != nil {
+		cs.fatal = fmt.Errorf("loading the committed positions: %w", err)
+		return nil, cs.fatal
+	}
+	for _, parts := range offsets {
+		for p := range parts {
+			if n, ok := pos[p]; ok {
+				parts[p] = kgo.NewOffset().At(n)
+				cs.batcher.Assign(p, n)
+			} else {
+				parts[p] = kgo.NewOffset().AfterMilli(cs.start.UnixMilli())
+				cs.batcher.Assign(p, -1)
+			}
+		}
+	}
+	return offsets, nil
+}
+
+// onRevoked commits what was read from the partitions before they go to
+// another consumer, which starts from the committed positions.
+func (cs *consumer) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if len(revoked[cs.hub]) == 0 {
+		return
+	}
+	if err := cs.batcher.Flush(ctx); err != nil && cs.fatal == nil {
+		cs.fatal = err
+	} else if err == nil {
+		cs.markCommitted()
+	}
+	for _, p := range revoked[cs.hub] {
+		cs.batcher.Revoke(p)
+	}
+}
+
+// onLost drops partitions this consumer no longer owns (its session
+// expired): committing them now could duplicate what the new owner ingests.
+func (cs *consumer) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for _, p := range lost[cs.hub] {
+		cs.batcher.Revoke(p)
+	}
+}
+
+// markCommitted mirrors the committed positions to the group's offsets.
+// Called with mu held.
+func (cs *consumer) markCommitted() {
+	pos := cs.batcher.Positions()
+	if len(pos) == 0 {
+		return
+	}
+	m := map[int32]kgo.EpochOffset{}
+	for p, n := range pos {
+		m[p] = kgo.EpochOffset{Epoch: -1, Offset: n}
+	}
+	cs.client.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{cs.hub: m})
+}

@@ -1,0 +1,146 @@
+// Package hub is odx's embedded development event hub: a Kafka-protocol
+// broker (franz-go's kfake) that serves every event hub namespace the
+// configuration does not bind to a real endpoint. Topics are event hub
+// names, created on first use (by a data connection or by any producer,
+// such as kcat) with four partitions, and persisted under the data
+// directory so events survive a restart.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// DefaultPartitions is the partition count of event hubs created on first
+// use (Event Hubs' default is 4 as well).
+const DefaultPartitions = 4
+
+// Options configure the embedded hub.
+type Options struct {
+	// Listen is the Kafka listener address, e.g. 127.0.0.1:9092 (port 0
+	// picks a free port; see Addr).
+	Listen string
+	// DataDir holds the hub's log segments and group offsets; "" keeps
+	// everything in memory (tests).
+	DataDir string
+	// Partitions of auto-created topics; DefaultPartitions when 0.
+	Partitions int32
+	// SyncWrites fsyncs every produced batch: slower, but produced events
+	// then survive a machine crash, not only a process crash.
+	SyncWrites bool
+	Logger     *slog.Logger
+}
+
+// Hub is a running embedded event hub.
+type Hub struct {
+	cluster    *kfake.Cluster
+	addr       string
+	partitions int32
+}
+
+// Start runs the hub. Stop it with Close, which also saves its state.
+func Start(o Options) (*Hub, error) {
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:9092"
+	}
+	if o.Partitions <= 0 {
+		o.Partitions = DefaultPartitions
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	// kfake builds its listen address itself (always 127.0.0.1); listen on
+	// the configured address instead, so --kafka-listen is honoured.
+	var ln net.Listener
+	listen := func(network, _ string) (net.Listener, error) {
+		l, err := net.Listen(network, o.Listen)
+		if err != nil {
+			return nil, err
+		}
+		ln = l
+		return l, nil
+	}
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1), kfake.Ports(0), kfake.ListenFn(listen),
+		kfake.ClusterID("odx-embedded-event-hub"),
+		kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(int(o.Partitions)),
+		kfake.WithLogger(slogLogger{o.Logger}),
+	}
+	if o.DataDir != "" {
+		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("embedded event hub: cannot create %s: %w", o.DataDir, err)
+		}
+		opts = append(opts, kfake.DataDir(o.DataDir))
+		if o.SyncWrites {
+			opts = append(opts, kfake.SyncWrites())
+		}
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		var addrErr *net.OpError
+		if errors.As(err, &addrErr) {
+			return nil, fmt.Errorf("embedded event hub cannot listen on %s: %w (is another odx or Kafka running? pick another --kafka-listen)", o.Listen, err)
+		}
+		return nil, fmt.Errorf("embedded event hub: %w", err)
+	}
+	h := &Hub{cluster: c, addr: ln.Addr().String(), partitions: o.Partitions}
+	o.Logger.Info("embedded event hub ready", "kafka", h.addr, "data", o.DataDir)
+	return h, nil
+}
+
+// Addr is the Kafka bootstrap address (host:port).
+func (h *Hub) Addr() string { return h.addr }
+
+// CreateTopic creates an event hub with the default partition count; an
+// existing one is left alone.
+func (h *Hub) CreateTopic(name string) error {
+	if h.cluster.TopicInfo(name) != nil {
+		return nil
+	}
+	err := h.cluster.CreateTopic(name, h.partitions, nil)
+	if err != nil && strings.Contains(err.Error(), "already exists") {
+		return nil
+	}
+	return err
+}
+
+// HighWatermarks returns the end offset of each partition of an event
+// hub, nil when it does not exist.
+func (h *Hub) HighWatermarks(name string) map[int32]int64 {
+	if h.cluster.TopicInfo(name) == nil {
+		return nil
+	}
+	out := map[int32]int64{}
+	for _, p := range h.cluster.PartitionInfos(name) {
+		out[p.Partition] = p.HighWatermark
+	}
+	return out
+}
+
+// Close stops the hub and writes its state to the data directory.
+func (h *Hub) Close() error {
+	h.cluster.Close()
+	return nil
+}
+
+type slogLogger struct{ l *slog.Logger }
+
+func (s slogLogger) Logf(level kfake.LogLevel, msg string, args ...any) {
+	var lv slog.Level
+	switch level {
+	case kfake.LogLevelError:
+		lv = slog.LevelError
+	case kfake.LogLevelWarn:
+		lv = slog.LevelWarn
+	default:
+		return // kfake's info and debug output is per request: too chatty for odx's log
+	}
+	s.l.Log(context.Background(), lv, "embedded event hub: "+fmt.Sprintf(msg, args...))
+}
