@@ -178,7 +178,19 @@ func (r *run) showTables() (*result.Set, error) {
 		col("IngestionBatchingPolicy", types.String), col("MinExtentsCreationTime", types.DateTime),
 		col("MaxExtentsCreationTime", types.DateTime), col("RowOrderPolicy", types.String), col("TableId", types.Guid)}
 	var rows [][]any
-	principals, _ := json.Marshal(principalRows(d))
+	type authorized struct {
+		Type        string `json:"Type"`
+		DisplayName string `json:"DisplayName"`
+		ObjectId    string `json:"ObjectId"`
+		FQN         string `json:"FQN"`
+		Notes       string `json:"Notes"`
+		Role        string `json:"Role"`
+	}
+	auth := []authorized{}
+	for _, r := range principalRows(d) {
+		auth = append(auth, authorized{Type: r[1].(string), DisplayName: r[2].(string), ObjectId: r[3].(string), FQN: r[4].(string), Notes: r[5].(string), Role: r[0].(string)})
+	}
+	principals, _ := json.Marshal(auth)
 	for _, t := range tables {
 		st := stats[t.Name()]
 		var minT, maxT any
