@@ -180,9 +180,9 @@ func init() {
 	for _, n := range []string{"dayofmonth", "dayofyear", "getyear", "getmonth", "monthofyear", "week_of_year", "hourofday"} {
 		add(Scalar, n, 1, 1, integer)
 	}
-	add(Scalar, "bin", 2, 2, Arg(0))
-	add(Scalar, "floor", 2, 2, Arg(0))
-	add(Scalar, "bin_at", 3, 3, Arg(0))
+	add(Scalar, "bin", 2, 2, binResult)
+	add(Scalar, "floor", 2, 2, binResult)
+	add(Scalar, "bin_at", 3, 3, binResult)
 	add(Scalar, "bin_auto", 1, 1, Arg(0))
 	// math
 	add(Scalar, "abs", 1, 1, Arg(0))
@@ -272,6 +272,21 @@ func init() {
 	agg("binary_all_and", "binary_all_and", 1, 1, long)
 	agg("binary_all_or", "binary_all_or", 1, 1, long)
 	agg("binary_all_xor", "binary_all_xor", 1, 1, long)
+}
+
+// binResult is the type of bin(x, size): x's type, with int widened to long
+// and integers binned by a real size becoming real.
+func binResult(a []types.Type) types.Type {
+	if len(a) < 2 {
+		return types.Invalid
+	}
+	switch {
+	case (a[0] == types.Int || a[0] == types.Long) && a[1] == types.Real:
+		return types.Real
+	case a[0] == types.Int:
+		return types.Long
+	}
+	return a[0]
 }
 
 func avgResult(a []types.Type) types.Type {

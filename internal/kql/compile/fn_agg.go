@@ -21,7 +21,9 @@ func (c *compiler) aggregate(v *sem.Aggregate) (*sqlast.Select, error) {
 			return nil, err
 		}
 		q.Items = append(q.Items, sqlast.SelectItem{X: x, Alias: k.Name})
-		q.GroupBy = append(q.GroupBy, x)
+		// by position: the key expression may hold arguments, and a second
+		// copy of it would not be recognised as the same expression
+		q.GroupBy = append(q.GroupBy, sqlast.Int(int64(len(q.Items))))
 	}
 	for _, a := range v.Aggs {
 		x, err := c.expr(a.X)
@@ -50,22 +52,25 @@ func notNull(x sqlast.Expr) sqlast.Expr { return tmpl("({} IS NOT NULL)", x) }
 func init() {
 	register(map[string]lowerFunc{
 		"count": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			if len(a) == 1 && a[0] != nil {
-				return cast(aggCall("count", a[0]), "BIGINT"), nil
-			}
 			return cast(aggCall("count", sqlast.Keyword("*")), "BIGINT"), nil
 		},
 		"countif": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			return cast(withFilter(aggCall("count", sqlast.Keyword("*")), c.truth(call.Args[0], a[0])), "BIGINT"), nil
 		},
+		// Kusto's sum of no values is 0, not null.
 		"sum": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return cast(aggCall("sum", asType(call.Args[0], a[0], call.T)), call.T.DuckDB()), nil
+			return fn("COALESCE", cast(aggCall("sum", asType(call.Args[0], a[0], call.T)), call.T.DuckDB()), cast(i64(0), call.T.DuckDB())), nil
 		},
 		"sumif": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return cast(withFilter(aggCall("sum", asType(call.Args[0], a[0], call.T)), c.truth(call.Args[1], a[1])), call.T.DuckDB()), nil
+			return fn("COALESCE", cast(withFilter(aggCall("sum", asType(call.Args[0], a[0], call.T)), c.truth(call.Args[1], a[1])), call.T.DuckDB()), cast(i64(0), call.T.DuckDB())), nil
 		},
 		"avg": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return cast(aggCall("avg", numArg(call, a, 0)), call.T.DuckDB()), nil
+			x := cast(aggCall("avg", numArg(call, a, 0)), call.T.DuckDB())
+			if call.T == types.Real {
+				// the average of no values is NaN in Kusto
+				return fn("COALESCE", x, sqlast.Keyword("CAST('NaN' AS DOUBLE)")), nil
+			}
+			return x, nil
 		},
 		"avgif": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			return cast(withFilter(aggCall("avg", numArg(call, a, 0)), c.truth(call.Args[1], a[1])), call.T.DuckDB()), nil
@@ -189,10 +194,19 @@ func statAgg(name string, conditional bool) lowerFunc {
 func listAgg(distinct, conditional, withNulls bool) lowerFunc {
 	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 		x := toDynamic(a[0], argType(call, 0))
+		flatten := argType(call, 0) == types.Dynamic
+		if flatten {
+			// array values contribute their elements
+			distinct = false
+		}
 		ac := &sqlast.Call{Name: "list", Args: []sqlast.Expr{x}, Distinct: distinct}
 		var conds []sqlast.Expr
 		if !withNulls {
-			conds = append(conds, tmpl("({} IS NOT NULL AND json_type({}) <> 'NULL')", a[0], x))
+			if flatten {
+				conds = append(conds, tmpl("({} IS NOT NULL)", a[0]))
+			} else {
+				conds = append(conds, tmpl("({} IS NOT NULL AND json_type({}) <> 'NULL')", a[0], x))
+			}
 		}
 		limitArg := 1
 		if conditional {
@@ -207,6 +221,12 @@ func listAgg(distinct, conditional, withNulls bool) lowerFunc {
 			}
 		}
 		var list sqlast.Expr = fn("COALESCE", ac, sqlast.Keyword("[]"))
+		if flatten {
+			list = tmpl("flatten(list_transform({}, v -> CASE WHEN json_type(v) = 'ARRAY' THEN CAST(v AS JSON[]) ELSE [v] END))", list)
+			if _, isSet := map[string]bool{"make_set": true, "make_set_if": true}[call.Fn]; isSet {
+				list = fn("list_distinct", list)
+			}
+		}
 		if len(a) > limitArg && a[limitArg] != nil {
 			list = tmpl("{}[1:{}]", list, a[limitArg])
 		}

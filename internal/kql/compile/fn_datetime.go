@@ -34,6 +34,9 @@ func partArg(call *sem.Call, i int) string {
 	return ""
 }
 
+// ticksTo1970 is the number of ticks from 0001-01-01 to 1970-01-01.
+const ticksTo1970 = 621355968000000000
+
 // floorDiv is integer division rounding toward negative infinity.
 func floorDiv(a, b sqlast.Expr) sqlast.Expr {
 	return tmpl("(({} // {}) - CASE WHEN ({} % {} <> 0) AND (({} < 0) <> ({} < 0)) THEN 1 ELSE 0 END)", a, b, a, b, a, b)
@@ -42,8 +45,10 @@ func floorDiv(a, b sqlast.Expr) sqlast.Expr {
 func binValue(x sqlast.Expr, xt types.Type, span sqlast.Expr, st types.Type, t types.Type) sqlast.Expr {
 	switch xt {
 	case types.DateTime:
-		s := bin("*", span, i64(100))
-		return fromNs(bin("*", floorDiv(epochNs(x), s), s))
+		// Kusto bins count from 0001-01-01, whose offset from 1970 is a whole
+		// number of days: only spans that do not divide a day need it.
+		t := bin("+", bin("//", epochNs(x), i64(100)), i64(ticksTo1970))
+		return fromNs(bin("*", bin("-", bin("*", floorDiv(t, span), span), i64(ticksTo1970)), i64(100)))
 	case types.TimeSpan:
 		return bin("*", floorDiv(x, span), span)
 	case types.Int, types.Long:
@@ -228,10 +233,24 @@ func ftoa(f float64) string {
 // (yyyy, MM, ...) and literal text.
 func formatTokens(f string) []string {
 	var out []string
+	defer func() {
+		// runs longer than a specifier are read as several specifiers (dddd = dd dd)
+		var split []string
+		for _, t := range out {
+			if len(t) > 2 && strings.IndexByte("dMHhms", t[0]) >= 0 {
+				for len(t) > 2 {
+					split = append(split, t[:2])
+					t = t[2:]
+				}
+			}
+			split = append(split, t)
+		}
+		out = split
+	}()
 	for i := 0; i < len(f); {
 		ch := f[i]
 		j := i + 1
-		if strings.IndexByte("yMdHhmsftT", ch) >= 0 {
+		if strings.IndexByte("yMdHhmsfFtT", ch) >= 0 {
 			for j < len(f) && f[j] == ch {
 				j++
 			}
@@ -240,7 +259,7 @@ func formatTokens(f string) []string {
 			i = j + 1
 			continue
 		} else {
-			for j < len(f) && strings.IndexByte("yMdHhmsftT\\", f[j]) < 0 {
+			for j < len(f) && strings.IndexByte("yMdHhmsfFtT\\", f[j]) < 0 {
 				j++
 			}
 			out = append(out, "'"+f[i:j])
@@ -299,9 +318,13 @@ func formatDateTimeFn(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr
 			parts = append(parts, sf("%-S"))
 		case "tt":
 			parts = append(parts, sf("%p"))
+		case "y":
+			parts = append(parts, cast(bin("%", fn("year", ts), i64(100)), "VARCHAR"))
 		default:
-			if tok[0] == 'f' || tok[0] == 'F' {
+			if tok[0] == 'f' {
 				parts = append(parts, fn("left", fn("strftime", x, sqlast.Keyword("'%n'")), i64(int64(len(tok)))))
+			} else if tok[0] == 'F' {
+				parts = append(parts, fn("rtrim", fn("left", fn("strftime", x, sqlast.Keyword("'%n'")), i64(int64(len(tok)))), sqlast.Keyword("'0'")))
 			} else {
 				parts = append(parts, str(tok))
 			}
@@ -343,8 +366,10 @@ func formatTimeSpanFn(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr
 			parts = append(parts, num(types.TicksPerMinute, 60, n))
 		case 's':
 			parts = append(parts, num(types.TicksPerSecond, 60, n))
-		case 'f', 'F':
+		case 'f':
 			parts = append(parts, fn("left", fn("lpad", cast(bin("%", u, i64(types.TicksPerSecond)), "VARCHAR"), i64(7), sqlast.Keyword("'0'")), i64(int64(n))))
+		case 'F':
+			parts = append(parts, fn("rtrim", fn("left", fn("lpad", cast(bin("%", u, i64(types.TicksPerSecond)), "VARCHAR"), i64(7), sqlast.Keyword("'0'")), i64(int64(n))), sqlast.Keyword("'0'")))
 		default:
 			parts = append(parts, str(tok))
 		}

@@ -107,15 +107,15 @@ func init() {
 			return tmpl("CASE WHEN json_type({}) = 'OBJECT' THEN to_json(json_keys({})) ELSE NULL END", x, x), nil
 		},
 		"bag_merge": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			// the first bag wins on a key conflict
+			// the first bag wins on a key conflict, and keys keep first-seen order
 			var out sqlast.Expr
-			for i := len(a) - 1; i >= 0; i-- {
+			for i := range a {
 				x := dyn(call, a, i)
 				x = tmpl("CASE WHEN json_type({}) = 'OBJECT' THEN {} ELSE json_object() END", x, x)
 				if out == nil {
 					out = x
 				} else {
-					out = fn("json_merge_patch", out, x)
+					out = fn("json_merge_patch", fn("json_merge_patch", out, x), out)
 				}
 			}
 			return out, nil

@@ -18,7 +18,8 @@ func init() {
 		"==": compare, "!=": compare, "<": compare, "<=": compare, ">": compare, ">=": compare,
 		"and": logic, "or": logic,
 		"not": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return &sqlast.Unary{Op: "NOT", X: c.truth(call.Args[0], a[0])}, nil
+			// a null condition counts as false, so not(null) is true
+			return &sqlast.Unary{Op: "NOT", X: fn("COALESCE", c.truth(call.Args[0], a[0]), sqlast.Keyword("FALSE"))}, nil
 		},
 		"between": between, "!between": between,
 	})
@@ -152,6 +153,10 @@ func compare(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) 
 	}
 	if argType(call, 0) == types.Dynamic && argType(call, 1) == types.Dynamic {
 		l, r = cast(l, "VARCHAR"), cast(r, "VARCHAR")
+	}
+	if op == "<>" {
+		// Kusto: x != null is true when exactly one side is null.
+		return tmpl("({} IS DISTINCT FROM {} AND ({} IS NOT NULL OR {} IS NOT NULL))", l, r, l, r), nil
 	}
 	return bin(op, l, r), nil
 }

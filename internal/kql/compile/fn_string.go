@@ -76,13 +76,14 @@ func init() {
 			return fn("concat_ws", args...), nil
 		},
 		"strcat_array": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return tmpl("array_to_string(list_transform(CAST({} AS JSON[]), x -> CASE WHEN json_type(x) = 'VARCHAR' THEN x ->> '$' ELSE CAST(x AS VARCHAR) END), {})", a[0], strArg(call, a, 1)), nil
+			return tmpl("array_to_string(list_transform(CAST({} AS JSON[]), x -> COALESCE(CASE WHEN json_type(x) = 'VARCHAR' THEN x ->> '$' WHEN json_type(x) = 'NULL' THEN '' ELSE CAST(x AS VARCHAR) END, '')), {})", a[0], strArg(call, a, 1)), nil
 		},
 		"substring": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			s := strArg(call, a, 0)
-			start := tmpl("greatest({}, 0)", a[1])
+			// a negative start counts from the end
+			start := tmpl("greatest(CASE WHEN {} < 0 THEN length({}) + {} ELSE {} END, 0)", a[1], s, a[1], a[1])
 			if len(a) == 3 {
-				return fn("COALESCE", tmpl("substr({}, {} + 1, greatest({} + least({}, 0), 0))", s, start, a[2], a[1]), sqlast.Keyword("''")), nil
+				return fn("COALESCE", tmpl("substr({}, {} + 1, greatest({}, 0))", s, start, a[2]), sqlast.Keyword("''")), nil
 			}
 			return fn("COALESCE", tmpl("substr({}, {} + 1)", s, start), sqlast.Keyword("''")), nil
 		},
@@ -102,9 +103,9 @@ func init() {
 			}
 			return tmpl("CAST((length({}) - length(replace({}, {}, ''))) // greatest(length({}), 1) AS BIGINT)", s, s, n, n), nil
 		},
-		"trim":       trimFn("^(", ")+|(", ")+$"),
-		"trim_start": trimFn("^(", ")+", ""),
-		"trim_end":   trimFn("(", ")+$", ""),
+		"trim":       trimFn("^(", ")|(", ")$"),
+		"trim_start": trimFn("^(", ")", ""),
+		"trim_end":   trimFn("(", ")$", ""),
 		"replace_string": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			return fn("replace", strArg(call, a, 0), strArg(call, a, 1), strArg(call, a, 2)), nil
 		},
@@ -138,12 +139,13 @@ func init() {
 				args = append(args, re)
 			}
 			all := append([]sqlast.Expr{s, re}, args...)
-			return tmpl("to_json(list_transform(regexp_extract_all({}, {}), m -> ["+strings.Join(parts, ", ")+"]))", all...), nil
+			all = append(all, s, re)
+			return tmpl("CASE WHEN len(regexp_extract_all({}, {})) = 0 THEN NULL ELSE to_json(list_transform(regexp_extract_all({}, {}), m -> ["+strings.Join(parts, ", ")+"])) END", append([]sqlast.Expr{s, re}, all...)...), nil
 		},
 		"split": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			s := tmpl("string_split({}, {})", strArg(call, a, 0), strArg(call, a, 1))
 			if len(a) == 3 {
-				return tmpl("to_json(CASE WHEN {} < len({}) THEN [{}[{} + 1]] ELSE [] END)", a[2], s, s, a[2]), nil
+				return tmpl("CASE WHEN {} < len({}) THEN to_json([{}[{} + 1]]) ELSE NULL END", a[2], s, s, a[2]), nil
 			}
 			return fn("to_json", s), nil
 		},
@@ -163,7 +165,7 @@ func init() {
 			return fn("url_decode", strArg(call, a, 0)), nil
 		},
 		"hash": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			h := tmpl("CAST(hash({}) AS BIGINT)", a[0])
+			h := tmpl("CAST(hash({}) >> 1 AS BIGINT)", a[0])
 			if len(a) == 2 {
 				return kustoMod(h, a[1], types.Long), nil
 			}

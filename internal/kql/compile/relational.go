@@ -49,7 +49,8 @@ func (c *compiler) join(v *sem.Join) (*sqlast.Select, error) {
 				l, r = cast(l, t.DuckDB()), cast(r, t.DuckDB())
 			}
 		}
-		eq := bin("=", l, r)
+		// Kusto joins match null keys with null keys.
+		eq := bin("IS NOT DISTINCT FROM", l, r)
 		if on == nil {
 			on = eq
 		} else {
@@ -146,56 +147,51 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 		name := "__mv" + itoa(i)
 		lists = append(lists, name)
 		inner.Items = append(inner.Items, sqlast.SelectItem{X: tmpl("CASE WHEN json_type({}) = 'ARRAY' THEN CAST({} AS JSON[]) "+
-			"WHEN json_type({}) = 'OBJECT' THEN list_transform(json_keys({}), k -> json_object(k, json_extract({}, ['$.' || to_json(k)])[1])) "+
+			"WHEN json_type({}) = 'OBJECT' THEN list_transform(json_keys({}), k -> json_object(k, json_extract({}, '$.' || to_json(k)))) "+
 			"ELSE [{}] END", x, x, x, x, x, x), Alias: name})
 	}
-	// Expand by position so that several lists zip together.
-	ia := c.alias()
-	src := &sqlast.SubFrom{Q: inner, Alias: ia}
+	// unnest in the select list keeps the input order and zips several
+	// lists, padding the shorter ones with nulls, as Kusto does.
+	mid := &sqlast.Select{From: &sqlast.SubFrom{Q: inner, Alias: c.alias()}, Items: []sqlast.SelectItem{{X: &sqlast.Star{Exclude: lists}}}}
 	var maxLen sqlast.Expr
-	for _, l := range lists {
+	for i, l := range lists {
+		mid.Items = append(mid.Items, sqlast.SelectItem{X: fn("unnest", col(l)), Alias: "__e" + l[4:]})
 		ln := tmpl("len({})", col(l))
-		if maxLen == nil {
+		if i == 0 {
 			maxLen = ln
 		} else {
 			maxLen = fn("greatest", maxLen, ln)
 		}
 	}
-	idx := &sqlast.FuncFrom{Call: fn("generate_series", i64(1), fn("greatest", maxLen, i64(0))), Alias: c.alias(), Columns: []string{"__mvi"}}
-	q := &sqlast.Select{From: &sqlast.Join{Kind: "CROSS", L: src, R: idx}}
-	incols := v.In.Schema()
+	mid.Items = append(mid.Items, sqlast.SelectItem{X: fn("unnest", fn("range", bin("-", maxLen, i64(0)))), Alias: "__mvi"})
+	q := &sqlast.Select{From: &sqlast.SubFrom{Q: mid, Alias: c.alias()}}
 	expanded := map[string]int{}
-	li := 0
 	for i, it := range v.Items {
-		if it.X == nil {
-			continue
+		if it.X != nil {
+			expanded[it.Name] = i
 		}
-		expanded[it.Name] = i
-		_ = li
 	}
 	for _, cl := range v.Cols {
 		if cl.Name == indexCol && indexCol != "" {
-			q.Items = append(q.Items, sqlast.SelectItem{X: bin("-", col("__mvi"), i64(1)), Alias: cl.Name})
+			q.Items = append(q.Items, sqlast.SelectItem{X: col("__mvi"), Alias: cl.Name})
 			continue
 		}
 		if i, ok := expanded[cl.Name]; ok {
-			elem := tmpl("{}[{}]", col("__mv"+itoa(i)), col("__mvi"))
-			var x sqlast.Expr = elem
+			var x sqlast.Expr = col("__e" + itoa(i))
 			if cl.Type != types.Dynamic {
-				x = fromDynamic(elem, cl.Type)
+				x = fromDynamic(x, cl.Type)
 			}
 			q.Items = append(q.Items, sqlast.SelectItem{X: x, Alias: cl.Name})
 			continue
 		}
 		q.Items = append(q.Items, sqlast.SelectItem{X: col(cl.Name), Alias: cl.Name})
 	}
-	_ = incols
 	if v.Limit != nil {
 		l, err := c.expr(v.Limit)
 		if err != nil {
 			return nil, err
 		}
-		q.Where = bin("<=", col("__mvi"), l)
+		q.Where = bin("<", col("__mvi"), l)
 	}
 	return q, nil
 }
@@ -231,7 +227,14 @@ func (c *compiler) parse(v *sem.Parse) (*sqlast.Select, error) {
 		group[o.Name] = i + 1
 		outT[o.Name] = o.Type
 	}
-	matched := fn("regexp_matches", s, reArg)
+	// a row parses only when the pattern matches and every typed value converts
+	var matched sqlast.Expr = fn("regexp_matches", s, reArg)
+	for _, o := range v.Outputs {
+		if o.Type != types.String && !v.Relaxed {
+			val := convert(fn("regexp_extract", s, reArg, i64(int64(group[o.Name]))), types.String, o.Type)
+			matched = bin("AND", matched, notNull(val))
+		}
+	}
 	for _, cl := range v.Cols {
 		g, ok := group[cl.Name]
 		if !ok {
@@ -246,13 +249,6 @@ func (c *compiler) parse(v *sem.Parse) (*sqlast.Select, error) {
 	}
 	if v.Where {
 		q.Where = matched
-		for _, o := range v.Outputs {
-			if o.Type != types.String {
-				// parse-where also drops rows whose typed values do not convert
-				val := convert(fn("regexp_extract", s, reArg, i64(int64(group[o.Name]))), types.String, o.Type)
-				q.Where = bin("AND", q.Where, notNull(val))
-			}
-		}
 	}
 	_ = schema.ExtentColumn
 	return q, nil

@@ -343,7 +343,8 @@ func (a *analyzer) extend(e *env, in Node, items []*ast.NamedExpr) (Node, error)
 	var out []Item
 	pending := map[string]bool{}
 	flush := func() {
-		cur = &Project{In: cur, Items: out, Window: hasWindow(out)}
+		w := hasWindow(out)
+		cur = &Project{In: cur, Items: unmark(out), Window: w}
 		pending = map[string]bool{}
 	}
 	out = colRefs(cur.Schema())
@@ -753,8 +754,8 @@ func (a *analyzer) union(e *env, in Node, o *ast.Union) (Node, error) {
 		}
 		inputs = append(inputs, n)
 		name := fmt.Sprintf("union_arg%d", len(names))
-		if id, ok := t.(*ast.Ident); ok {
-			name = id.Name
+		if s, ok := n.(*Scan); ok {
+			name = s.Table.Name()
 		}
 		_ = i
 		names = append(names, name)
@@ -810,7 +811,7 @@ func (a *analyzer) mvExpand(e *env, in Node, o *ast.MvExpand) (Node, error) {
 	sc := rowScope(in)
 	cols := append([]schema.Column(nil), in.Schema()...)
 	m := &MvExpand{In: in}
-	bagArray := strings.EqualFold(paramValue(o.Params, "bagexpansion"), "array")
+	bagArray := strings.EqualFold(paramValue(o.Params, "bagexpansion"), "array") || strings.EqualFold(paramValue(o.Params, "kind"), "array")
 	for i, it := range o.Items {
 		x, err := a.scalar(e, sc, it.X)
 		if err != nil {
@@ -857,6 +858,23 @@ func (a *analyzer) mvExpand(e *env, in Node, o *ast.MvExpand) (Node, error) {
 	return m, nil
 }
 
+// nonCapturing turns capturing groups of a regex fragment into non-capturing ones.
+func nonCapturing(re string) string {
+	var b strings.Builder
+	for i := 0; i < len(re); i++ {
+		c := re[i]
+		b.WriteByte(c)
+		switch {
+		case c == '\\' && i+1 < len(re):
+			i++
+			b.WriteByte(re[i])
+		case c == '(' && (i+1 >= len(re) || re[i+1] != '?'):
+			b.WriteString("?:")
+		}
+	}
+	return b.String()
+}
+
 // parse compiles the parse pattern to one regular expression with a group per column.
 func (a *analyzer) parse(e *env, in Node, o *ast.Parse) (Node, error) {
 	x, err := a.scalar(e, rowScope(in), o.X)
@@ -865,13 +883,16 @@ func (a *analyzer) parse(e *env, in Node, o *ast.Parse) (Node, error) {
 	}
 	kind := strings.ToLower(paramValue(o.Params, "kind"))
 	p := &Parse{In: in, X: x, Where: o.Name == "parse-where", Flags: paramValue(o.Params, "flags")}
+	kind = strings.ToLower(kind)
+	p.Relaxed = kind == "relaxed"
 	var re strings.Builder
 	re.WriteString("^")
 	for i, part := range o.Parts {
 		switch {
 		case part.Lit != nil:
 			if kind == "regex" {
-				re.WriteString(part.Lit.Value)
+				// groups in the user's regex must not shift the column groups
+				re.WriteString(nonCapturing(part.Lit.Value))
 			} else {
 				re.WriteString(regexp.QuoteMeta(part.Lit.Value))
 			}
@@ -892,7 +913,7 @@ func (a *analyzer) parse(e *env, in Node, o *ast.Parse) (Node, error) {
 				re.WriteString(`(-?\d+)`)
 			case t == types.Real:
 				re.WriteString(`(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)`)
-			case last:
+			case last || kind == "regex":
 				re.WriteString("(.*)")
 			default:
 				re.WriteString("(.*?)")

@@ -158,6 +158,7 @@ type (
 		Flags   string
 		Outputs []schema.Column // captured columns, group i+1 → Outputs[i]
 		Where   bool            // parse-where drops rows that do not match
+		Relaxed bool            // kind=relaxed: a value that does not convert is null alone
 		Cols    []schema.Column
 	}
 	// Serialize marks the row order as meaningful.
