@@ -65,7 +65,7 @@ func TestIngestIntoFromAllowedLocalDirOnly(t *testing.T) {
 		t.Fatal("both files must be ingested")
 	}
 	for _, bad := range []string{
-		filepath.Join(outside, "secret.csv"),                  // outside
+		filepath.Join(outside, "secret.csv"),                 // outside
 		filepath.Join(allowed, "..", filepath.Base(outside)), // escapes with ..
 		filepath.Join(allowed, "link.csv"),                   // a symlink pointing out
 		"/etc/passwd",
