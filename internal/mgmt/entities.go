@@ -184,7 +184,14 @@ func buildPolicy(kind, text string, args map[string]string, current string, merg
 		case kind == storage.PolicyRetention && k == "softdelete":
 			given["SoftDeletePeriod"] = v
 		case kind == storage.PolicyRetention && k == "recoverability":
-			given["Recoverability"] = strings.ToUpper(v[:1]) + strings.ToLower(v[1:])
+			switch strings.ToLower(v) {
+			case "enabled":
+				given["Recoverability"] = "Enabled"
+			case "disabled":
+				given["Recoverability"] = "Disabled"
+			default:
+				return "", kerr.BadRequestf("recoverability must be 'enabled' or 'disabled', not '%s'", v)
+			}
 		case kind == storage.PolicyCaching && k == "hot":
 			given["DataHotSpan"] = map[string]any{"Value": v}
 			given["IndexHotSpan"] = map[string]any{"Value": v}

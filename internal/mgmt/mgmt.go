@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -69,7 +70,14 @@ type run struct {
 
 // Execute parses and runs one management command for caller, with database
 // as the request's database (it may be NetDefaultDB or empty).
-func (s *Service) Execute(ctx context.Context, caller access.Caller, database, text string) (*result.Set, error) {
+func (s *Service) Execute(ctx context.Context, caller access.Caller, database, text string) (set *result.Set, err error) {
+	defer func() {
+		// A bug in one command must not take the server down.
+		if p := recover(); p != nil {
+			s.log.Error("management command panicked", "command", text, "panic", p, "stack", string(debug.Stack()))
+			set, err = nil, kerr.New(kerr.Internal, kerr.CodeInternal, "internal error running the command: %v", p)
+		}
+	}()
 	c, err := parse(text)
 	if err != nil {
 		return nil, err
@@ -83,7 +91,7 @@ func (s *Service) Execute(ctx context.Context, caller access.Caller, database, t
 		return nil, kerr.BadRequestf("the command '%s' is not supported by odx", c.kind)
 	}
 	start := time.Now()
-	set, err := exec(r)
+	set, err = exec(r)
 	if err != nil {
 		s.log.Debug("management command failed", "command", c.kind, "caller", caller.Name, "err", err)
 		return nil, err

@@ -94,3 +94,19 @@ func TestParseShapes(t *testing.T) {
 		t.Fatalf("%+v %v", c, err)
 	}
 }
+
+// FuzzParse checks that no command text makes the parser panic or loop.
+func FuzzParse(f *testing.F) {
+	for _, s := range goldenScript {
+		f.Add(s)
+	}
+	f.Add(".alter table T policy caching hot = 1d, hot_window = datetime(2021-01-01) .. datetime(2021-02-01)")
+	f.Add(".drop extents (a, 'b') from T")
+	f.Add(".create function F(x:(a:long)) { x | take 1 }")
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := parse(text)
+		if err == nil && c == nil {
+			t.Fatal("nil command without error")
+		}
+	})
+}
