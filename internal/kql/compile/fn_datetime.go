@@ -42,9 +42,16 @@ func floorDiv(a, b sqlast.Expr) sqlast.Expr {
 	return tmpl("(({} // {}) - CASE WHEN ({} % {} <> 0) AND (({} < 0) <> ({} < 0)) THEN 1 ELSE 0 END)", a, b, a, b, a, b)
 }
 
-func binValue(x sqlast.Expr, xt types.Type, span sqlast.Expr, st types.Type, t types.Type) sqlast.Expr {
+func binValue(x sqlast.Expr, xt types.Type, span sqlast.Expr, st types.Type, t types.Type, constSpan int64) sqlast.Expr {
 	switch xt {
 	case types.DateTime:
+		if constSpan > 0 && types.TicksPerDay%constSpan == 0 {
+			// The common case (1h, 5m, 1d): 1970 and 0001-01-01 agree on the
+			// bin edges, and a positive span needs no sign test.
+			ns := bin("*", span, i64(100))
+			e := epochNs(x)
+			return fromNs(bin("*", tmpl("(({} // {}) - CAST({} % {} < 0 AS BIGINT))", e, ns, e, ns), ns))
+		}
 		// Kusto bins count from 0001-01-01, whose offset from 1970 is a whole
 		// number of days: only spans that do not divide a day need it.
 		t := bin("+", bin("//", epochNs(x), i64(100)), i64(ticksTo1970))
@@ -58,6 +65,14 @@ func binValue(x sqlast.Expr, xt types.Type, span sqlast.Expr, st types.Type, t t
 		return cast(bin("*", floorDiv(x, span), span), t.DuckDB())
 	}
 	return cast(bin("*", fn("floor", bin("/", x, span)), span), t.DuckDB())
+}
+
+func binFn(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+	var constSpan int64
+	if v, ok := constArg(call, 1); ok && argType(call, 1) == types.TimeSpan {
+		constSpan, _ = v.(int64)
+	}
+	return binValue(a[0], argType(call, 0), a[1], argType(call, 1), call.T, constSpan), nil
 }
 
 func startOf(unit string) lowerFunc {
@@ -115,12 +130,8 @@ func datePart(part string) lowerFunc {
 
 func init() {
 	register(map[string]lowerFunc{
-		"bin": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return binValue(a[0], argType(call, 0), a[1], argType(call, 1), call.T), nil
-		},
-		"floor": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return binValue(a[0], argType(call, 0), a[1], argType(call, 1), call.T), nil
-		},
+		"bin":   binFn,
+		"floor": binFn,
 		"bin_at": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			x, span, at := a[0], a[1], a[2]
 			switch argType(call, 0) {
