@@ -23,7 +23,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run odx: Kusto data plane, Azure AD token endpoint, ARM API, data connections", runServe},
 		{"env", "print shell export lines for the Azure SDKs and Kusto clients", runEnv},
-		// {"kql", "format or explain a KQL query without a server (fmt, explain)", runKQL},
+		{"kql", "format or explain a KQL query without a server (fmt, explain)", runKQL},
 		{"principals", "add, list or remove service principals (add, list, remove)", runPrincipals},
 		{"version", "print odx's version", runVersion},
 	}

@@ -74,7 +74,14 @@ func TestNodeClientEndToEnd(t *testing.T) {
 	if len(got.Tables) != 1 || got.Tables[0] != "Metrics" {
 		t.Fatalf(".show tables: %v", got.Tables)
 	}
-	if got.SyntaxError == nil || !strings.Contains(*got.SyntaxError, "Syntax") {
-		t.Fatalf("syntax error must reach the Node client: %v", got.SyntaxError)
+	if got.SyntaxError == nil || !strings.Contains(*got.SyntaxError, "400 BadRequest_SyntaxError") {
+		t.Fatalf("syntax error must reach the Node client: %q", deref(got.SyntaxError))
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<no error>"
+	}
+	return *s
 }

@@ -44,7 +44,9 @@ try {
   await client.executeQuery(db, "Metrics | where");
   out.syntaxError = null;
 } catch (e) {
-  out.syntaxError = String(e.message || e);
+  // azure-kusto-data rethrows the HTTP error; Kusto's error body is its response data.
+  const body = e.response && e.response.data && e.response.data.error;
+  out.syntaxError = body ? `${e.response.status} ${body.code}: ${body["@message"] || body.message}` : String(e.message || e);
 }
 
 console.log(JSON.stringify(out));
