@@ -368,3 +368,65 @@ func TestPolicyReaders(t *testing.T) {
 		}
 	}
 }
+
+func TestBackgroundRetentionLoop(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	s, err := Open(context.Background(), "", Options{RetentionInterval: 10 * time.Millisecond, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mustCreate(t, s, "DB", "T", []schema.Column{{Name: "a", Type: types.Long}})
+	ctx := context.Background()
+	s.SetPolicy(ctx, "DB", "", PolicyRetention, `{"SoftDeletePeriod":"01:00:00","Recoverability":"Enabled"}`)
+	s.Ingest(ctx, IngestBatch{Database: "DB", Table: "T", Rows: [][]any{{int64(1)}}})
+	mu.Lock()
+	clock = clock.Add(2 * time.Hour)
+	mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if ext, _ := s.ListExtents(ctx, ExtentFilter{Database: "DB"}); len(ext) == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the background loop never dropped the expired extent")
+}
+
+func TestIngestQueryIsAllOrNothing(t *testing.T) {
+	s := openTemp(t, "", nil)
+	mustCreate(t, s, "DB", "T", []schema.Column{{Name: "a", Type: types.Long}})
+	ctx := context.Background()
+	s.Ingest(ctx, IngestBatch{Database: "DB", Table: "T", Rows: [][]any{{int64(1)}}})
+	// The query fails after producing rows (on its last one): neither the
+	// new table nor any row may remain.
+	bad := `SELECT CASE WHEN range = 3 THEN CAST(error('boom') AS BIGINT) ELSE range END AS a FROM range(0, 4)`
+	cols := []schema.Column{{Name: "a", Type: types.Long}}
+	if _, err := s.IngestQuery(ctx, QueryBatch{Database: "DB", Table: "New", SQL: bad, Columns: cols, Create: true}); err == nil {
+		t.Fatal("expected the query to fail")
+	}
+	if _, ok := s.Snapshot().databases["DB"].Tbl("New"); ok {
+		t.Fatal("a failed .set-or-append left its table behind")
+	}
+	if _, err := s.IngestQuery(ctx, QueryBatch{Database: "DB", Table: "T", SQL: bad, Columns: cols, Replace: true}); err == nil {
+		t.Fatal("expected the query to fail")
+	}
+	tbl, _ := s.Snapshot().databases["DB"].Tbl("T")
+	if n := count(t, s, `SELECT count(*) FROM `+tbl.SQL()); n != 1 {
+		t.Fatalf("a failed .set-or-replace changed the table: %d rows", n)
+	}
+	if ext, _ := s.ListExtents(ctx, ExtentFilter{Database: "DB"}); len(ext) != 1 {
+		t.Fatalf("extents after failed commands: %d", len(ext))
+	}
+	// A good replace swaps the content in one step.
+	good := `SELECT CAST(range AS BIGINT) AS a FROM range(10, 13)`
+	info, err := s.IngestQuery(ctx, QueryBatch{Database: "DB", Table: "T", SQL: good, Columns: cols, Replace: true})
+	if err != nil || info.RowCount != 3 {
+		t.Fatalf("%+v %v", info, err)
+	}
+	if n := count(t, s, `SELECT count(*) FROM `+tbl.SQL()); n != 3 {
+		t.Fatalf("%d rows after replace", n)
+	}
+}
