@@ -15,15 +15,15 @@ import (
 	"strings"
 	"time"
 
-	"odx/internal/auth"
-	"odx/internal/config"
 	"odx/internal/arm"
+	"odx/internal/auth"
 	"odx/internal/buildinfo"
+	"odx/internal/config"
 	"odx/internal/engine"
-	"odx/internal/mgmt"
-	"odx/internal/query"
 	"odx/internal/kustoapi"
+	"odx/internal/mgmt"
 	"odx/internal/pki"
+	"odx/internal/query"
 	"odx/internal/storage"
 )
 
