@@ -8,6 +8,27 @@
 // Writers go through the Store: DDL is serialised and rebuilds an immutable
 // catalog Snapshot; ingestion is serialised per table and is the only way
 // rows enter a table.
+//
+// Layout of the file:
+//
+//	db_<encoded name>.<encoded table>   a Kusto table: its columns by their Kusto
+//	                                    names and types.DuckDB(), plus the hidden
+//	                                    __odx_extent UUID column (see names.go)
+//	odx_meta.info                       key/value; 'layout' = metadata layout version
+//	odx_meta.databases                  name, schema_name, database_id, created, persistent, pretty_name, properties
+//	odx_meta.tables                     database_name, name, sql_name, columns (JSON [{Name,Type}] in Kusto order),
+//	                                    docstring, folder, table_id, created
+//	odx_meta.functions                  database_name, name, parameters, body, folder, docstring, created
+//	odx_meta.policies                   database_name, table_name ('' = database), kind, policy (ADX JSON), updated
+//	odx_meta.principals                 database_name, role (admins, viewers, ...), fqn, display_name, notes, added
+//	odx_meta.mappings                   database_name, table_name ('' = database), kind, name, mapping (JSON text), last_updated
+//	odx_meta.extents                    extent_id UUID, database_name, table_name, row_count, size_bytes,
+//	                                    min/max_ingestion_time, ingestion_time, creation_time, tags VARCHAR[], source
+//	odx_meta.documents                  kind, id_key (lowercased id), id, body, updated (the ARM document store)
+//
+// Metadata tables carry no key constraints: the Store checks uniqueness
+// under its DDL lock, which avoids DuckDB's eager constraint checks on
+// delete-then-insert within one transaction.
 package storage
 
 import (
