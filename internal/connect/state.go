@@ -66,6 +66,35 @@ type Stats struct {
 	partitions map[int32]*PartitionStatus
 	progress   bool // something was committed since the last Progressed call
 	lastFail   string
+
+	// A problem the connector is riding out without stopping (a broker
+	// outage the Kafka client retries by itself).
+	problem     string
+	problemAt   time.Time
+	retryAt     time.Time
+	lastProblem string
+	lastProbAt  time.Time
+}
+
+// Problem reports that the connector cannot make progress right now and
+// is retrying by itself (next try around retryAt): the connection shows as
+// Retrying with this error until Healthy is called.
+func (s *Stats) Problem(err error, retryAt time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if s.problem == "" {
+		s.problemAt = now
+	}
+	s.problem, s.retryAt = err.Error(), retryAt
+	s.lastProblem, s.lastProbAt = s.problem, now
+}
+
+// Healthy clears a Problem.
+func (s *Stats) Healthy() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.problem = ""
 }
 
 // NewStats makes empty stats.
@@ -162,5 +191,11 @@ func (s *Stats) fill(st *Status) {
 		st.Failures += ps.Failures
 	}
 	st.LastFailure = s.lastFail
+	if s.lastProblem != "" && s.lastProbAt.After(st.LastErrorAt) {
+		st.LastError, st.LastErrorAt = s.lastProblem, s.lastProbAt
+	}
+	if s.problem != "" && st.State == Running {
+		st.State, st.Since, st.NextAttempt = Retrying, s.problemAt, s.retryAt
+	}
 	slices.SortFunc(st.Partitions, func(a, b PartitionStatus) int { return int(a.Partition - b.Partition) })
 }

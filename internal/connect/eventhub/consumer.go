@@ -142,11 +142,18 @@ func (cs *consumer) loop(ctx context.Context, pollWait time.Duration) error {
 			if fetches.IsClientClosed() {
 				return errors.New("the Kafka client closed unexpectedly")
 			}
-			for _, fe := range fetches.Errors() {
-				if errors.Is(fe.Err, context.DeadlineExceeded) || errors.Is(fe.Err, context.Canceled) {
-					continue
+			if err := fetchError(fetches); err != nil {
+				// The client retries by itself and keeps its group membership,
+				// so when the broker is back this member resumes at once (a new
+				// client would wait for the old member's session to expire).
+				cs.rt.Stats.Problem(fmt.Errorf("reading event hub %s/%s: %w", cs.namespace, cs.hub, err), time.Now().Add(pollWait))
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(pollWait):
 				}
-				return fmt.Errorf("reading event hub %s/%s: %w", cs.namespace, cs.hub, fe.Err)
+			} else {
+				cs.rt.Stats.Healthy()
 			}
 			cs.mu.Lock()
 			fetches.EachPartition(func(p kgo.FetchTopicPartition) {
@@ -172,6 +179,17 @@ func (cs *consumer) loop(ctx context.Context, pollWait time.Duration) error {
 			return err
 		}
 	}
+}
+
+// fetchError is the first real error of a poll (not the poll's own timeout).
+func fetchError(f kgo.Fetches) error {
+	for _, fe := range f.Errors() {
+		if errors.Is(fe.Err, context.DeadlineExceeded) || errors.Is(fe.Err, context.Canceled) {
+			continue
+		}
+		return fe.Err
+	}
+	return nil
 }
 
 // take routes one record into the batcher. Called with mu held.

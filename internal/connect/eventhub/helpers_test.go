@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,12 @@ var testPolicy = connect.BatchingPolicy{MaxDelay: 150 * time.Millisecond, MaxIte
 // fastGroup shortens the group timings so rebalances take milliseconds.
 var fastGroup = []kgo.Opt{kgo.HeartbeatInterval(100 * time.Millisecond), kgo.FetchMaxWait(100 * time.Millisecond)}
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLogger() *slog.Logger {
+	if os.Getenv("ODX_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
 
 // startHub runs an in-memory embedded hub on a free port.
 func startHub(t *testing.T, dataDir string) *hub.Hub {
