@@ -89,6 +89,10 @@ func TestParseShapes(t *testing.T) {
 	if err != nil || c.db != "my-db" || !c.asJSON {
 		t.Fatalf("%+v %v", c, err)
 	}
+	c, err = parse(`.create database Logs persist (@"https://acct.blob.core.windows.net/md", @"https://acct.blob.core.windows.net/data") ifnotexists`)
+	if err != nil || c.kind != ".create database" || c.db != "Logs" || c.volatile || !c.ifNotExists {
+		t.Fatalf("%+v %v", c, err)
+	}
 	c, err = parse(".show database schema")
 	if err != nil || c.db != "" || c.kind != ".show database schema" {
 		t.Fatalf("%+v %v", c, err)
