@@ -2,6 +2,8 @@ package format
 
 import (
 	"bytes"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -53,7 +55,7 @@ func FuzzCSV(f *testing.F) {
 // FuzzJSON: any input decodes as json, multijson and singlejson without
 // panicking, and json (lines) accounts for every non-empty line.
 func FuzzJSON(f *testing.F) {
-	for _, s := range []string{`{"a":1}` + "\n" + `{"b":[1,2,{"c":null}]}`, `[{"a":1},{"a":2}]`, `{"a":`, `]]]`, "{}\n\n[]", `"x" 1 true null`, `[{"a":1} {"b":2}]`} {
+	for _, s := range []string{`{"a":1}` + "\n" + `{"b":[1,2,{"c":null}]}`, `[{"a":1},{"a":2}]`, `{"a":`, `]]]`, "{}\n\n[]", `"x" 1 true null`, `[{"a":1} {"b":2}]`, `{"s":"\\u00e9\\ud83d\\ude00\\ud800x\\n\xff"}`, `-0.5e+3`, `01`, `{"a" 1}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -70,6 +72,17 @@ func FuzzJSON(f *testing.F) {
 		if len(recs)+len(errs) != lines {
 			t.Fatalf("%d records + %d errors for %d non-empty lines", len(recs), len(errs), lines)
 		}
+		// The JSON-lines parser agrees with encoding/json on every line.
+		for _, line := range strings.Split(in, "\n") {
+			got, err := parseJSON([]byte(line))
+			want, werr := stdDecode(line)
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("line %q: parseJSON error %v, encoding/json error %v", line, err, werr)
+			}
+			if err == nil && !reflect.DeepEqual(got, want) {
+				t.Fatalf("line %q: parseJSON %#v, encoding/json %#v", line, got, want)
+			}
+		}
 		for _, fm := range []Format{MultiJSON, SingleJSON} {
 			_, _, err := ReadAll(fm, strings.NewReader(in), Options{BatchSize: 2, MaxRecordBytes: 1 << 12})
 			if err != nil && codeOf(err) == "" {
@@ -78,3 +91,18 @@ func FuzzJSON(f *testing.F) {
 		}
 	})
 }
+
+func stdDecode(s string) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if strings.Trim(s[dec.InputOffset():], " \t\r\n") != "" {
+		return nil, errTrailing
+	}
+	return v, nil
+}
+
+var errTrailing = &json.SyntaxError{}

@@ -18,7 +18,7 @@ type jsonLines struct {
 	opts    Options
 	records int64
 	done    bool
-	rd      bytes.Reader
+	keys    keyCache
 }
 
 func newJSONLines(r io.Reader, opts Options) *jsonLines {
@@ -65,17 +65,11 @@ func (j *jsonLines) Next() (*Batch, error) {
 }
 
 func (j *jsonLines) decode(line []byte) (any, error) {
-	j.rd.Reset(line)
-	dec := json.NewDecoder(&j.rd)
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
+	if j.keys == nil {
+		j.keys = keyCache{}
 	}
-	if rest := bytes.TrimSpace(line[dec.InputOffset():]); len(rest) > 0 {
-		return nil, fmt.Errorf("unexpected %q after the value", abbreviate(string(rest), 20))
-	}
-	return v, nil
+	p := jsonParser{data: line, keys: j.keys}
+	return p.parse()
 }
 
 // jsonProblem turns encoding/json's messages into something about the data.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -143,6 +144,16 @@ func (b *Binder) bind(rec *format.Record, row []any, errs *[]format.RecordError)
 			row[i] = v
 			continue
 		}
+		if rec.Fields != nil && e.Transform == NoTransform {
+			// Tabular fast path: text straight to the column type, without
+			// boxing the field.
+			if e.Ordinal >= len(rec.Fields) {
+				row[i] = b.empty(p.col.Type)
+			} else {
+				row[i] = b.convertText(rec, p, rec.Fields[e.Ordinal], errs)
+			}
+			continue
+		}
 		raw, found := b.source(rec, e)
 		if !found {
 			row[i] = b.empty(p.col.Type) // a missing field is null, as in ADX
@@ -214,6 +225,12 @@ func (b *Binder) checkLimit(rec *format.Record, p *columnPlan, v any, errs *[]fo
 	s, ok := v.(string)
 	if !ok {
 		return v
+	}
+	if !utf8.ValidString(s) {
+		// DuckDB stores only valid UTF-8; a Latin-1 byte would fail the
+		// whole batch at commit.
+		s = strings.ToValidUTF8(s, "\uFFFD")
+		v = s
 	}
 	switch p.col.Type {
 	case types.String:

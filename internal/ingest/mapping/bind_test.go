@@ -293,3 +293,11 @@ func TestDynamicJSONText(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", b.String(), want)
 	}
 }
+
+func TestInvalidUTF8BecomesReplacementCharacters(t *testing.T) {
+	cols := []schema.Column{{Name: "s", Type: types.String}, {Name: "d", Type: types.Dynamic}}
+	rows, _ := decodeAndBind(t, format.CSV, "caf\xe9,\"[\"\"\xe9\"\"]\"\n", Identity(CSV, cols), cols)
+	if rows[0][0] != "caf\uFFFD" || rows[0][1] != "[\"\uFFFD\"]" {
+		t.Errorf("row %q", rows[0])
+	}
+}

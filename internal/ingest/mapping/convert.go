@@ -379,13 +379,13 @@ func dynamicFromText(s string) any {
 	if t == "" {
 		return nil
 	}
-	if json.Valid([]byte(t)) {
-		var b bytes.Buffer
-		if json.Compact(&b, []byte(t)) == nil {
-			return b.String()
-		}
-	}
 	var b bytes.Buffer
+	b.Grow(len(t))
+	// json.Compact validates as it goes: one pass for valid JSON.
+	if json.Compact(&b, []byte(t)) == nil {
+		return b.String()
+	}
+	b.Reset()
 	writeJSONString(&b, s)
 	return b.String()
 }
