@@ -23,7 +23,7 @@ var telemetry = []schema.Column{
 }
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	store *storage.Store
 	svc   *Service
 }
@@ -33,7 +33,7 @@ func newEnv(t *testing.T, opts Options) *env {
 	return newEnvAt(t, "", opts)
 }
 
-func newEnvAt(t *testing.T, path string, opts Options) *env {
+func newEnvAt(t testing.TB, path string, opts Options) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := storage.Open(ctx, path, storage.Options{RetentionInterval: -1})
@@ -114,7 +114,7 @@ func (e *env) extents(db, table string) []storage.ExtentInfo {
 	return ext
 }
 
-func mustProps(t *testing.T, kv ...string) *props.Properties {
+func mustProps(t testing.TB, kv ...string) *props.Properties {
 	t.Helper()
 	var pairs [][2]string
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -146,3 +146,15 @@ func telemetryCSV(n int, base time.Time) []byte {
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// newBenchEnv is a file-backed store with DB.T of benchColumns.
+func newBenchEnv(b *testing.B, path string) *env {
+	e := newEnvAt(b, path, Options{})
+	e.table("DB", "T", benchColumns)
+	return e
+}
+
+func (e *env) close() {
+	e.svc.Close()
+	e.store.Close()
+}
