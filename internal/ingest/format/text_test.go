@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -321,5 +322,69 @@ func TestGuessAndParseFormat(t *testing.T) {
 	}
 	if _, err := NewDecoder(ORC, strings.NewReader(""), Options{}); codeOf(err) != CodeFormatNotSupported {
 		t.Errorf("orc must say it is not supported: %v", err)
+	}
+}
+
+// lineSource generates n CSV or JSON lines on the fly, so that the test
+// input itself takes no memory.
+type lineSource struct {
+	n, i int
+	json bool
+	buf  []byte
+}
+
+func (s *lineSource) Read(p []byte) (int, error) {
+	for len(s.buf) < len(p) && s.i < s.n {
+		if s.json {
+			s.buf = append(s.buf, `{"id":`+itoa(s.i)+`,"device":"dev-`+itoa(s.i%1000)+`","temp":21.5,"tags":{"a":[1,2,3]}}`+"\n"...)
+		} else {
+			s.buf = append(s.buf, itoa(s.i)+",dev-"+itoa(s.i%1000)+",21.5,\"quoted, field\"\n"...)
+		}
+		s.i++
+	}
+	if len(s.buf) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, s.buf)
+	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
+	return n, nil
+}
+
+// TestStreamingKeepsMemoryBounded decodes 2M rows batch by batch and checks
+// that the live heap stays far below the size of the data (about 100 MB).
+func TestStreamingKeepsMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes 2M rows")
+	}
+	for _, f := range []Format{CSV, JSON} {
+		const rows = 2_000_000
+		d, err := NewDecoder(f, &lineSource{n: rows, json: f == JSON}, Options{BatchSize: 10_000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var peak uint64
+		var ms runtime.MemStats
+		total := 0
+		for {
+			b, err := d.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += len(b.Records)
+			if total%200_000 == 0 {
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapAlloc)
+			}
+		}
+		if total != rows {
+			t.Fatalf("%s: %d rows", f, total)
+		}
+		if peak > 64<<20 {
+			t.Errorf("%s: heap reached %d MB while streaming", f, peak>>20)
+		}
+		t.Logf("%s: %d rows, peak sampled heap %d MB", f, total, peak>>20)
 	}
 }
