@@ -105,6 +105,9 @@ func prepare(ctx context.Context, base []kgo.Opt, ep Endpoint, hub string) error
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := cl.Ping(pctx); err != nil {
+		if ep.SASL != nil {
+			return fmt.Errorf("unreachable, or it refused the SASL %s credentials of user %q (brokers often just close the connection): %w", ep.SASL.Mechanism, ep.SASL.Username, err)
+		}
 		return fmt.Errorf("unreachable: %w", err)
 	}
 	if !ep.CreateTopics {
@@ -271,6 +274,7 @@ func (cs *consumer) adjustOffsets(ctx context.Context, offsets map[string]map[in
 		return nil, cs.fatal
 	}
 	for _, parts := range offsets {
+		cs.rt.Logger.Debug("partitions assigned", "hub", cs.hub, "partitions", len(parts))
 		for p := range parts {
 			if n, ok := pos[p]; ok {
 				parts[p] = kgo.NewOffset().At(n)
@@ -297,6 +301,7 @@ func (cs *consumer) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[st
 	} else if err == nil {
 		cs.markCommitted()
 	}
+	cs.rt.Logger.Debug("partitions revoked", "hub", cs.hub, "partitions", revoked[cs.hub])
 	for _, p := range revoked[cs.hub] {
 		cs.batcher.Revoke(p)
 	}
