@@ -139,6 +139,19 @@ func (c *compiler) node(n sem.Node) (*sqlast.Select, error) {
 		}
 		return q, nil
 	case *sem.Limit:
+		if s, ok := v.In.(*sem.Sort); ok {
+			// top / sort | take: one ORDER BY ... LIMIT, which DuckDB runs as a top-N
+			q, err := c.node(s)
+			if err != nil {
+				return nil, err
+			}
+			n, err := c.expr(v.N)
+			if err != nil {
+				return nil, err
+			}
+			q.Limit = n
+			return q, nil
+		}
 		f, err := c.from(v.In)
 		if err != nil {
 			return nil, err

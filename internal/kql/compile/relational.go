@@ -1,7 +1,6 @@
 package compile
 
 import (
-	"odx/internal/kql/schema"
 	"odx/internal/kql/sem"
 	"odx/internal/kql/types"
 	"odx/internal/sqlast"
@@ -196,7 +195,10 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 	return q, nil
 }
 
-// parse extracts the pattern's groups with one regular expression.
+// parse extracts each column's group with regexp_extract. A pattern that
+// does not match extracts "" everywhere, which is Kusto's result for string
+// columns; typed columns then fail to convert. Unless kind=relaxed, a row
+// whose typed values do not all convert yields nulls (and "") everywhere.
 func (c *compiler) parse(v *sem.Parse) (*sqlast.Select, error) {
 	f, err := c.from(v.In)
 	if err != nil {
@@ -220,36 +222,55 @@ func (c *compiler) parse(v *sem.Parse) (*sqlast.Select, error) {
 		}
 	}
 	reArg := str(re)
-	q := &sqlast.Select{From: f}
-	group := map[string]int{}
-	outT := map[string]types.Type{}
+	mid := &sqlast.Select{From: f, Items: []sqlast.SelectItem{{X: &sqlast.Star{}}}}
+	var ok sqlast.Expr
+	typed := false
 	for i, o := range v.Outputs {
-		group[o.Name] = i + 1
-		outT[o.Name] = o.Type
+		var val sqlast.Expr = fn("regexp_extract", s, reArg, i64(int64(i+1)))
+		if o.Type != types.String {
+			val = convert(val, types.String, o.Type)
+			typed = true
+			if !v.Relaxed {
+				cond := notNull(col("__pv" + itoa(i)))
+				if ok == nil {
+					ok = cond
+				} else {
+					ok = bin("AND", ok, cond)
+				}
+			}
+		}
+		mid.Items = append(mid.Items, sqlast.SelectItem{X: val, Alias: "__pv" + itoa(i)})
 	}
-	// a row parses only when the pattern matches and every typed value converts
-	var matched sqlast.Expr = fn("regexp_matches", s, reArg)
-	for _, o := range v.Outputs {
-		if o.Type != types.String && !v.Relaxed {
-			val := convert(fn("regexp_extract", s, reArg, i64(int64(group[o.Name]))), types.String, o.Type)
-			matched = bin("AND", matched, notNull(val))
+	if v.Where && (!typed || v.Relaxed) {
+		mid.Items = append(mid.Items, sqlast.SelectItem{X: fn("regexp_matches", s, reArg), Alias: "__pm"})
+		if ok == nil {
+			ok = col("__pm")
+		} else {
+			ok = bin("AND", ok, col("__pm"))
 		}
 	}
+	if ok == nil {
+		ok = sqlast.Keyword("TRUE")
+	}
+	q := &sqlast.Select{From: &sqlast.SubFrom{Q: mid, Alias: c.alias()}}
+	group := map[string]int{}
+	for i, o := range v.Outputs {
+		group[o.Name] = i
+	}
 	for _, cl := range v.Cols {
-		g, ok := group[cl.Name]
-		if !ok {
+		g, isOut := group[cl.Name]
+		if !isOut {
 			q.Items = append(q.Items, sqlast.SelectItem{X: col(cl.Name), Alias: cl.Name})
 			continue
 		}
-		val := sqlast.Expr(fn("regexp_extract", s, reArg, i64(int64(g))))
-		if cl.Type != types.String {
-			val = convert(val, types.String, cl.Type)
+		failed := null(cl.Type)
+		if cl.Type == types.String {
+			failed = sqlast.Keyword("''")
 		}
-		q.Items = append(q.Items, sqlast.SelectItem{X: caseWhen(matched, val, null(cl.Type)), Alias: cl.Name})
+		q.Items = append(q.Items, sqlast.SelectItem{X: caseWhen(ok, col("__pv"+itoa(g)), failed), Alias: cl.Name})
 	}
 	if v.Where {
-		q.Where = matched
+		q.Where = ok
 	}
-	_ = schema.ExtentColumn
 	return q, nil
 }
