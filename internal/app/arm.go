@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"time"
 
 	"odx/internal/access"
 	"odx/internal/arm"
@@ -70,25 +69,20 @@ type retentionPolicy struct {
 	Recoverability   string `json:"Recoverability"`
 }
 
+// cachingPolicy is ADX's caching policy shape: each span wrapped in {"Value": ...}.
 type cachingPolicy struct {
-	DataHotSpan  string `json:"DataHotSpan"`
-	IndexHotSpan string `json:"IndexHotSpan"`
+	DataHotSpan  spanValue `json:"DataHotSpan"`
+	IndexHotSpan spanValue `json:"IndexHotSpan"`
+}
+
+type spanValue struct {
+	Value string `json:"Value"`
 }
 
 func (d dataPlane) spec(db *storage.Database) arm.DatabaseSpec {
 	spec := arm.DatabaseSpec{Name: db.Name()}
-	var r retentionPolicy
-	if json.Unmarshal([]byte(db.Policies["retention"]), &r) == nil && r.SoftDeletePeriod != "" {
-		if ticks, err := storage.ParseTimeSpan(r.SoftDeletePeriod); err == nil {
-			spec.SoftDeletePeriod = time.Duration(ticks * 100)
-		}
-	}
-	var c cachingPolicy
-	if json.Unmarshal([]byte(db.Policies["caching"]), &c) == nil && c.DataHotSpan != "" {
-		if ticks, err := storage.ParseTimeSpan(c.DataHotSpan); err == nil {
-			spec.HotCachePeriod = time.Duration(ticks * 100)
-		}
-	}
+	spec.SoftDeletePeriod, _ = storage.SoftDeletePeriod(db.Policies["retention"])
+	spec.HotCachePeriod, _ = storage.HotCachePeriod(db.Policies["caching"])
 	return spec
 }
 
@@ -123,7 +117,7 @@ func (d dataPlane) PutDatabase(ctx context.Context, spec arm.DatabaseSpec) error
 	caching := ""
 	if spec.HotCachePeriod > 0 {
 		span := types.FormatTimeSpan(int64(spec.HotCachePeriod / 100))
-		b, _ := json.Marshal(cachingPolicy{DataHotSpan: span, IndexHotSpan: span})
+		b, _ := json.Marshal(cachingPolicy{DataHotSpan: spanValue{span}, IndexHotSpan: spanValue{span}})
 		caching = string(b)
 	}
 	return d.store.SetPolicy(ctx, spec.Name, "", "caching", caching)
