@@ -149,9 +149,11 @@ type Batch struct {
 // Decoder yields the records of one source in batches.
 type Decoder interface {
 	// Next returns the next batch. At the end of the input it returns io.EOF
-	// (with no records). Any other error is fatal for the rest of the source:
-	// the records of earlier batches stand, and ADX would report the source
-	// as failed with the error's code (a *kerr.Error).
+	// (with no records). Any other error (a *kerr.Error with ADX's code) is
+	// fatal for the rest of the source; the batch returned with it holds the
+	// records decoded before the problem. ADX fails such a source as a whole
+	// (for multijson "the entire file is discarded"); whether to commit the
+	// earlier records is the caller's decision.
 	Next() (*Batch, error)
 }
 

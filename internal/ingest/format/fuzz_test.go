@@ -82,6 +82,12 @@ func FuzzJSON(f *testing.F) {
 			if err == nil && !reflect.DeepEqual(got, want) {
 				t.Fatalf("line %q: parseJSON %#v, encoding/json %#v", line, got, want)
 			}
+			// The lenient reader of the json format accepts a superset.
+			lp := jsonParser{data: []byte(line), lenient: true, keys: keyCache{}}
+			lv, lerr := lp.parse()
+			if werr == nil && (lerr != nil || !reflect.DeepEqual(lv, want)) {
+				t.Fatalf("line %q: lenient parse %#v (%v), encoding/json %#v", line, lv, lerr, want)
+			}
 		}
 		for _, fm := range []Format{MultiJSON, SingleJSON} {
 			_, _, err := ReadAll(fm, strings.NewReader(in), Options{BatchSize: 2, MaxRecordBytes: 1 << 12})

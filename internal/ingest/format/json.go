@@ -10,9 +10,10 @@ import (
 )
 
 // jsonLines decodes ADX's `json` format: JSON Lines, one value per line
-// ("\n" or "\r\n"), empty lines skipped. ADX skips a malformed line silently;
-// odx skips it too and reports it in Batch.Errors so that the user can see why
-// a record is missing.
+// ("\n" or "\r\n"), empty lines skipped. Like ADX's reader it also accepts
+// comments and single-quoted strings and property names. ADX skips a
+// malformed line silently; odx skips it too and reports it in Batch.Errors
+// so that the user can see why a record is missing.
 type jsonLines struct {
 	lines   *lineReader
 	opts    Options
@@ -68,7 +69,7 @@ func (j *jsonLines) decode(line []byte) (any, error) {
 	if j.keys == nil {
 		j.keys = keyCache{}
 	}
-	p := jsonParser{data: line, keys: j.keys}
+	p := jsonParser{data: line, keys: j.keys, lenient: true}
 	return p.parse()
 }
 

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -57,7 +58,13 @@ type jsonParser struct {
 	data []byte
 	pos  int
 	keys keyCache // nil: no interning
+	// lenient accepts what ADX's json (JSON Lines) reader accepts beyond
+	// strict JSON: // and /* */ comments, and single-quoted strings and
+	// property names.
+	lenient bool
 }
+
+func (p *jsonParser) isQuote(c byte) bool { return c == '"' || p.lenient && c == '\'' }
 
 func (p *jsonParser) errorf(format string, args ...any) error {
 	return fmt.Errorf("%s at byte %d", fmt.Sprintf(format, args...), p.pos+1)
@@ -68,6 +75,28 @@ func (p *jsonParser) skipSpace() {
 		switch p.data[p.pos] {
 		case ' ', '\t', '\n', '\r':
 			p.pos++
+		case '/':
+			if !p.lenient || p.pos+1 >= len(p.data) {
+				return
+			}
+			switch p.data[p.pos+1] {
+			case '/':
+				end := bytes.IndexByte(p.data[p.pos:], '\n')
+				if end < 0 {
+					p.pos = len(p.data)
+				} else {
+					p.pos += end + 1
+				}
+			case '*':
+				end := bytes.Index(p.data[p.pos+2:], []byte("*/"))
+				if end < 0 {
+					p.pos = len(p.data) // unterminated: the value is incomplete
+				} else {
+					p.pos += 2 + end + 2
+				}
+			default:
+				return
+			}
 		default:
 			return
 		}
@@ -89,7 +118,7 @@ func (p *jsonParser) value(depth int) (any, error) {
 			return nil, p.errorf("nesting is deeper than %d", maxJSONDepth)
 		}
 		return p.array(depth + 1)
-	case c == '"':
+	case p.isQuote(c):
 		return p.str()
 	case c == '-' || c >= '0' && c <= '9':
 		return p.number()
@@ -122,7 +151,7 @@ func (p *jsonParser) object(depth int) (any, error) {
 	}
 	for {
 		p.skipSpace()
-		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+		if p.pos >= len(p.data) || !p.isQuote(p.data[p.pos]) {
 			return nil, p.errorf("expected a property name in double quotes")
 		}
 		key, err := p.key()
@@ -233,9 +262,10 @@ func (p *jsonParser) number() (any, error) {
 func (p *jsonParser) key() (string, error) {
 	if p.keys != nil {
 		d := p.data
+		q := d[p.pos]
 		for i := p.pos + 1; i < len(d); i++ {
 			c := d[i]
-			if c == '"' {
+			if c == q {
 				k := p.keys.intern(d[p.pos+1 : i])
 				if utf8.ValidString(k) {
 					p.pos = i + 1
@@ -256,6 +286,7 @@ func (p *jsonParser) key() (string, error) {
 }
 
 func (p *jsonParser) str() (any, error) {
+	q := p.data[p.pos]
 	p.pos++ // opening quote
 	start := p.pos
 	d := p.data
@@ -263,15 +294,15 @@ func (p *jsonParser) str() (any, error) {
 	ascii := true
 	for i := start; i < len(d); i++ {
 		c := d[i]
-		if c == '"' {
+		if c == q {
 			p.pos = i + 1
 			if ascii || utf8.Valid(d[start:i]) {
 				return string(d[start:i]), nil
 			}
-			return p.slowString(start)
+			return p.slowString(start, q)
 		}
 		if c == '\\' {
-			return p.slowString(start)
+			return p.slowString(start, q)
 		}
 		if c < 0x20 {
 			p.pos = i
@@ -287,14 +318,14 @@ func (p *jsonParser) str() (any, error) {
 
 // slowString decodes a string with escapes or invalid UTF-8 from start (just
 // after the opening quote).
-func (p *jsonParser) slowString(start int) (any, error) {
+func (p *jsonParser) slowString(start int, q byte) (any, error) {
 	d := p.data
 	buf := make([]byte, 0, 32)
 	i := start
 	for i < len(d) {
 		c := d[i]
 		switch {
-		case c == '"':
+		case c == q:
 			p.pos = i + 1
 			return string(buf), nil
 		case c < 0x20:
@@ -309,6 +340,12 @@ func (p *jsonParser) slowString(start int) (any, error) {
 			i += 2
 			switch e {
 			case '"', '\\', '/':
+				buf = append(buf, e)
+			case '\'':
+				if !p.lenient {
+					p.pos = i - 1
+					return nil, p.errorf("invalid escape \\'")
+				}
 				buf = append(buf, e)
 			case 'b':
 				buf = append(buf, '\b')

@@ -388,3 +388,20 @@ func TestStreamingKeepsMemoryBounded(t *testing.T) {
 		t.Logf("%s: %d rows, peak sampled heap %d MB", f, total, peak>>20)
 	}
 }
+
+func TestJSONLinesAcceptCommentsAndSingleQuotes(t *testing.T) {
+	// ADX: the json format "supports parsing of comments and single-quoted properties".
+	in := `{'a': 'it\'s', /* note */ "b": 1} // trailing comment` + "\n" + `{"c": "x"}`
+	recs, errs, err := ReadAll(JSON, strings.NewReader(in), Options{})
+	if err != nil || len(errs) != 0 || len(recs) != 2 {
+		t.Fatalf("%v %v %d", err, errs, len(recs))
+	}
+	r := recs[0].Value.(map[string]any)
+	if r["a"] != "it's" || r["b"].(interface{ String() string }).String() != "1" {
+		t.Errorf("record %v", r)
+	}
+	// multijson stays strict JSON.
+	if _, _, err := ReadAll(MultiJSON, strings.NewReader(`{'a': 1}`), Options{}); codeOf(err) != CodeInvalidBlob {
+		t.Errorf("multijson accepted single quotes: %v", err)
+	}
+}
