@@ -203,6 +203,9 @@ func (o Options) maxRecordBytes() int {
 // be decompressed (see Unpack). Parquet needs random access: when r is not an
 // *os.File it is first copied to a temporary file, which Close removes.
 func NewDecoder(f Format, r io.Reader, opts Options) (Decoder, error) {
+	if !f.Binary() {
+		r = textInput(r)
+	}
 	switch f {
 	case CSV, TSV, TSVE, PSV, SCSV, SOHSV:
 		return newDelimited(f, r, opts), nil

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"odx/internal/kerr"
 )
@@ -403,5 +404,40 @@ func TestJSONLinesAcceptCommentsAndSingleQuotes(t *testing.T) {
 	// multijson stays strict JSON.
 	if _, _, err := ReadAll(MultiJSON, strings.NewReader(`{'a': 1}`), Options{}); codeOf(err) != CodeInvalidBlob {
 		t.Errorf("multijson accepted single quotes: %v", err)
+	}
+}
+
+func TestByteOrderMarks(t *testing.T) {
+	utf16le := func(s string, bigEndian bool) string {
+		var b []byte
+		if bigEndian {
+			b = append(b, 0xFE, 0xFF)
+		} else {
+			b = append(b, 0xFF, 0xFE)
+		}
+		for _, u := range utf16.Encode([]rune(s)) {
+			if bigEndian {
+				b = append(b, byte(u>>8), byte(u))
+			} else {
+				b = append(b, byte(u), byte(u>>8))
+			}
+		}
+		return string(b)
+	}
+	text := "name,city\nZoë,Zürich 😀\n"
+	for label, in := range map[string]string{
+		"utf-8 bom": "\xEF\xBB\xBF" + text, "utf-16le": utf16le(text, false), "utf-16be": utf16le(text, true), "plain": text,
+	} {
+		recs, _, err := ReadAll(CSV, strings.NewReader(in), Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		if got := fieldsOf(recs); !reflect.DeepEqual(got, [][]string{{"name", "city"}, {"Zoë", "Zürich 😀"}}) {
+			t.Errorf("%s: %q", label, got)
+		}
+	}
+	recs, errs, _ := ReadAll(JSON, strings.NewReader("\xEF\xBB\xBF{\"a\":1}\n"), Options{})
+	if len(recs) != 1 || len(errs) != 0 {
+		t.Errorf("json with a BOM: %v", errs)
 	}
 }
