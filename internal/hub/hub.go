@@ -14,8 +14,10 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // DefaultPartitions is the partition count of event hubs created on first
@@ -43,6 +45,8 @@ type Hub struct {
 	cluster    *kfake.Cluster
 	addr       string
 	partitions int32
+	log        *slog.Logger
+	creating   sync.Map // topic → struct{}: auto-creations in flight
 }
 
 // Start runs the hub. Stop it with Close, which also saves its state.
@@ -70,7 +74,7 @@ func Start(o Options) (*Hub, error) {
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1), kfake.Ports(0), kfake.ListenFn(listen),
 		kfake.ClusterID("odx-embedded-event-hub"),
-		kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(int(o.Partitions)),
+		kfake.DefaultNumPartitions(int(o.Partitions)),
 		kfake.WithLogger(slogLogger{o.Logger}),
 	}
 	if o.DataDir != "" {
@@ -90,9 +94,44 @@ func Start(o Options) (*Hub, error) {
 		}
 		return nil, fmt.Errorf("embedded event hub: %w", err)
 	}
-	h := &Hub{cluster: c, addr: ln.Addr().String(), partitions: o.Partitions}
+	h := &Hub{cluster: c, addr: ln.Addr().String(), partitions: o.Partitions, log: o.Logger}
+	c.ControlKey(int16(kmsg.Metadata), h.observeMetadata)
 	o.Logger.Info("embedded event hub ready", "kafka", h.addr, "data", o.DataDir)
 	return h, nil
+}
+
+// observeMetadata creates the topics a client asks to auto-create.
+//
+// kfake can auto-create topics itself, but it records such topics on disk
+// only at a clean shutdown, so a crash would orphan their events. Creating
+// them through CreateTopic persists them at once; the client gets
+// UNKNOWN_TOPIC_OR_PARTITION for this request and finds the topic on its
+// next metadata refresh (franz-go and librdkafka retry within ~100ms).
+//
+// It runs on kfake's request loop, which CreateTopic needs, so the
+// creation happens on another goroutine.
+func (h *Hub) observeMetadata(req kmsg.Request) (kmsg.Response, error, bool) {
+	h.cluster.KeepControl()
+	mr, ok := req.(*kmsg.MetadataRequest)
+	if !ok || !mr.AllowAutoTopicCreation {
+		return nil, nil, false
+	}
+	for _, t := range mr.Topics {
+		if t.Topic == nil || *t.Topic == "" {
+			continue
+		}
+		name := *t.Topic
+		if _, busy := h.creating.LoadOrStore(name, struct{}{}); busy {
+			continue
+		}
+		go func() {
+			defer h.creating.Delete(name)
+			if err := h.CreateTopic(name); err != nil {
+				h.log.Warn("embedded event hub: cannot create event hub on first use", "hub", name, "err", err)
+			}
+		}()
+	}
+	return nil, nil, false
 }
 
 // Addr is the Kafka bootstrap address (host:port).
