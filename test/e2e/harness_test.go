@@ -54,7 +54,7 @@ type credentials struct {
 
 // server is one running `odx serve`.
 type server struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	listen  string
 	cmd     *exec.Cmd
@@ -64,7 +64,7 @@ type server struct {
 	url     string
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -76,7 +76,7 @@ func freePort(t *testing.T) string {
 
 // startServer runs odx on fresh loopback ports with dataDir ("" = a new temp dir)
 // and waits until /healthz answers.
-func startServer(t *testing.T, dataDir string) *server {
+func startServer(t testing.TB, dataDir string) *server {
 	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
