@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -41,14 +42,15 @@ type Options struct {
 	MaxErrors int
 }
 
-// Binder turns decoded records into table rows through one mapping.
+// Binder turns decoded records into table rows through one mapping. It is
+// safe for concurrent use: batches of one source may be bound in parallel.
 type Binder struct {
 	kind       Kind
 	cols       []schema.Column
 	plans      []columnPlan
 	opts       Options
-	reported   int
-	suppressed int
+	reported   atomic.Int64
+	suppressed atomic.Int64
 }
 
 type columnPlan struct {
@@ -74,6 +76,15 @@ func Bind(m *Mapping, cols []schema.Column, opts Options) (*Binder, error) {
 		opts.MaxErrors = DefaultMaxErrors
 	}
 	b := &Binder{kind: m.Kind, cols: cols, opts: opts, plans: make([]columnPlan, len(cols))}
+	// The binder keeps the mapping's compiled paths; a later change to m
+	// does not affect it.
+	m = m.clone()
+	for i := range m.Elements {
+		// Compiles the paths of mappings built in code rather than parsed.
+		if err := m.Elements[i].check(m.Kind); err != nil {
+			return nil, invalid("mapping element %d (column %s): %v", i+1, m.Elements[i].Column, err)
+		}
+	}
 	byCol := map[string]*Element{}
 	for i := range m.Elements {
 		byCol[m.Elements[i].Column] = &m.Elements[i]
@@ -121,7 +132,7 @@ func (b *Binder) Rows(batch *format.Batch) (rows [][]any, errs []format.RecordEr
 
 // Suppressed is the number of value-level errors not reported because of
 // Options.MaxErrors.
-func (b *Binder) Suppressed() int { return b.suppressed }
+func (b *Binder) Suppressed() int { return int(b.suppressed.Load()) }
 
 func (b *Binder) bind(rec *format.Record, row []any, errs *[]format.RecordError) {
 	for i := range b.plans {
@@ -271,11 +282,10 @@ func (b *Binder) empty(t types.Type) any {
 }
 
 func (b *Binder) report(rec *format.Record, p *columnPlan, errs *[]format.RecordError, code, msg string) {
-	if b.opts.MaxErrors > 0 && b.reported >= b.opts.MaxErrors {
-		b.suppressed++
+	if b.opts.MaxErrors > 0 && b.reported.Add(1) > int64(b.opts.MaxErrors) {
+		b.suppressed.Add(1)
 		return
 	}
-	b.reported++
 	*errs = append(*errs, format.RecordError{Source: b.opts.Source, Record: rec.Number, Line: rec.Line, Column: p.col.Name, Code: code, Message: msg})
 }
 

@@ -301,3 +301,19 @@ func TestInvalidUTF8BecomesReplacementCharacters(t *testing.T) {
 		t.Errorf("row %q", rows[0])
 	}
 }
+
+func TestMappingBuiltInCode(t *testing.T) {
+	cols := []schema.Column{{Name: "x", Type: types.Long}}
+	m := &Mapping{Kind: JSON, Elements: []Element{{Column: "x", Path: "$.a.b", Ordinal: -1}}}
+	b, err := Bind(m, cols, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := b.Rows(&format.Batch{Records: []format.Record{{Number: 1, Value: map[string]any{"a": map[string]any{"b": int64(5)}}}}})
+	if rows[0][0] != int64(5) {
+		t.Errorf("row %v", rows[0])
+	}
+	if _, err := Bind(&Mapping{Kind: JSON, Elements: []Element{{Column: "x", Path: "$.a["}}}, cols, Options{}); err == nil {
+		t.Error("a bad path in a mapping built in code was accepted")
+	}
+}

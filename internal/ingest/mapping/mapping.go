@@ -138,6 +138,12 @@ type Mapping struct {
 	Elements []Element
 }
 
+func (m *Mapping) clone() *Mapping {
+	c := &Mapping{Kind: m.Kind, Elements: make([]Element, len(m.Elements))}
+	copy(c.Elements, m.Elements)
+	return c
+}
+
 // Parse reads a mapping of the given kind from its JSON text. It accepts the
 // canonical form (`[{"column":"a","Properties":{"Path":"$.x"}}]`), the legacy
 // flat form (`[{"column":"a","path":"$.x","datatype":"long"}]`) and the old
