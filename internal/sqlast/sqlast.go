@@ -207,11 +207,29 @@ func (c *Col) print(p *printer) {
 
 func (x *Param) print(p *printer) {
 	p.args = append(p.args, x.Value)
-	if x.Type == "" {
+	if x.Type == "" || nativeType(x) {
+		// A bare parameter whose Go value binds to exactly the wanted type:
+		// DuckDB then treats it like a constant (filter pushdown into scans,
+		// compiled regular expressions), which a CAST would prevent.
 		p.w("?")
 		return
 	}
 	p.w("CAST(? AS " + x.Type + ")")
+}
+
+// nativeType reports whether the driver binds the Go value as Type itself.
+func nativeType(x *Param) bool {
+	switch x.Value.(type) {
+	case string:
+		return x.Type == "VARCHAR"
+	case int64:
+		return x.Type == "BIGINT"
+	case float64:
+		return x.Type == "DOUBLE"
+	case bool:
+		return x.Type == "BOOLEAN"
+	}
+	return false
 }
 
 func (k Keyword) print(p *printer) { p.w(string(k)) }

@@ -210,6 +210,16 @@ func negated(name string) bool { return strings.HasPrefix(name, "!") }
 func substringOp(sqlFn string, cs bool) lowerFunc {
 	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 		l, r := strArgs(call, a)
+		if k, ok := constArg(call, 1); ok {
+			if s, ok := k.(string); ok {
+				// a constant needle is folded here, once, instead of per row
+				if !cs {
+					s = strings.ToLower(s)
+					l = fn("lower", l)
+				}
+				return fn(sqlFn, l, str(s)), nil
+			}
+		}
 		if !cs {
 			l, r = fn("lower", l), fn("lower", r)
 		}
@@ -247,6 +257,11 @@ func termOp(startBoundary, endBoundary, cs bool) lowerFunc {
 					return sqlast.Keyword("TRUE"), nil
 				}
 				re := flags + pre + regexp.QuoteMeta(s) + post
+				if cs {
+					guard = fn("contains", l, str(s))
+				} else {
+					guard = fn("contains", fn("lower", l), str(strings.ToLower(s)))
+				}
 				return bin("AND", guard, fn("regexp_matches", l, str(re))), nil
 			}
 		}

@@ -162,7 +162,9 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 			maxLen = fn("greatest", maxLen, ln)
 		}
 	}
-	mid.Items = append(mid.Items, sqlast.SelectItem{X: fn("unnest", fn("range", bin("-", maxLen, i64(0)))), Alias: "__mvi"})
+	if indexCol != "" || v.Limit != nil {
+		mid.Items = append(mid.Items, sqlast.SelectItem{X: fn("unnest", fn("range", maxLen)), Alias: "__mvi"})
+	}
 	q := &sqlast.Select{From: &sqlast.SubFrom{Q: mid, Alias: c.alias()}}
 	expanded := map[string]int{}
 	for i, it := range v.Items {
@@ -228,7 +230,12 @@ func (c *compiler) parse(v *sem.Parse) (*sqlast.Select, error) {
 	for i, o := range v.Outputs {
 		var val sqlast.Expr = fn("regexp_extract", s, reArg, i64(int64(i+1)))
 		if o.Type != types.String {
-			val = convert(val, types.String, o.Type)
+			if o.Type == types.Long || o.Type == types.Int {
+				// the group matched -?\d+ already
+				val = tryCast(val, o.Type.DuckDB())
+			} else {
+				val = convert(val, types.String, o.Type)
+			}
 			typed = true
 			if !v.Relaxed {
 				cond := notNull(col("__pv" + itoa(i)))

@@ -229,6 +229,15 @@ func (a *analyzer) binary(e *env, sc *scope, v *ast.Binary) (Expr, error) {
 		if !ok {
 			return nil, a.errf(v, "SEM0002", "Operator '%s' cannot be applied to operands of type %s and %s", op, lt, rt)
 		}
+		if t == types.Real || t == types.Long {
+			// constants take the operation's type now rather than per row
+			if lt.Numeric() {
+				l = convertConst(l, t)
+			}
+			if rt.Numeric() {
+				r = convertConst(r, t)
+			}
+		}
 		return &Call{Fn: op, Args: []Expr{l, r}, T: t}, nil
 	case comparison[op]:
 		if !comparable(lt, rt) {

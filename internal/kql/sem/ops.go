@@ -897,7 +897,9 @@ func (a *analyzer) parse(e *env, in Node, o *ast.Parse) (Node, error) {
 				re.WriteString(regexp.QuoteMeta(part.Lit.Value))
 			}
 		case part.Name == nil:
-			re.WriteString(".*?")
+			if i < len(o.Parts)-1 {
+				re.WriteString(".*?")
+			}
 		default:
 			t := types.String
 			if part.Type != "" {
