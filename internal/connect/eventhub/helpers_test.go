@@ -84,7 +84,9 @@ func spec(name, namespace, hubName string) connect.Spec {
 
 func producer(t *testing.T, addr string, extra ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.AllowAutoTopicCreation()}, extra...)...)
+	// A short metadata age: a produce to a hub created on first use retries
+	// its metadata at once instead of after franz-go's default 5s.
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.AllowAutoTopicCreation(), kgo.MetadataMinAge(50 * time.Millisecond)}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
