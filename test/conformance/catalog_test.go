@@ -84,6 +84,12 @@ func TestCatalogQueries(t *testing.T) {
 	if got := scalar(`Events | where Timestamp > ago(1d) | count`); got != int64(1) {
 		t.Errorf("ago(1d) with now=2024-01-03 = %v, want 1", got)
 	}
+	if got := scalar(`print u = parse_url("https://me:pw@example.com:8080/a/b?x=1&y=two%20words#frag") | project strcat(u.Scheme, "|", u.Host, "|", u.Port, "|", u.Path, "|", u.Username, "|", u["Query Parameters"].y, "|", u.Fragment)`); got != "https|example.com|8080|/a/b|me|two words|frag" {
+		t.Errorf("parse_url = %v", got)
+	}
+	if got := scalar(`print extract("n=([0-9]+)", 1, "n=42", typeof(long)) + 1`); got != int64(43) {
+		t.Errorf("extract typeof(long) = %v, want 43", got)
+	}
 	if got := scalar(`Events | where Timestamp > ago(12h) | count`); got != int64(0) {
 		t.Errorf("ago(12h) with now=2024-01-03 = %v, want 0", got)
 	}

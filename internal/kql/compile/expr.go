@@ -62,7 +62,7 @@ func (c *compiler) expr(x sem.Expr) (sqlast.Expr, error) {
 		args := make([]sqlast.Expr, len(v.Args))
 		for i, a := range v.Args {
 			switch a.(type) {
-			case *sem.List, *sem.Star:
+			case *sem.List, *sem.Star, *sem.TypeArg:
 				continue
 			case *sem.TabularExpr:
 				if v.Fn != "toscalar" && isListOp(v.Fn) {

@@ -113,6 +113,9 @@ func init() {
 		"replace":       replaceRegex,
 		"extract": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			re, s := strArg(call, a, 0), strArg(call, a, 2)
+			if call.T == types.Invalid {
+				call.T = types.String
+			}
 			x := tmpl("CASE WHEN regexp_matches({}, {}) THEN regexp_extract({}, {}, CAST({} AS INTEGER)) ELSE NULL END", s, re, s, re, a[1])
 			if call.T != types.String && call.T != types.Invalid {
 				return convert(x, types.String, call.T), nil
@@ -430,4 +433,18 @@ func hasAnyAll(join string) lowerFunc {
 		}
 		return out, nil
 	}
+}
+
+func init() {
+	register(map[string]lowerFunc{
+		// parse_url splits a URL into Kusto's property bag.
+		"parse_url": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			const re = `^(?:([a-zA-Z][a-zA-Z0-9+.-]*)://)?(?:([^:@/]*)(?::([^@/]*))?@)?([^:/?#]*)(?::(\d+))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$`
+			s := strArg(call, a, 0)
+			g := func(i int) sqlast.Expr { return fn("regexp_extract", s, str(re), i64(int64(i))) }
+			params := tmpl("(SELECT COALESCE(json_group_object(split_part(p, '=', 1), url_decode(substr(p, length(split_part(p, '=', 1)) + 2))), json_object()) FROM unnest(string_split(nullif({}, ''), '&')) AS u(p) WHERE p <> '')", g(7))
+			return tmpl("CASE WHEN regexp_matches({}, {}) THEN json_object('Scheme', {}, 'Host', {}, 'Port', {}, 'Path', {}, 'Username', {}, 'Password', {}, 'Query Parameters', {}, 'Fragment', {}) ELSE json_object('Scheme', '', 'Host', '', 'Port', '', 'Path', '', 'Username', '', 'Password', '', 'Query Parameters', json_object(), 'Fragment', '') END",
+				s, str(re), g(1), g(4), g(5), g(6), g(2), g(3), params, g(8)), nil
+		},
+	})
 }

@@ -374,7 +374,15 @@ func (a *analyzer) call(e *env, sc *scope, c *ast.Call) (Expr, error) {
 		}
 		return &Call{Fn: "bag_pack", Args: args, T: types.Dynamic}, nil
 	case "typeof":
-		return nil, a.errf(c, "SEM0100", "typeof() is only valid in mv-expand ... to typeof(T)")
+		// typeof(T) names a type for extract(..., typeof(T)) and friends
+		if len(c.Args) == 1 {
+			if id, ok := c.Args[0].(*ast.Ident); ok {
+				if t, ok := types.Parse(id.Name); ok {
+					return &TypeArg{T: t}, nil
+				}
+			}
+		}
+		return nil, a.errf(c, "SEM0007", "typeof() expects a type name")
 	}
 	canon := builtins.Canonical(name)
 	f, ok := builtins.Lookup(name)
@@ -418,6 +426,11 @@ func (a *analyzer) call(e *env, sc *scope, c *ast.Call) (Expr, error) {
 	}
 	if t == types.Int && (canon == "sum" || canon == "sumif") {
 		t = types.Long
+	}
+	if canon == "extract" && len(args) == 4 {
+		if ta, ok := args[3].(*TypeArg); ok {
+			t = ta.T
+		}
 	}
 	return &Call{Fn: canon, Args: args, T: t}, nil
 }

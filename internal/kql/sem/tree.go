@@ -46,6 +46,11 @@ type TabularExpr struct {
 	T    types.Type
 }
 
+// TypeArg is typeof(T) passed as an argument.
+type TypeArg struct{ T types.Type }
+
+func (t *TypeArg) Type() types.Type { return types.String }
+
 // List is a literal list on the right of `in` / `has_any`.
 type List struct{ Items []Expr }
 
