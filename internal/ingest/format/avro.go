@@ -227,36 +227,35 @@ func (a *avroDecoder) native(v any, t *avroType) any {
 			}
 			return a.generic(inner)
 		}
+	// goavro hands out fresh maps and slices for every record, so they are
+	// converted in place.
 	case "record":
 		m, ok := v.(map[string]any)
 		if !ok {
 			return a.generic(v)
 		}
-		out := make(map[string]any, len(t.fields))
 		for _, f := range t.fields {
-			out[f.name] = a.native(m[f.name], f.typ)
+			m[f.name] = a.native(m[f.name], f.typ)
 		}
-		return out
+		return m
 	case "array":
 		arr, ok := v.([]any)
 		if !ok {
 			return a.generic(v)
 		}
-		out := make([]any, len(arr))
 		for i, e := range arr {
-			out[i] = a.native(e, t.items)
+			arr[i] = a.native(e, t.items)
 		}
-		return out
+		return arr
 	case "map":
 		m, ok := v.(map[string]any)
 		if !ok {
 			return a.generic(v)
 		}
-		out := make(map[string]any, len(m))
 		for k, e := range m {
-			out[k] = a.native(e, t.items)
+			m[k] = a.native(e, t.items)
 		}
-		return out
+		return m
 	case "bytes", "fixed":
 		if r, ok := v.(*big.Rat); ok {
 			return Decimal(r.FloatString(t.scale))
@@ -285,17 +284,15 @@ func (a *avroDecoder) generic(v any) any {
 		}
 		return x
 	case []any:
-		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = a.generic(e)
+			x[i] = a.generic(e)
 		}
-		return out
+		return x
 	case map[string]any:
-		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = a.generic(e)
+			x[k] = a.generic(e)
 		}
-		return out
+		return x
 	}
 	return v
 }
