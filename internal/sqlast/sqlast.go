@@ -16,6 +16,7 @@ type Expr interface{ print(*printer) }
 type Col struct {
 	Table string
 	Name  string
+	Raw   bool // a stored column's own name: Rename leaves it alone
 }
 
 // Param is a value bound as a positional argument. Type, when set, is the
@@ -110,8 +111,9 @@ type OrderItem struct {
 
 // SelectItem is one output column.
 type SelectItem struct {
-	X     Expr
-	Alias string
+	X        Expr
+	Alias    string
+	RawAlias bool // the final output name: Rename leaves it alone
 }
 
 // From is a relation in FROM.

@@ -90,6 +90,9 @@ func TestCatalogQueries(t *testing.T) {
 	if got := scalar(`print extract("n=([0-9]+)", 1, "n=42", typeof(long)) + 1`); got != int64(43) {
 		t.Errorf("extract typeof(long) = %v, want 43", got)
 	}
+	if got := scalar(`datatable(a:long)[1] | extend A = a + 1 | project A`); got != int64(2) {
+		t.Errorf("column names differing in case must stay distinct: got %v, want 2", got)
+	}
 	if got := scalar(`Events | where Timestamp > ago(12h) | count`); got != int64(0) {
 		t.Errorf("ago(12h) with now=2024-01-03 = %v, want 0", got)
 	}

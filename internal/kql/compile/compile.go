@@ -6,6 +6,8 @@ package compile
 
 import (
 	"fmt"
+	"strings"
+	"unicode"
 
 	"odx/internal/kerr"
 	"odx/internal/kql/schema"
@@ -40,10 +42,51 @@ func Compile(plan sem.Node) (out *Output, err error) {
 	cols := visibleCols(plan.Schema())
 	top := &sqlast.Select{From: &sqlast.SubFrom{Q: q, Alias: "q"}}
 	for _, col := range cols {
-		top.Items = append(top.Items, sqlast.SelectItem{X: outputValue(&sqlast.Col{Name: col.Name}, col.Type), Alias: col.Name})
+		top.Items = append(top.Items, sqlast.SelectItem{X: outputValue(&sqlast.Col{Name: col.Name}, col.Type), Alias: col.Name, RawAlias: true})
+	}
+	if caseCollisions(plan) {
+		sqlast.Rename(top, caseSafe)
 	}
 	sql, args := sqlast.Print(top)
 	return &Output{SQL: sql, Args: args, Columns: cols, Tree: top}, nil
+}
+
+// caseCollisions reports whether two column names of the plan differ only
+// in case. Kusto tells them apart; DuckDB would not.
+func caseCollisions(n sem.Node) bool {
+	seen := map[string]string{}
+	collide := false
+	var walk func(n sem.Node)
+	walk = func(n sem.Node) {
+		for _, c := range n.Schema() {
+			l := strings.ToLower(c.Name)
+			if prev, ok := seen[l]; ok && prev != c.Name {
+				collide = true
+			}
+			seen[l] = c.Name
+		}
+		for _, in := range sem.Inputs(n) {
+			walk(in)
+		}
+	}
+	walk(n)
+	return collide
+}
+
+// caseSafe encodes a name so that names differing in case stay distinct
+// under DuckDB's case-insensitive matching: an upper-case letter becomes
+// "^" followed by its lower-case form.
+func caseSafe(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if l := unicode.ToLower(r); l != r {
+			b.WriteByte('^')
+			b.WriteRune(l)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func visibleCols(cols []schema.Column) []schema.Column {
@@ -91,7 +134,7 @@ func (c *compiler) node(n sem.Node) (*sqlast.Select, error) {
 	case *sem.Scan:
 		q := &sqlast.Select{From: &sqlast.Table{SQL: v.Table.SQL()}}
 		for _, cl := range v.Cols {
-			q.Items = append(q.Items, sqlast.SelectItem{X: col(cl.Name)})
+			q.Items = append(q.Items, sqlast.SelectItem{X: &sqlast.Col{Name: cl.Name, Raw: true}, Alias: cl.Name})
 		}
 		return q, nil
 	case *sem.Values:

@@ -213,3 +213,32 @@ type Result struct {
 	Properties map[string]any
 	Options    map[string]any
 }
+
+// Inputs returns a node's input nodes (for plan walks).
+func Inputs(n Node) []Node {
+	switch v := n.(type) {
+	case *Filter:
+		return []Node{v.In}
+	case *Project:
+		return []Node{v.In}
+	case *Aggregate:
+		return []Node{v.In}
+	case *Sort:
+		return []Node{v.In}
+	case *Limit:
+		return []Node{v.In}
+	case *Distinct:
+		return []Node{v.In}
+	case *Serialize:
+		return []Node{v.In}
+	case *MvExpand:
+		return []Node{v.In}
+	case *Parse:
+		return []Node{v.In}
+	case *Join:
+		return []Node{v.L, v.R}
+	case *Union:
+		return v.Inputs
+	}
+	return nil
+}
