@@ -75,9 +75,10 @@ type Options struct {
 }
 
 const (
-	// DefaultChunkRows keeps a large file's extents at half a million rows,
-	// which bounds the memory of one commit to a few hundred MB.
-	DefaultChunkRows = 512 * 1024
+	// DefaultChunkRows keeps a large file's extents at a quarter million
+	// rows, which bounds the memory of one commit to about 100 MB while
+	// the next chunk decodes.
+	DefaultChunkRows = 256 * 1024
 	// DefaultMaxFailuresPerSource keeps a file full of bad records from
 	// flooding the failures table; one summary line says how many were left out.
 	DefaultMaxFailuresPerSource = 100
@@ -350,7 +351,7 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 		rows  [][]any
 		fails []storage.IngestionFailure
 	}
-	chunks := make(chan chunk, 1)
+	chunks := make(chan chunk)
 	decodeErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
@@ -384,8 +385,17 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 			if err != nil {
 				return err
 			}
-			for {
-				b, err := dec.Next()
+			// Decoding and binding run in two goroutines (and committing in
+			// a third), so that a source keeps two cores busy.
+			decCtx, stopDecoding := context.WithCancel(ctx)
+			batches := decodeAhead(decCtx, dec)
+			defer func() {
+				stopDecoding()
+				for range batches { // let the decoding goroutine finish before Close
+				}
+			}()
+			for d := range batches {
+				b, err := d.batch, d.err
 				if b != nil && (len(b.Records) > 0 || len(b.Errors) > 0) {
 					if t.validation.Implications == props.FailOnError {
 						for _, e := range b.Errors {
@@ -408,6 +418,7 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 					return err
 				}
 			}
+			return ctx.Err()
 		})
 		if err == nil {
 			flush()
@@ -424,6 +435,33 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 		}
 	}
 	return <-decodeErr
+}
+
+type decoded struct {
+	batch *format.Batch
+	err   error
+}
+
+// decodeAhead runs dec in its own goroutine, a couple of batches ahead of
+// the reader of the returned channel, until the input ends, an error, or
+// ctx is done; it closes the channel when it stops.
+func decodeAhead(ctx context.Context, dec format.Decoder) <-chan decoded {
+	out := make(chan decoded, 2)
+	go func() {
+		defer close(out)
+		for ctx.Err() == nil {
+			b, err := dec.Next()
+			select {
+			case out <- decoded{b, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return out
 }
 
 func newID() string {
