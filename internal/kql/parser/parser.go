@@ -96,7 +96,11 @@ func newParser(text string) *parser {
 	toks, lerrs := lexer.All(text)
 	p := &parser{src: token.NewSource(text), toks: toks}
 	for _, e := range lerrs {
-		p.errorAt(e.Pos, e.Msg)
+		if len(p.errs) >= 20 {
+			break
+		}
+		line, col := p.src.Position(e.Pos)
+		p.errs = append(p.errs, Error{Pos: e.Pos, Line: line, Column: col, Msg: e.Msg})
 	}
 	return p
 }
