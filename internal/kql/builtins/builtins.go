@@ -139,7 +139,7 @@ func init() {
 	add(Scalar, "parse_path", 1, 1, dyn)
 	add(Scalar, "base64_decode_toarray", 1, 1, dyn)
 	add(Scalar, "to_utf8", 1, 1, dyn)
-	add(Scalar, "unicode_codepoints_to_string", 1, 1, str)
+	add(Scalar, "unicode_codepoints_to_string", 1, 64, str)
 	add(Scalar, "unicode_codepoints_from_string", 1, 1, dyn)
 	add(Scalar, "hash", 1, 2, long)
 	add(Scalar, "hash_sha256", 1, 1, str)

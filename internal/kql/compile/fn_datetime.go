@@ -242,8 +242,7 @@ func ftoa(f float64) string {
 
 // formatTokens splits a .NET custom format string into runs of one letter
 // (yyyy, MM, ...) and literal text.
-func formatTokens(f string) []string {
-	var out []string
+func formatTokens(f string) (out []string) {
 	defer func() {
 		// runs longer than a specifier are read as several specifiers (dddd = dd dd)
 		var split []string

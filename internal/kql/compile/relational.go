@@ -131,6 +131,7 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 	inner := &sqlast.Select{From: f, Items: []sqlast.SelectItem{{X: &sqlast.Star{}}}}
 	var lists []string
 	var indexCol string
+	bagAs := "json_object(k, json_extract({}, '$.' || to_json(k)))"
 	for i, it := range v.Items {
 		if it.X == nil {
 			indexCol = it.Name
@@ -145,8 +146,13 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 		}
 		name := "__mv" + itoa(i)
 		lists = append(lists, name)
+		pair := bagAs
+		if !it.Bag {
+			// bagexpansion=array: each property becomes [key, value]
+			pair = "json_array(k, json_extract({}, '$.' || to_json(k)))"
+		}
 		inner.Items = append(inner.Items, sqlast.SelectItem{X: tmpl("CASE WHEN json_type({}) = 'ARRAY' THEN CAST({} AS JSON[]) "+
-			"WHEN json_type({}) = 'OBJECT' THEN list_transform(json_keys({}), k -> json_object(k, json_extract({}, '$.' || to_json(k)))) "+
+			"WHEN json_type({}) = 'OBJECT' THEN list_transform(json_keys({}), k -> "+pair+") "+
 			"ELSE [{}] END", x, x, x, x, x, x), Alias: name})
 	}
 	// unnest in the select list keeps the input order and zips several
