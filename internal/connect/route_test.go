@@ -16,11 +16,11 @@ func TestRouter(t *testing.T) {
 	iot.Properties = []string{connect.PropDatabase, connect.PropTable, connect.PropFormat, connect.PropMapping, connect.PropEncoding}
 
 	cases := []struct {
-		name   string
-		r      connect.Router
-		props  map[string]string
-		want   connect.Route
-		code   string
+		name  string
+		r     connect.Router
+		props map[string]string
+		want  connect.Route
+		code  string
 	}{
 		{"defaults", single, nil, connect.Route{Database: "db", Table: "T", Format: "csv", Mapping: "m", Compression: "none"}, ""},
 		{"overrides", single, map[string]string{"Table": "X", "Format": "JSON", "IngestionMappingReference": "jm", "Compression": "GZip", "Encoding": "UTF-16", "Tags": `["a","b"]`},

@@ -160,6 +160,9 @@ func (cs *consumer) loop(ctx context.Context, pollWait time.Duration) error {
 			}
 			cs.mu.Lock()
 			fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+				if p.Topic != cs.hub || p.Partition < 0 || p.Err != nil {
+					return // an injected client error, not partition data
+				}
 				cs.rt.Stats.Watermark(p.Partition, p.HighWatermark)
 				for _, r := range p.Records {
 					cs.take(ctx, r)

@@ -148,7 +148,9 @@ func waitState(t *testing.T, m *connect.Manager, id string, want connect.State, 
 	connecttest.Eventually(t, timeout, func() bool {
 		st, _ = m.Status(id)
 		return st.State == want
-	}, func() string { return fmt.Sprintf("connection state %s (error %q), want %s", st.State, st.LastError, want) })
+	}, func() string {
+		return fmt.Sprintf("connection state %s (error %q), want %s", st.State, st.LastError, want)
+	})
 	return st
 }
 
