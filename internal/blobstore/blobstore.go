@@ -214,7 +214,10 @@ func (s *Store) blobClient(r Ref) (*blob.Client, error) {
 		ep = "https://" + r.Account + ".blob.core.windows.net"
 	}
 	target := ep + "/" + escapePath(r.Container) + "/" + escapePath(r.Path)
-	opts := &blob.ClientOptions{ClientOptions: policy.ClientOptions{Transport: s.client, InsecureAllowCredentialWithHTTP: true}}
+	opts := &blob.ClientOptions{ClientOptions: policy.ClientOptions{Transport: s.client, InsecureAllowCredentialWithHTTP: true,
+		// Few, quick SDK retries: the connector retries with its own
+		// backoff and shows the outage in the connection's state.
+		Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second}}}
 	if a.AccountKey != "" {
 		cred, err := blob.NewSharedKeyCredential(keyAccountName(ep, r.Account), a.AccountKey)
 		if err != nil {
