@@ -128,7 +128,10 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 	if err != nil {
 		return nil, err
 	}
-	inner := &sqlast.Select{From: f, Items: []sqlast.SelectItem{{X: &sqlast.Star{}}}}
+	// values: each expanded expression computed once
+	values := &sqlast.Select{From: f, Items: []sqlast.SelectItem{{X: &sqlast.Star{}}}}
+	inner := &sqlast.Select{Items: []sqlast.SelectItem{{X: &sqlast.Star{}}}}
+	var valueCols []string
 	var lists []string
 	var indexCol string
 	bagAs := "json_object(k, json_extract({}, '$.' || to_json(k)))"
@@ -146,6 +149,9 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 		}
 		name := "__mv" + itoa(i)
 		lists = append(lists, name)
+		values.Items = append(values.Items, sqlast.SelectItem{X: x, Alias: "__mvx" + itoa(i)})
+		valueCols = append(valueCols, "__mvx"+itoa(i))
+		x = col("__mvx" + itoa(i))
 		pair := bagAs
 		if !it.Bag {
 			// bagexpansion=array: each property becomes [key, value]
@@ -155,6 +161,8 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 			"WHEN json_type({}) = 'OBJECT' THEN list_transform(json_keys({}), k -> "+pair+") "+
 			"ELSE [{}] END", x, x, x, x, x, x), Alias: name})
 	}
+	inner.From = &sqlast.SubFrom{Q: values, Alias: c.alias()}
+	inner.Items[0] = sqlast.SelectItem{X: &sqlast.Star{Exclude: valueCols}}
 	// unnest in the select list keeps the input order and zips several
 	// lists, padding the shorter ones with nulls, as Kusto does.
 	mid := &sqlast.Select{From: &sqlast.SubFrom{Q: inner, Alias: c.alias()}, Items: []sqlast.SelectItem{{X: &sqlast.Star{Exclude: lists}}}}
