@@ -4,7 +4,6 @@ import (
 	"math"
 	"time"
 
-	"odx/internal/kql/schema"
 	"odx/internal/kql/sem"
 	"odx/internal/kql/types"
 	"odx/internal/sqlast"
@@ -154,4 +153,3 @@ func constArg(call *sem.Call, i int) (any, bool) {
 	return nil, false
 }
 
-var _ = schema.ExtentColumn

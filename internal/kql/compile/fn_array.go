@@ -2,7 +2,6 @@ package compile
 
 import (
 	"odx/internal/kql/sem"
-	"odx/internal/kql/types"
 	"odx/internal/sqlast"
 )
 
@@ -97,5 +96,4 @@ func init() {
 			return fn("regexp_escape", strArg(call, a, 0)), nil
 		},
 	})
-	_ = types.Dynamic
 }

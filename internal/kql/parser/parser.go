@@ -993,9 +993,6 @@ func (p *parser) parsePrimary() ast.Expr {
 			if w == "range" && p.peek(1).Kind == token.LParen {
 				break
 			}
-			if w == "union" && p.peek(1).Kind == token.LParen && false {
-				break
-			}
 			return p.parseSource()
 		}
 		id := p.parseIdent()

@@ -145,20 +145,11 @@ func (a *analyzer) project(e *env, in Node, o *ast.Project) (Node, error) {
 		var items []Item
 		used := map[string]bool{}
 		for i, it := range o.Items {
-			if st, ok := it.X.(*ast.Star); ok && len(it.Names) == 0 {
-				_ = st
+			if _, ok := it.X.(*ast.Star); ok && len(it.Names) == 0 {
 				for _, c := range visible(cols) {
 					items = append(items, Item{Name: uniqueName(c.Name, used), X: &ColumnRef{Name: c.Name, T: c.Type}})
 				}
 				continue
-			}
-			if len(it.Names) == 0 {
-				if names := a.wildcard(it.X, cols); names != nil {
-					for _, c := range names {
-						items = append(items, Item{Name: uniqueName(c.Name, used), X: &ColumnRef{Name: c.Name, T: c.Type}})
-					}
-					continue
-				}
 			}
 			x, err := a.scalar(e, sc, it.X)
 			if err != nil {
@@ -236,18 +227,12 @@ func (a *analyzer) project(e *env, in Node, o *ast.Project) (Node, error) {
 		var first []Item
 		taken := map[string]bool{}
 		for _, it := range o.Items {
-			x := it.X
-			desc := false
-			if b, ok := x.(*ast.Binary); ok {
-				_ = b
-			}
-			for _, c := range a.namesOf(x, cols) {
+			for _, c := range a.namesOf(it.X, cols) {
 				if !taken[c.Name] {
 					taken[c.Name] = true
 					first = append(first, Item{Name: c.Name, X: &ColumnRef{Name: c.Name, T: c.Type}})
 				}
 			}
-			_ = desc
 		}
 		for _, c := range cols {
 			if !taken[c.Name] {
@@ -285,18 +270,6 @@ func visible(cols []schema.Column) []schema.Column {
 		}
 	}
 	return out
-}
-
-// wildcard expands `prefix*` column patterns in project lists; nil when x is not one.
-func (a *analyzer) wildcard(x ast.Expr, cols []schema.Column) []schema.Column {
-	b, ok := x.(*ast.Binary)
-	if !ok || b.Op != "*" {
-		return nil
-	}
-	if _, ok := b.Y.(*ast.BadExpr); ok {
-		return nil
-	}
-	return nil
 }
 
 // namesOf resolves a column name or a wildcard pattern (a*, *b) against cols.
@@ -380,21 +353,12 @@ func (a *analyzer) extend(e *env, in Node, items []*ast.NamedExpr) (Node, error)
 		name := ""
 		if len(names) == 1 {
 			name = names[0]
-		} else if name = exprName(x); name == "" || true {
-			if n := exprName(x); n != "" {
-				if _, isCol := x.(*ColumnRef); isCol {
-					name = n
-				} else {
-					name = n
-				}
+		} else if name = exprName(x); name == "" {
+			used := map[string]bool{}
+			for _, o := range out {
+				used[o.Name] = true
 			}
-			if name == "" {
-				used := map[string]bool{}
-				for _, o := range out {
-					used[o.Name] = true
-				}
-				name = columnN(0, used)
-			}
+			name = columnN(0, used)
 		}
 		if sc.window {
 			x = &windowMarker{x}
@@ -747,7 +711,7 @@ func (a *analyzer) union(e *env, in Node, o *ast.Union) (Node, error) {
 		inputs = append(inputs, in)
 		names = append(names, "union_arg0")
 	}
-	for i, t := range o.Tables {
+	for _, t := range o.Tables {
 		n, err := a.tabular(e, t)
 		if err != nil {
 			return nil, err
@@ -757,7 +721,6 @@ func (a *analyzer) union(e *env, in Node, o *ast.Union) (Node, error) {
 		if s, ok := n.(*Scan); ok {
 			name = s.Table.Name()
 		}
-		_ = i
 		names = append(names, name)
 	}
 	kind := strings.ToLower(paramValue(o.Params, "kind"))
@@ -767,12 +730,10 @@ func (a *analyzer) union(e *env, in Node, o *ast.Union) (Node, error) {
 	}
 	// Columns with one name but different types become name_type columns.
 	typesOf := map[string]map[types.Type]bool{}
-	var order []string
 	for _, n := range inputs {
 		for _, c := range visible(n.Schema()) {
 			if typesOf[c.Name] == nil {
 				typesOf[c.Name] = map[types.Type]bool{}
-				order = append(order, c.Name)
 			}
 			typesOf[c.Name][c.Type] = true
 		}
@@ -803,7 +764,6 @@ func (a *analyzer) union(e *env, in Node, o *ast.Union) (Node, error) {
 			u.Cols = append(u.Cols, col)
 		}
 	}
-	_ = order
 	return u, nil
 }
 

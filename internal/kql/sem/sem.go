@@ -518,8 +518,6 @@ func (a *analyzer) source(e *env, s *ast.Source) (Node, error) {
 			name := fmt.Sprintf("print_%d", i)
 			if len(it.Names) > 0 {
 				name = it.Names[0].Name
-			} else if n := exprName(x); n != "" && false {
-				name = n
 			}
 			items = append(items, Item{Name: uniqueName(name, used), X: x})
 		}
