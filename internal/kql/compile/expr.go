@@ -152,4 +152,3 @@ func constArg(call *sem.Call, i int) (any, bool) {
 	}
 	return nil, false
 }
-
