@@ -167,17 +167,25 @@ type envOptions struct {
 	endpoint  string // bound account endpoint; "" binds nothing
 	chunkRows int
 	maxBytes  int64
+	dbPath    string // "" keeps the store in memory
+	hubAddr   string // "" starts an embedded hub for the test
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
-	h, err := hub.Start(hub.Options{Listen: "127.0.0.1:0", Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
+	hubAddr := o.hubAddr
+	var h *hub.Hub
+	if hubAddr == "" {
+		var err error
+		h, err = hub.Start(hub.Options{Listen: "127.0.0.1:0", Logger: quietLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		hubAddr = h.Addr()
 	}
-	t.Cleanup(func() { h.Close() })
-	st, err := storage.Open(ctx, "", storage.Options{RetentionInterval: -1, Logger: quietLogger()})
+	st, err := storage.Open(ctx, o.dbPath, storage.Options{RetentionInterval: -1, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +199,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		accounts[e.account] = blobstore.Account{BlobEndpoint: o.endpoint, AccountKey: devKey}
 	}
 	hubs := eventhub.New(eventhub.Options{
-		Embedded:      &eventhub.Endpoint{Brokers: []string{h.Addr()}, CreateTopics: true, Partitions: hub.DefaultPartitions},
+		Embedded:      &eventhub.Endpoint{Brokers: []string{hubAddr}, CreateTopics: true, Partitions: hub.DefaultPartitions},
 		ClientOptions: fastGroup,
 	})
 	e.grid, err = eventgrid.New(eventgrid.Options{Hubs: hubs, Blobs: blobstore.New(blobstore.Options{Accounts: accounts, Root: e.root}),
@@ -215,7 +223,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		svc.Close()
 		st.Close()
 	})
-	e.prod, err = kgo.NewClient(kgo.SeedBrokers(h.Addr()), kgo.AllowAutoTopicCreation(), kgo.MetadataMinAge(50*time.Millisecond))
+	e.prod, err = kgo.NewClient(kgo.SeedBrokers(hubAddr), kgo.AllowAutoTopicCreation(), kgo.MetadataMinAge(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
