@@ -81,9 +81,9 @@ func setup(b *testing.B) (*engine.DB, kql.Options) {
 			(hash(i * 13) %% 100000) / 100.0,
 			rpad('code=' || CAST(hash(i * 3) %% 50 AS VARCHAR) || ' ' || ['request ok', 'connection timeout', 'refused by peer', 'slow response'][1 + CAST(hash(i * 5) %% 4 AS INTEGER)] || ' at node', 60, '.'),
 			CAST('{"tags":["' || ['a','b','c'][1 + CAST(i %% 3 AS INTEGER)] || '","x"],"v":' || CAST(i %% 100 AS VARCHAR) || '}' AS JSON),
-			i // 100000
+			uuid()
 			FROM range(%d) t(i)`, rows, rows),
-		`INSERT INTO "bench"."Devices" SELECT 'dev-' || lpad(CAST(i AS VARCHAR), 4, '0'), 'region-' || CAST(i % 10 AS VARCHAR), 'owner-' || CAST(i % 37 AS VARCHAR), 0 FROM range(1000) t(i)`,
+		`INSERT INTO "bench"."Devices" SELECT 'dev-' || lpad(CAST(i AS VARCHAR), 4, '0'), 'region-' || CAST(i % 10 AS VARCHAR), 'owner-' || CAST(i % 37 AS VARCHAR), uuid() FROM range(1000) t(i)`,
 	} {
 		if _, err := db.Exec(ctx, stmt); err != nil {
 			b.Fatalf("setup: %v", err)

@@ -26,13 +26,13 @@ func TestCatalogQueries(t *testing.T) {
 	d.AddFunction("ErrorsAbove", "(v:real = 1.0)", `{ Events | where Level == "Error" and Value > v }`)
 	for _, stmt := range []string{
 		`CREATE SCHEMA "Samples"`, `CREATE SCHEMA "odx_meta"`,
-		`CREATE TABLE "odx_meta"."extents" (extent_id BIGINT, ingestion_time TIMESTAMP_NS)`,
+		`CREATE TABLE "odx_meta"."extents" (extent_id UUID, ingestion_time TIMESTAMP_NS)`,
 		events.CreateSQL(),
-		`INSERT INTO "odx_meta"."extents" VALUES (1, TIMESTAMP_NS '2024-01-01 10:00:00.1234567'), (2, TIMESTAMP_NS '2024-01-02 10:00:00')`,
+		`INSERT INTO "odx_meta"."extents" VALUES ('00000000-0000-0000-0000-000000000001', TIMESTAMP_NS '2024-01-01 10:00:00.1234567'), ('00000000-0000-0000-0000-000000000002', TIMESTAMP_NS '2024-01-02 10:00:00')`,
 		`INSERT INTO "Samples"."Events" VALUES
-			(TIMESTAMP_NS '2024-01-01 09:00:00', 'Error', 5.5, '{"tags":["a","b"]}', 1),
-			(TIMESTAMP_NS '2024-01-01 09:30:00', 'Info', 0.5, '{"tags":[]}', 1),
-			(TIMESTAMP_NS '2024-01-02 09:00:00', 'Error', 0.5, '{}', 2)`,
+			(TIMESTAMP_NS '2024-01-01 09:00:00', 'Error', 5.5, '{"tags":["a","b"]}', '00000000-0000-0000-0000-000000000001'),
+			(TIMESTAMP_NS '2024-01-01 09:30:00', 'Info', 0.5, '{"tags":[]}', '00000000-0000-0000-0000-000000000001'),
+			(TIMESTAMP_NS '2024-01-02 09:00:00', 'Error', 0.5, '{}', '00000000-0000-0000-0000-000000000002')`,
 	} {
 		if _, err := db.Exec(ctx, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -39,6 +40,13 @@ type node struct {
 
 func startNode(t *testing.T, dbFile, hubAddr string) *node {
 	t.Helper()
+	n := startNodeNoCleanup(t, dbFile, hubAddr)
+	t.Cleanup(n.stop)
+	return n
+}
+
+// startNodeNoCleanup is startNode for a child process that is killed.
+func startNodeNoCleanup(t *testing.T, dbFile, hubAddr string) *node {
 	ctx := context.Background()
 	st, err := storage.Open(ctx, dbFile, storage.Options{RetentionInterval: -1})
 	if err != nil {
@@ -62,9 +70,7 @@ func startNode(t *testing.T, dbFile, hubAddr string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{t: t, store: st, svc: svc, m: m}
-	t.Cleanup(n.stop)
-	return n
+	return &node{t: t, store: st, svc: svc, m: m}
 }
 
 func (n *node) stop() {
@@ -83,9 +89,31 @@ func (n *node) table(db, table string, cols []schema.Column) {
 	if _, err := n.store.CreateDatabase(ctx, db, true, true, storage.Principal{}); err != nil {
 		n.t.Fatal(err)
 	}
+	if d, ok := n.store.Snapshot().DB(db); ok {
+		if _, ok := d.Tbl(table); ok {
+			return
+		}
+	}
 	if err := n.store.CreateTables(ctx, db, []storage.TableSpec{{Name: table, Columns: cols}}, storage.CreateOnly); err != nil {
 		n.t.Fatal(err)
 	}
+}
+
+func startTestHub(t *testing.T) *hub.Hub {
+	t.Helper()
+	h, err := hub.Start(hub.Options{Listen: "127.0.0.1:0", Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv("ODX_CRASH_HUB") != "" {
+		crashChild()
+	}
+	os.Exit(m.Run())
 }
 
 func (n *node) rows(db, table, orderBy string) [][]any {

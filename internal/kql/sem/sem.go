@@ -328,7 +328,7 @@ func (a *analyzer) catalogTable(at ast.Node, dbName, name string) (Node, error) 
 			if t, ok := db.Table(name); ok {
 				cols := append([]schema.Column(nil), t.Columns()...)
 				if a.extent {
-					cols = append(cols, schema.Column{Name: schema.ExtentColumn, Type: types.Long})
+					cols = append(cols, schema.Column{Name: schema.ExtentColumn, Type: types.Guid}) // storage keeps extent ids as UUID
 				}
 				return &Scan{Table: t, Cols: cols, Extent: a.extent}, nil
 			}

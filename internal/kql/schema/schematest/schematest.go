@@ -68,7 +68,7 @@ func (t *Table) CreateSQL() string {
 	for _, c := range t.cols {
 		cols = append(cols, sqlast.QuoteIdent(c.Name)+" "+c.Type.DuckDB())
 	}
-	cols = append(cols, sqlast.QuoteIdent(schema.ExtentColumn)+" BIGINT")
+	cols = append(cols, sqlast.QuoteIdent(schema.ExtentColumn)+" UUID")
 	return "CREATE TABLE " + t.sql + " (" + strings.Join(cols, ", ") + ")"
 }
 
