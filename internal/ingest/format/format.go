@@ -9,7 +9,6 @@
 package format
 
 import (
-	"fmt"
 	"io"
 	"path"
 	"strings"
@@ -269,7 +268,5 @@ func errorf(code, format string, args ...any) *kerr.Error {
 	return kerr.New(kerr.BadRequest, code, format, args...)
 }
 
-// String helps fmt print formats without quotes.
+// String returns the canonical name.
 func (f Format) String() string { return string(f) }
-
-var _ fmt.Stringer = Format("")

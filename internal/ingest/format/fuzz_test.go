@@ -3,6 +3,8 @@ package format
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -37,10 +39,12 @@ func FuzzCSV(f *testing.F) {
 				t.Fatalf("record error without code or message: %+v", e)
 			}
 		}
-		if fm == CSV && !strings.ContainsAny(in, "\"\r") && err == nil && !header {
+		decoded, _ := io.ReadAll(textInput(strings.NewReader(in)))
+		text := string(decoded)
+		if fm == CSV && !strings.ContainsAny(text, "\"\r") && err == nil && !header {
 			// Without quotes, the records are exactly the non-empty lines.
 			var want int
-			for _, line := range strings.Split(in, "\n") {
+			for _, line := range strings.Split(text, "\n") {
 				if line != "" {
 					want++
 				}
@@ -63,8 +67,11 @@ func FuzzJSON(f *testing.F) {
 		if err != nil {
 			t.Fatalf("json lines must not fail as a whole: %v", err)
 		}
+		// Decoders see the text after byte-order-mark handling.
+		decoded, _ := io.ReadAll(textInput(strings.NewReader(in)))
+		text := string(decoded)
 		lines := 0
-		for _, line := range strings.Split(in, "\n") {
+		for _, line := range strings.Split(text, "\n") {
 			if len(bytes.TrimSpace([]byte(line))) > 0 {
 				lines++
 			}
@@ -87,6 +94,15 @@ func FuzzJSON(f *testing.F) {
 			lv, lerr := lp.parse()
 			if werr == nil && (lerr != nil || !reflect.DeepEqual(lv, want)) {
 				t.Fatalf("line %q: lenient parse %#v (%v), encoding/json %#v", line, lv, lerr, want)
+			}
+		}
+		// The streaming multijson decoder agrees with the reference built on
+		// encoding/json: same records, and an error exactly when it fails.
+		for _, size := range []int{1, 7, 1 << 16} {
+			got, _, gerr := ReadAll(MultiJSON, &chunked{s: in, size: size}, Options{BatchSize: 2, MaxRecordBytes: 1 << 20})
+			want, werr := readRef(text)
+			if (gerr == nil) != (werr == nil) || !reflect.DeepEqual(values(got), values(want)) {
+				t.Fatalf("multijson %q (chunks of %d): got %v %v, reference %v %v", in, size, values(got), gerr, values(want), werr)
 			}
 		}
 		for _, fm := range []Format{MultiJSON, SingleJSON} {
@@ -112,3 +128,166 @@ func stdDecode(s string) (any, error) {
 }
 
 var errTrailing = &json.SyntaxError{}
+
+// chunked reads s in pieces of at most size bytes, to cut values anywhere.
+type chunked struct {
+	s    string
+	size int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if c.s == "" {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.size)], c.s)
+	c.s = c.s[n:]
+	return n, nil
+}
+
+func values(recs []Record) []any {
+	out := make([]any, len(recs))
+	for i, r := range recs {
+		out[i] = r.Value
+	}
+	return out
+}
+
+func readRef(in string) ([]Record, error) {
+	d := newRefMultiJSON(strings.NewReader(in), Options{BatchSize: 2})
+	var recs []Record
+	for {
+		b, err := d.Next()
+		if b != nil {
+			recs = append(recs, b.Records...)
+		}
+		if err == io.EOF {
+			return recs, nil
+		}
+		if err != nil {
+			return recs, err
+		}
+	}
+}
+
+// refMultiJSON is the first multijson decoder, built on encoding/json's
+// token stream; it is kept as the reference the streaming decoder is fuzzed
+// against. It decodes ADX's `multijson` format: JSON values separated by
+// whitespace, each of which may span lines; a top-level array contributes
+// its elements as records (so `[{...},{...}]` is two records). Arrays are
+// streamed element by element. Malformed input ends the source with
+// BadRequest_InvalidBlob, as in ADX, after the records before it.
+type refMultiJSON struct {
+	started bool
+	dec     *json.Decoder
+	opts    Options
+	records int64
+	inArray bool
+	done    bool
+}
+
+func newRefMultiJSON(r io.Reader, opts Options) *refMultiJSON {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	return &refMultiJSON{dec: dec, opts: opts}
+}
+
+func (m *refMultiJSON) Next() (*Batch, error) {
+	if m.done {
+		return nil, io.EOF
+	}
+	b := &Batch{}
+	for len(b.Records) < m.opts.batchSize() {
+		v, ok, err := m.value()
+		if err != nil {
+			m.done = true
+			if err == io.EOF {
+				break
+			}
+			return b, errorf(CodeInvalidBlob, "%s: record %d: malformed JSON near byte %d: %s", m.opts.Source, m.records+1, m.dec.InputOffset(), jsonProblem(err))
+		}
+		if !ok {
+			continue
+		}
+		m.records++
+		b.Records = append(b.Records, Record{Number: m.records, Value: v})
+	}
+	if len(b.Records) == 0 && m.done {
+		return nil, io.EOF
+	}
+	return b, nil
+}
+
+// value returns the next record value; ok is false when a token was
+// consumed that is not a record (the brackets of a top-level array).
+func (m *refMultiJSON) value() (v any, ok bool, err error) {
+	v, ok, err = m.value1()
+	if err == io.EOF && (m.inArray || ok || m.started) {
+		err = io.ErrUnexpectedEOF // the input ended inside a value
+	}
+	return v, ok, err
+}
+
+func (m *refMultiJSON) value1() (v any, ok bool, err error) {
+	m.started = false
+	if m.inArray {
+		if !m.dec.More() {
+			if _, err := m.dec.Token(); err != nil { // the closing ']'
+				return nil, false, err
+			}
+			m.inArray = false
+			return nil, false, nil
+		}
+		return m.decodeValue()
+	}
+	tok, err := m.dec.Token()
+	if err != nil {
+		return nil, false, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		m.started = true
+		switch t {
+		case '[':
+			m.inArray = true
+			return nil, false, nil
+		case '{':
+			obj, err := m.object()
+			return obj, err == nil, err
+		}
+		return nil, false, fmt.Errorf("unexpected %q", string(t))
+	default:
+		return t, true, nil // a scalar record
+	}
+}
+
+func (m *refMultiJSON) decodeValue() (any, bool, error) {
+	var v any
+	if err := m.dec.Decode(&v); err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+// object reads the members of an object whose '{' was consumed as a token.
+func (m *refMultiJSON) object() (map[string]any, error) {
+	obj := map[string]any{}
+	for m.dec.More() {
+		tok, err := m.dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("expected a property name, found %v", tok)
+		}
+		var v any
+		if err := m.dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		obj[key] = v
+	}
+	if _, err := m.dec.Token(); err != nil { // '}'
+		return nil, err
+	}
+	return obj, nil
+}

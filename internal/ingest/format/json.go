@@ -94,21 +94,27 @@ func abbreviate(s string, n int) string {
 
 // multiJSON decodes ADX's `multijson` format: JSON values separated by
 // whitespace, each of which may span lines; a top-level array contributes
-// its elements as records (so `[{...},{...}]` is two records). Arrays are
-// streamed element by element. Malformed input ends the source with
-// BadRequest_InvalidBlob, as in ADX, after the records before it.
+// its elements as records (so `[{...},{...}]` is two records). The input is
+// read in chunks and each record is parsed once it is complete, so neither
+// a long file nor a large top-level array is held in memory. Malformed input
+// ends the source with BadRequest_InvalidBlob, as in ADX, after the records
+// before it.
 type multiJSON struct {
-	dec     *json.Decoder
-	opts    Options
-	records int64
-	inArray bool
-	done    bool
+	r        io.Reader
+	buf      []byte
+	pos      int   // next unread byte in buf
+	consumed int64 // bytes of the input before buf[0]
+	eof      bool
+	inArray  bool
+	first    bool // no element of the current array read yet
+	opts     Options
+	records  int64
+	keys     keyCache
+	done     bool
 }
 
 func newMultiJSON(r io.Reader, opts Options) *multiJSON {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	return &multiJSON{dec: dec, opts: opts}
+	return &multiJSON{r: r, opts: opts, keys: keyCache{}}
 }
 
 func (m *multiJSON) Next() (*Batch, error) {
@@ -123,7 +129,7 @@ func (m *multiJSON) Next() (*Batch, error) {
 			if err == io.EOF {
 				break
 			}
-			return b, errorf(CodeInvalidBlob, "%s: record %d: malformed JSON near byte %d: %s", m.opts.Source, m.records+1, m.dec.InputOffset(), jsonProblem(err))
+			return b, err
 		}
 		if !ok {
 			continue
@@ -137,69 +143,111 @@ func (m *multiJSON) Next() (*Batch, error) {
 	return b, nil
 }
 
-// value returns the next record value; ok is false when a token was
-// consumed that is not a record (the brackets of a top-level array).
-func (m *multiJSON) value() (v any, ok bool, err error) {
-	if m.inArray {
-		if !m.dec.More() {
-			if _, err := m.dec.Token(); err != nil { // the closing ']'
-				return nil, false, err
-			}
-			m.inArray = false
-			return nil, false, nil
-		}
-		return m.decodeValue()
+// more reads the next chunk, keeping the unread part of the buffer. It
+// returns false at the end of the input.
+func (m *multiJSON) more() (bool, error) {
+	if m.eof {
+		return false, nil
 	}
-	tok, err := m.dec.Token()
+	if m.pos > 0 {
+		n := copy(m.buf, m.buf[m.pos:])
+		m.consumed += int64(m.pos)
+		m.buf, m.pos = m.buf[:n], 0
+	}
+	if len(m.buf) >= m.opts.maxRecordBytes() {
+		return false, errorf(CodeInputTooLarge, "%s: record %d is longer than %d bytes", m.opts.Source, m.records+1, m.opts.maxRecordBytes())
+	}
+	if cap(m.buf)-len(m.buf) < readBufferSize/2 {
+		grown := make([]byte, len(m.buf), max(2*cap(m.buf), readBufferSize))
+		copy(grown, m.buf)
+		m.buf = grown
+	}
+	n, err := m.r.Read(m.buf[len(m.buf):cap(m.buf)])
+	m.buf = m.buf[:len(m.buf)+n]
+	if err == io.EOF {
+		m.eof = true
+	} else if err != nil {
+		return false, errorf(CodeInvalidBlob, "%s: reading the data failed: %v", m.opts.Source, err)
+	}
+	return true, nil
+}
+
+// skipSpace moves past JSON whitespace, reading more input as needed; it
+// returns false at the end of the input.
+func (m *multiJSON) skipSpace() (bool, error) {
+	for {
+		for m.pos < len(m.buf) {
+			switch m.buf[m.pos] {
+			case ' ', '\t', '\n', '\r':
+				m.pos++
+			default:
+				return true, nil
+			}
+		}
+		if ok, err := m.more(); !ok || err != nil {
+			return false, err
+		}
+	}
+}
+
+func (m *multiJSON) invalid(msg string) error {
+	return errorf(CodeInvalidBlob, "%s: record %d: malformed JSON at byte %d: %s", m.opts.Source, m.records+1, m.consumed+int64(m.pos)+1, msg)
+}
+
+// value returns the next record value; ok is false when only array
+// punctuation was consumed.
+func (m *multiJSON) value() (v any, ok bool, err error) {
+	more, err := m.skipSpace()
 	if err != nil {
 		return nil, false, err
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '[':
-			m.inArray = true
-			return nil, false, nil
-		case '{':
-			obj, err := m.object()
-			return obj, err == nil, err
+	if !more {
+		if m.inArray {
+			return nil, false, m.invalid("the top-level array is not closed")
 		}
-		return nil, false, fmt.Errorf("unexpected %q", string(t))
-	default:
-		return t, true, nil // a scalar record
+		return nil, false, io.EOF
 	}
-}
-
-func (m *multiJSON) decodeValue() (any, bool, error) {
-	var v any
-	if err := m.dec.Decode(&v); err != nil {
-		return nil, false, err
+	c := m.buf[m.pos]
+	switch {
+	case !m.inArray && c == '[':
+		m.pos++
+		m.inArray, m.first = true, true
+		return nil, false, nil
+	case m.inArray && c == ']':
+		m.pos++
+		m.inArray = false
+		return nil, false, nil
+	case m.inArray && !m.first:
+		if c != ',' {
+			return nil, false, m.invalid("expected ',' or ']' between array elements")
+		}
+		m.pos++
+		if more, err := m.skipSpace(); err != nil || !more {
+			if err == nil {
+				err = m.invalid("the top-level array is not closed")
+			}
+			return nil, false, err
+		}
 	}
-	return v, true, nil
-}
-
-// object reads the members of an object whose '{' was consumed as a token.
-func (m *multiJSON) object() (map[string]any, error) {
-	obj := map[string]any{}
-	for m.dec.More() {
-		tok, err := m.dec.Token()
+	for {
+		p := jsonParser{data: m.buf[m.pos:], keys: m.keys}
+		v, err := p.value(0)
+		// A value that reaches the end of what was read may go on (a number,
+		// or anything cut short): read more and parse the record again.
+		if (err != nil && p.ranOut() || err == nil && p.pos == len(p.data)) && !m.eof {
+			if _, rerr := m.more(); rerr != nil {
+				return nil, false, rerr
+			}
+			continue
+		}
 		if err != nil {
-			return nil, err
+			m.pos += min(p.pos, len(p.data))
+			return nil, false, m.invalid(err.Error())
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, fmt.Errorf("expected a property name, found %v", tok)
-		}
-		var v any
-		if err := m.dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		obj[key] = v
+		m.pos += p.pos
+		m.first = false
+		return v, true, nil
 	}
-	if _, err := m.dec.Token(); err != nil { // '}'
-		return nil, err
-	}
-	return obj, nil
 }
 
 // singleJSON decodes `singlejson`: the whole payload is one JSON value and

@@ -66,6 +66,10 @@ type jsonParser struct {
 
 func (p *jsonParser) isQuote(c byte) bool { return c == '"' || p.lenient && c == '\'' }
 
+// ranOut reports whether the last error happened at the end of the data:
+// the value may be complete with more input (streaming multijson reads on).
+func (p *jsonParser) ranOut() bool { return p.pos >= len(p.data) }
+
 func (p *jsonParser) errorf(format string, args ...any) error {
 	return fmt.Errorf("%s at byte %d", fmt.Sprintf(format, args...), p.pos+1)
 }
@@ -134,7 +138,13 @@ func (p *jsonParser) value(depth int) (any, error) {
 }
 
 func (p *jsonParser) literal(word string, v any) (any, error) {
-	if len(p.data)-p.pos < len(word) || string(p.data[p.pos:p.pos+len(word)]) != word {
+	if rest := p.data[p.pos:]; len(rest) < len(word) {
+		if string(rest) == word[:len(rest)] {
+			p.pos = len(p.data) // a prefix: the input ends too early
+		}
+		return nil, p.errorf("invalid literal, expected %s", word)
+	}
+	if string(p.data[p.pos:p.pos+len(word)]) != word {
 		return nil, p.errorf("invalid literal, expected %s", word)
 	}
 	p.pos += len(word)
@@ -333,7 +343,7 @@ func (p *jsonParser) slowString(start int, q byte) (any, error) {
 			return nil, p.errorf("invalid control character in a string")
 		case c == '\\':
 			if i+1 >= len(d) {
-				p.pos = i
+				p.pos = len(d)
 				return nil, p.errorf("the string is not closed")
 			}
 			e := d[i+1]
@@ -361,6 +371,9 @@ func (p *jsonParser) slowString(start int, q byte) (any, error) {
 				r, ok := hex4(d, i)
 				if !ok {
 					p.pos = i
+					if i+4 > len(d) {
+						p.pos = len(d)
+					}
 					return nil, p.errorf("invalid \\u escape")
 				}
 				i += 4

@@ -85,3 +85,8 @@ func BenchmarkDecodeCSV(b *testing.B)       { benchmark(b, format.CSV, benchCSV,
 func BenchmarkDecodeBindCSV(b *testing.B)   { benchmark(b, format.CSV, benchCSV, true) }
 func BenchmarkDecodeJSONLines(b *testing.B) { benchmark(b, format.JSON, benchJSON, false) }
 func BenchmarkDecodeBindJSON(b *testing.B)  { benchmark(b, format.JSON, benchJSON, true) }
+
+// The same records as one top-level array spread over lines (multijson).
+var benchMultiJSON = append(append([]byte("[\n"), bytes.ReplaceAll(bytes.TrimSuffix(benchJSON, []byte("\n")), []byte("}\n{"), []byte("},\n{"))...), "\n]\n"...)
+
+func BenchmarkDecodeBindMultiJSON(b *testing.B) { benchmark(b, format.MultiJSON, benchMultiJSON, true) }
