@@ -381,3 +381,8 @@ func gzipped(t *testing.T, b []byte) []byte {
 	zw.Close()
 	return buf.Bytes()
 }
+
+// rawRecord is a message on a hub that is not a notification.
+func rawRecord(hubName, body string) *kgo.Record {
+	return &kgo.Record{Topic: hubName, Value: []byte(body)}
+}
