@@ -46,6 +46,12 @@ func (c *ConnectionSink) Positions(ctx context.Context, connection string) (map[
 	return c.s.store.Positions(ctx, connection)
 }
 
+// ForgetPositions deletes a connection's positions, for when the data
+// connection is deleted (a new one of the same id starts afresh).
+func (c *ConnectionSink) ForgetPositions(ctx context.Context, connection string) error {
+	return c.s.store.DeletePositions(ctx, connection)
+}
+
 // RecordFailure records an event a connector could not route.
 func (c *ConnectionSink) RecordFailure(ctx context.Context, f connect.Failure) {
 	at := f.At

@@ -126,3 +126,30 @@ func TestSinkEmbedsSystemPropertiesAsADX(t *testing.T) {
 		t.Fatalf("policy %+v", p)
 	}
 }
+
+func TestSinkDecodesUTF16AndForgetsPositions(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.table("DB", "T", telemetry)
+	ctx := context.Background()
+	// "2026-01-01T00:00:00Z,ü,1,1" in UTF-16 LE with a BOM, as .NET's Encoding.Unicode writes it.
+	text := "2026-01-01T00:00:00Z,ü,1,1"
+	body := []byte{0xFF, 0xFE}
+	for _, r := range text {
+		body = append(body, byte(r), byte(r>>8))
+	}
+	it := item("T", "csv", string(body), 0)
+	it.Route.Encoding = "UTF16"
+	rep, err := e.svc.Sink().Ingest(ctx, connect.Commit{Connection: conn, Items: []connect.Item{it}, Positions: []connect.Position{{Partition: 0, NextOffset: 1}}})
+	if err != nil || rep.Rows != 1 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	if rows := e.rows("DB", "T", `"Count"`); rows[0][1] != "ü" {
+		t.Fatalf("decoded %q", rows[0][1])
+	}
+	if err := e.svc.Sink().ForgetPositions(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	if pos, _ := e.svc.Sink().Positions(ctx, conn); len(pos) != 0 {
+		t.Fatalf("positions after forget: %v", pos)
+	}
+}
