@@ -113,6 +113,8 @@ func constant(k *sem.Const) sqlast.Expr {
 		}
 		return &sqlast.Param{Value: v, Type: "DOUBLE"}
 	case time.Time:
+		// as text: the driver would bind time.Time as TIMESTAMP WITH TIME ZONE
+		// with microseconds only
 		return &sqlast.Param{Value: v.UTC().Format("2006-01-02 15:04:05.9999999"), Type: "TIMESTAMP_NS"}
 	}
 	return &sqlast.Param{Value: k.V, Type: dt}

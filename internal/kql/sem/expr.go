@@ -3,6 +3,7 @@ package sem
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"odx/internal/kql/ast"
 	"odx/internal/kql/builtins"
@@ -238,6 +239,9 @@ func (a *analyzer) binary(e *env, sc *scope, v *ast.Binary) (Expr, error) {
 				r = convertConst(r, t)
 			}
 		}
+		if folded := foldTime(op, l, r); folded != nil {
+			return folded, nil
+		}
 		return &Call{Fn: op, Args: []Expr{l, r}, T: t}, nil
 	case comparison[op]:
 		if !comparable(lt, rt) {
@@ -257,6 +261,38 @@ func comparable(l, r types.Type) bool {
 		return true
 	}
 	return false
+}
+
+// foldTime computes datetime/timespan arithmetic on constants at compile
+// time (ago(1h), now() - 1d, datetime(...) + 2h), so the SQL compares a
+// column with a plain value.
+func foldTime(op string, l, r Expr) Expr {
+	lc, ok1 := l.(*Const)
+	rc, ok2 := r.(*Const)
+	if !ok1 || !ok2 || lc.V == nil || rc.V == nil {
+		return nil
+	}
+	lt, lok := lc.V.(time.Time)
+	rticks, rok := rc.V.(int64)
+	if lok && rok && rc.T == types.TimeSpan {
+		d := time.Duration(rticks) * 100
+		if op == "-" {
+			d = -d
+		}
+		if op == "+" || op == "-" {
+			return DateTimeConst(lt.Add(d))
+		}
+	}
+	lticks, lok2 := lc.V.(int64)
+	if lok2 && rok && lc.T == types.TimeSpan && rc.T == types.TimeSpan {
+		switch op {
+		case "+":
+			return &Const{V: lticks + rticks, T: types.TimeSpan}
+		case "-":
+			return &Const{V: lticks - rticks, T: types.TimeSpan}
+		}
+	}
+	return nil
 }
 
 // ArithmeticType is Kusto's result type of `l op r`, false when not defined.
@@ -345,6 +381,9 @@ func (a *analyzer) call(e *env, sc *scope, c *ast.Call) (Expr, error) {
 		x, err := a.scalar(e, sc, c.Args[0])
 		if err != nil {
 			return nil, err
+		}
+		if f := foldTime("-", DateTimeConst(a.opts.Now), x); f != nil {
+			return f, nil
 		}
 		return &Call{Fn: "-", Args: []Expr{DateTimeConst(a.opts.Now), x}, T: types.DateTime}, nil
 	case "column_ifexists":
