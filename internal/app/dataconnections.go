@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,7 +44,10 @@ func startDataConnections(cfg config.Serve, sink connect.Sink, checkpoints conne
 		return nil, err
 	}
 	reg := connect.NewRegistry()
-	if err := eventhub.Register(reg, eventhub.New(eventHubOptions(cfg.File, h.Addr()))); err != nil {
+	opts := eventHubOptions(cfg.File, h.Addr())
+	host, _ := os.Hostname()
+	opts.NodeID = host + ":" + cfg.DataDir // stable across restarts, distinct between nodes
+	if err := eventhub.Register(reg, eventhub.New(opts)); err != nil {
 		h.Close()
 		return nil, err
 	}
@@ -60,7 +64,8 @@ func startDataConnections(cfg config.Serve, sink connect.Sink, checkpoints conne
 func eventHubOptions(f config.File, embeddedAddr string) eventhub.Options {
 	o := eventhub.Options{
 		Namespaces: map[string]eventhub.Endpoint{},
-		Embedded:   &eventhub.Endpoint{Brokers: []string{embeddedAddr}, CreateTopics: true, Partitions: hub.DefaultPartitions},
+		Embedded: &eventhub.Endpoint{Brokers: []string{embeddedAddr}, CreateTopics: true, Partitions: hub.DefaultPartitions,
+			StaticMembership: true},
 	}
 	for name, ns := range f.EventHubNamespaces {
 		ep := eventhub.Endpoint{Brokers: ns.Kafka.Brokers, TLS: ns.Kafka.TLS, CAFile: ns.Kafka.CAFile}

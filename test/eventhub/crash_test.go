@@ -34,7 +34,9 @@ func crashChild() {
 	}
 	for {
 		time.Sleep(100 * time.Millisecond)
-		if want > 0 && len(n.rows("Metrics", "Events", `"Id"`)) >= want {
+		rows := len(n.rows("Metrics", "Events", `"Id"`))
+		os.WriteFile(os.Getenv("ODX_CRASH_PROGRESS"), []byte(strconv.Itoa(rows)), 0o600)
+		if want > 0 && rows >= want {
 			time.Sleep(500 * time.Millisecond) // anything extra would show up now
 			n.stop()
 			os.Exit(0)
@@ -76,7 +78,8 @@ func TestCrashExactlyOnce(t *testing.T) {
 
 	run := func(want int) *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "ODX_CRASH_HUB="+h.Addr(), "ODX_CRASH_DB="+dbFile, "ODX_CRASH_WANT="+strconv.Itoa(want))
+		cmd.Env = append(os.Environ(), "ODX_CRASH_HUB="+h.Addr(), "ODX_CRASH_DB="+dbFile, "ODX_CRASH_WANT="+strconv.Itoa(want),
+			"ODX_CRASH_PROGRESS="+filepath.Join(dir, "progress"))
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -84,13 +87,17 @@ func TestCrashExactlyOnce(t *testing.T) {
 		return cmd
 	}
 	kills := 0
+	var seenAtKill []string
 	for range 4 {
 		cmd := run(0)
-		time.Sleep(time.Duration(700+rand.IntN(800)) * time.Millisecond)
+		time.Sleep(time.Duration(1000+rand.IntN(1000)) * time.Millisecond)
 		cmd.Process.Kill()
 		cmd.Wait()
 		kills++
+		p, _ := os.ReadFile(filepath.Join(dir, "progress"))
+		seenAtKill = append(seenAtKill, string(p))
 	}
+	t.Logf("rows seen by the node shortly before each kill -9: %v", seenAtKill)
 	if err := <-produced; err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,12 @@ import (
 	"odx/internal/storage"
 )
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger {
+	if os.Getenv("ODX_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
 
 // node is one odx: store, pipeline and connection manager.
 type node struct {
@@ -58,7 +63,8 @@ func startNodeNoCleanup(t *testing.T, dbFile, hubAddr string) *node {
 	}
 	reg := connect.NewRegistry()
 	conn := eventhub.New(eventhub.Options{
-		Embedded:      &eventhub.Endpoint{Brokers: []string{hubAddr}, CreateTopics: true, Partitions: hub.DefaultPartitions},
+		Embedded:      &eventhub.Endpoint{Brokers: []string{hubAddr}, CreateTopics: true, Partitions: hub.DefaultPartitions, StaticMembership: true},
+		NodeID:        "node-of-" + dbFile, // the same node across restarts
 		ClientOptions: []kgo.Opt{kgo.HeartbeatInterval(100 * time.Millisecond)},
 	})
 	if err := eventhub.Register(reg, conn); err != nil {

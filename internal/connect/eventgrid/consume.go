@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -21,7 +22,7 @@ import (
 
 // maxPollRecords bounds the notifications taken per poll: a poll's blobs
 // are ingested before the next poll, and a rebalance waits for them.
-const maxPollRecords = 64
+const maxPollRecords = 128
 
 // run is one run of one connection.
 type run struct {
@@ -125,29 +126,34 @@ func (r *run) loop(ctx context.Context) error {
 			}
 			continue
 		}
-		// Partitions are independent: their blobs are ingested side by side,
-		// each partition's in order.
-		var wg sync.WaitGroup
+		// The poll's blobs are ingested side by side (Parallel at a time);
+		// then each partition's position moves past its notifications. A
+		// crash before that re-reads them: the blobs committed meanwhile are
+		// recognised by their identity and not ingested again.
+		var jobs []job
+		ends := map[int32]int64{}
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 			r.rt.Stats.Watermark(p.Partition, p.HighWatermark)
-			if len(p.Records) == 0 {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for _, rec := range p.Records {
-					if ctx.Err() != nil {
-						return
-					}
-					if r.accept(rec.Partition, rec.Offset) {
-						r.handle(ctx, rec)
-					}
+			first := int64(-1)
+			for _, rec := range p.Records {
+				if !r.accept(rec.Partition, rec.Offset) {
+					continue
 				}
-			}()
+				if first < 0 {
+					first = rec.Offset
+				}
+				jobs = append(jobs, r.jobs(ctx, rec, connect.Position{Partition: p.Partition, NextOffset: first})...)
+				ends[p.Partition] = rec.Offset + 1
+			}
 		})
-		wg.Wait()
-		r.mirror()
+		if r.runJobs(ctx, jobs) {
+			for p, next := range ends {
+				if r.commitPosition(ctx, connect.Position{Partition: p, NextOffset: next}) {
+					r.advance(p, next)
+				}
+			}
+			r.mirror()
+		}
 		r.client.AllowRebalance()
 	}
 }
@@ -233,50 +239,81 @@ func (r *run) mirror() {
 	}
 }
 
-// handle ingests the blobs of one notification. It returns when every blob
-// is committed (ingested, failed or duplicate) or ctx ends.
-func (r *run) handle(ctx context.Context, rec *kgo.Record) {
+// job is one blob to ingest.
+type job struct {
+	n      Notice
+	pos    connect.Position // a position safe to commit with the blob: every notification before it is done
+	source string
+}
+
+// jobs parses one notification into the blobs the connection ingests.
+func (r *run) jobs(ctx context.Context, rec *kgo.Record, safe connect.Position) []job {
 	p, off := rec.Partition, rec.Offset
 	source := fmt.Sprintf("%s/%s/partition %d/offset %d", r.cfg.namespace, r.cfg.hub, p, off)
-	end := connect.Position{Partition: p, NextOffset: off + 1}
-	var notices []Notice
-	var err error
 	if kind := header(rec, "aeg-event-type"); kind != "" && !strings.EqualFold(kind, "Notification") {
-		err = nil // SubscriptionValidation / SubscriptionDeletion: nothing to ingest
-	} else if notices, err = ParseNotification(rec.Value); err != nil {
+		return nil // SubscriptionValidation / SubscriptionDeletion: nothing to ingest
+	}
+	notices, err := ParseNotification(rec.Value)
+	if err != nil {
 		r.rt.RecordFailure(ctx, connect.Failure{Source: source, Code: CodeBadEvent, At: time.Now(),
 			Message: "the notification was not ingested: " + err.Error()})
 		r.rt.Stats.Failed(p, source+": "+err.Error(), time.Now())
+		return nil
 	}
-	var wanted []Notice
+	var out []job
 	skipped := int64(0)
 	for _, n := range notices {
 		if r.wants(n) {
-			wanted = append(wanted, n)
+			out = append(out, job{n: n, pos: safe, source: source})
 		} else {
 			skipped++
 		}
 	}
-	r.counts.update(func(st *BlobStatus) { st.Skipped += skipped; st.Pending += int64(len(wanted)) })
-	if len(wanted) == 0 {
-		// Move the position past the notification (nothing else to commit).
-		if r.commitPosition(ctx, end) {
-			r.advance(p, end.NextOffset)
+	r.counts.update(func(st *BlobStatus) { st.Skipped += skipped; st.Pending += int64(len(out)) })
+	return out
+}
+
+// runJobs ingests the jobs, Parallel at a time; jobs of one blob URL run
+// one after the other (a repeated notification waits for the first and is
+// then a duplicate). It returns false when ctx ended first.
+func (r *run) runJobs(ctx context.Context, jobs []job) bool {
+	var groups [][]job
+	byURL := map[string]int{}
+	for _, j := range jobs {
+		k := strings.ToLower(j.n.URL)
+		if i, ok := byURL[k]; ok {
+			groups[i] = append(groups[i], j)
+			continue
 		}
-		return
+		byURL[k] = len(groups)
+		groups = append(groups, []job{j})
 	}
-	for i, n := range wanted {
-		pos := end
-		if i < len(wanted)-1 {
-			// Not the notification's last blob: a crash after this commit
-			// re-reads the notification; the blobs committed are duplicates.
-			pos.NextOffset = off
-		}
-		if !r.ingest(ctx, n, pos, source) {
-			return // ctx ended
-		}
+	work := make(chan []job)
+	var wg sync.WaitGroup
+	var stopped atomic.Bool
+	for range min(r.c.o.Parallel, len(groups)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g := range work {
+				for _, j := range g {
+					if !r.ingest(ctx, j.n, j.pos, j.source) {
+						stopped.Store(true)
+						break
+					}
+				}
+			}
+		}()
 	}
-	r.advance(p, end.NextOffset)
+	for _, g := range groups {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- g
+	}
+	close(work)
+	wg.Wait()
+	return ctx.Err() == nil && !stopped.Load()
 }
 
 func header(rec *kgo.Record, key string) string {

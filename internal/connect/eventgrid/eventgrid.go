@@ -71,6 +71,8 @@ type Options struct {
 	// new files (default 1s). A file is announced once it has not changed
 	// for one interval, so half-written files are not ingested.
 	ScanInterval time.Duration
+	// Parallel is how many blobs a connection ingests at a time (default 4).
+	Parallel int
 	// MinRetry and MaxRetry bound the backoff while storage or the store
 	// fails (default 1s and 1m).
 	MinRetry, MaxRetry time.Duration
@@ -99,6 +101,9 @@ func New(o Options) (*Connector, error) {
 	}
 	if o.ScanInterval <= 0 {
 		o.ScanInterval = time.Second
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 4
 	}
 	if o.MinRetry <= 0 {
 		o.MinRetry = time.Second

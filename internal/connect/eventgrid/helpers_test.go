@@ -386,3 +386,30 @@ func gzipped(t *testing.T, b []byte) []byte {
 func rawRecord(hubName, body string) *kgo.Record {
 	return &kgo.Record{Topic: hubName, Value: []byte(body)}
 }
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// count is a table's row count.
+func (e *env) count(db, table string) int64 {
+	e.t.Helper()
+	d, _ := e.store.Snapshot().DB(db)
+	tbl, _ := d.Tbl(table)
+	rs, err := e.store.Engine().Query(context.Background(), "SELECT count(*) FROM "+tbl.SQL())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rs.Close()
+	var n int64
+	if rs.Next() {
+		v, _ := rs.Values()
+		n, _ = v[0].(int64)
+	}
+	return n
+}

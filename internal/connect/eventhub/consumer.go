@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"odx/internal/connect"
 )
@@ -71,6 +73,11 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 		kgo.OnPartitionsRevoked(cs.onRevoked),
 		kgo.OnPartitionsLost(cs.onLost),
 	)
+	instance := ""
+	if ep.StaticMembership {
+		instance = instanceID(c.o.NodeID, rt.Spec.Key())
+		opts = append(opts, kgo.InstanceID(instance))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("event hub %s/%s: %w", ns, hub, err)
@@ -91,7 +98,40 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 	cs.mu.Unlock()
 	cancel()
 	cl.Close()
+	if instance != "" && ctx.Err() != nil {
+		// A static member does not leave on close; on a clean stop leave
+		// explicitly, so other nodes of the group take the partitions now.
+		leaveGroup(base, rt.Spec.ConsumerGroup, instance, rt.Logger)
+	}
 	return err
+}
+
+// leaveGroup removes a static member from its group.
+func leaveGroup(base []kgo.Opt, group, instance string, log *slog.Logger) {
+	cl, err := kgo.NewClient(base...)
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrLeaveGroupRequest()
+	req.Group = group
+	m := kmsg.NewLeaveGroupRequestMember()
+	m.InstanceID = &instance
+	req.Members = append(req.Members, m)
+	resp, err := req.RequestWith(ctx, cl)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.ErrorCode)
+		for _, mr := range resp.Members {
+			if err == nil {
+				err = kerr.ErrorForCode(mr.ErrorCode)
+			}
+		}
+	}
+	if err != nil && !errors.Is(err, kerr.UnknownMemberID) {
+		log.Warn("could not leave the consumer group; its partitions move to other nodes after the session timeout", "group", group, "error", err)
+	}
 }
 
 // prepare checks that the endpoint answers, and creates the hub on

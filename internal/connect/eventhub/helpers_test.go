@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,9 +43,14 @@ func startHub(t *testing.T, dataDir string) *hub.Hub {
 	return h
 }
 
+var nodes atomic.Int32
+
+// embeddedConnector is one odx node's connector for the embedded hub; each
+// call is a distinct node (its own static group identity).
 func embeddedConnector(addr string) *eventhub.Connector {
 	return eventhub.New(eventhub.Options{
-		Embedded:      &eventhub.Endpoint{Brokers: []string{addr}, CreateTopics: true, Partitions: hub.DefaultPartitions},
+		Embedded:      &eventhub.Endpoint{Brokers: []string{addr}, CreateTopics: true, Partitions: hub.DefaultPartitions, StaticMembership: true},
+		NodeID:        fmt.Sprintf("test-node-%d", nodes.Add(1)),
 		ClientOptions: fastGroup,
 	})
 }

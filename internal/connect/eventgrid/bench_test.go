@@ -1,0 +1,116 @@
+package eventgrid_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"odx/internal/connect/eventgrid"
+	"odx/internal/ingest/pipeline"
+)
+
+// TestThroughputBlobs is the issue's benchmark, opt-in (ODX_EG_BENCH=<blobs>,
+// 500 for the issue's figure): N blobs of 1 MB CSV in Azurite announced at
+// once; MB/s until all rows are queryable, against the pipeline ingesting
+// the same files straight from memory with 4 workers (what `odx ingest`
+// runs on the server, without its HTTP hop), in the same run.
+func TestThroughputBlobs(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("ODX_EG_BENCH"))
+	if n <= 0 {
+		t.Skip("set ODX_EG_BENCH=500 to run the Event Grid throughput benchmark")
+	}
+	ep := startAzurite(t)
+	e := newEnv(t, envOptions{endpoint: ep})
+	e.table("db", "T", colsT)
+	e.table("db", "Direct", colsT)
+	bc := blobClient(t, ep)
+
+	// 1 MB of CSV per blob.
+	files := make([][]byte, n)
+	rows := 0
+	for i := range files {
+		var b bytes.Buffer
+		r := 0
+		for b.Len() < 1<<20 {
+			fmt.Fprintf(&b, "device-%03d-%06d,%d\n", i, r, i*100000+r)
+			r++
+		}
+		files[i] = b.Bytes()
+		rows += r
+	}
+	total := int64(0)
+	for _, f := range files {
+		total += int64(len(f))
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, f := range files {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			upload(t, bc, "bench", fmt.Sprintf("b%04d.csv", i), f, nil)
+		}()
+	}
+	wg.Wait()
+	mb := float64(total) / (1 << 20)
+
+	// The same files through the pipeline directly, 4 at a time.
+	start := time.Now()
+	jobs := make(chan int)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				if _, err := e.svc.IngestReader(context.Background(), pipeline.Request{Database: "db", Table: "Direct",
+					Source: fmt.Sprintf("b%04d.csv", i)}, bytes.NewReader(files[i])); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range files {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	direct := time.Since(start)
+
+	// The Event Grid connection: every notification produced at once.
+	s := e.spec("bench", "bench-events", e.account, nil)
+	e.apply(s)
+	recs := make([]*kgo.Record, n)
+	for i := range files {
+		body := mustJSON(t, event(false, eventgrid.BlobCreated, e.account, fmt.Sprintf("%s/bench/b%04d.csv", ep, i), int64(len(files[i])), "PutBlob"))
+		recs[i] = &kgo.Record{Topic: "bench-events", Value: body}
+	}
+	start = time.Now()
+	if err := e.prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	want := int64(rows)
+	for {
+		if got := e.count("db", "T"); got == want {
+			break
+		} else if got > want {
+			t.Fatalf("%d rows, want %d", got, want)
+		}
+		if time.Since(start) > 30*time.Minute {
+			t.Fatal("the blobs were not ingested within 30 minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	viaGrid := time.Since(start)
+	ratio := direct.Seconds() / viaGrid.Seconds()
+	t.Logf("%d blobs, %.0f MB, %d rows: Event Grid %.2fs (%.1f MB/s), pipeline directly %.2fs (%.1f MB/s), ratio %.2f (target 0.8)",
+		n, mb, want, viaGrid.Seconds(), mb/viaGrid.Seconds(), direct.Seconds(), mb/direct.Seconds(), ratio)
+}
