@@ -120,7 +120,7 @@ func Guess(name string) (f Format, c Compression, ok bool) {
 //
 // Values inside Value use these Go types: nil, bool, string, json.Number
 // (JSON numbers, kept as text so that no precision is lost), int32, int64,
-// uint64, float32, float64, Decimal, []byte, time.Time, time.Duration,
+// uint64, float64, Decimal, JSONText, []byte, time.Time, time.Duration,
 // []any and map[string]any.
 type Record struct {
 	// Number is the 1-based position of the record in its source; this is
@@ -136,6 +136,11 @@ type Record struct {
 // Decimal is an exact decimal number in plain text (`-12.5`), as Avro and
 // Parquet decimals are decoded.
 type Decimal string
+
+// JSONText is a value that a format declares to be JSON text (Parquet's
+// JSON logical type): it becomes a parsed value in a dynamic column and the
+// text itself in a string column.
+type JSONText string
 
 // Batch is a group of consecutive records and the problems found while
 // decoding them. A record that could not be decoded at all is absent from

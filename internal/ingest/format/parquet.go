@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
 )
 
 // parquetDecoder reads Parquet files through arrow-go's pqarrow, one record
@@ -25,6 +26,9 @@ type parquetDecoder struct {
 	opts    Options
 	records int64
 	done    bool
+	// jsonCols are the top-level columns with Parquet's JSON logical type;
+	// arrow reads them as binary, odx hands them on as JSONText.
+	jsonCols map[string]bool
 }
 
 func newParquet(r io.Reader, opts Options) (*parquetDecoder, error) {
@@ -49,7 +53,18 @@ func newParquet(r io.Reader, opts Options) (*parquetDecoder, error) {
 		sp.Close()
 		return nil, errorf(CodeInvalidBlob, "%s: the Parquet file cannot be read: %v", opts.Source, err)
 	}
-	return &parquetDecoder{spool: sp, pf: pf, rr: rr, opts: opts}, nil
+	jsonCols := map[string]bool{}
+	sc := pf.MetaData().Schema
+	for i := 0; i < sc.NumColumns(); i++ {
+		col := sc.Column(i)
+		switch col.LogicalType().(type) {
+		case pqschema.JSONLogicalType, *pqschema.JSONLogicalType:
+			if len(col.ColumnPath()) == 1 {
+				jsonCols[col.Name()] = true
+			}
+		}
+	}
+	return &parquetDecoder{spool: sp, pf: pf, rr: rr, opts: opts, jsonCols: jsonCols}, nil
 }
 
 func (p *parquetDecoder) Next() (*Batch, error) {
@@ -74,8 +89,13 @@ func (p *parquetDecoder) Next() (*Batch, error) {
 	for c := 0; c < int(rec.NumCols()); c++ {
 		name := schema.Field(c).Name
 		col := rec.Column(c)
+		isJSON := p.jsonCols[name]
 		for i := 0; i < n; i++ {
-			b.Records[i].Value.(map[string]any)[name] = arrowValue(col, i)
+			v := arrowValue(col, i)
+			if raw, ok := v.([]byte); ok && isJSON {
+				v = JSONText(raw)
+			}
+			b.Records[i].Value.(map[string]any)[name] = v
 		}
 	}
 	return b, nil

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -315,5 +316,59 @@ func TestMappingBuiltInCode(t *testing.T) {
 	}
 	if _, err := Bind(&Mapping{Kind: JSON, Elements: []Element{{Column: "x", Path: "$.a["}}}, cols, Options{}); err == nil {
 		t.Error("a bad path in a mapping built in code was accepted")
+	}
+}
+
+func TestJSONTextValues(t *testing.T) {
+	cols := []schema.Column{{Name: "d", Type: types.Dynamic}, {Name: "s", Type: types.String}}
+	b, err := Bind(Identity(Parquet, cols), cols, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := b.Rows(&format.Batch{Records: []format.Record{{Number: 1, Value: map[string]any{"d": format.JSONText(`{ "x": [1] }`), "s": format.JSONText(`{ "x": [1] }`)}}}})
+	if rows[0][0] != `{"x":[1]}` || rows[0][1] != `{ "x": [1] }` {
+		t.Errorf("row %q", rows[0])
+	}
+}
+
+// TestDuckDBParquetToKustoTypes binds the DuckDB-written Parquet file of the
+// format package's tests to a table with every Kusto type.
+func TestDuckDBParquetToKustoTypes(t *testing.T) {
+	fh, err := os.Open("../format/testdata/duckdb_types.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	recs, _, err := format.ReadAll(format.Parquet, fh, format.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := []schema.Column{
+		{Name: "id", Type: types.Long}, {Name: "b", Type: types.Bool}, {Name: "i32", Type: types.Int}, {Name: "f32", Type: types.Real},
+		{Name: "dec38", Type: types.Decimal}, {Name: "s", Type: types.String}, {Name: "bin", Type: types.String},
+		{Name: "tsns", Type: types.DateTime}, {Name: "tm", Type: types.TimeSpan}, {Name: "u", Type: types.Guid},
+		{Name: "lst", Type: types.Dynamic}, {Name: "st", Type: types.Dynamic}, {Name: "mp", Type: types.Dynamic}, {Name: "js", Type: types.Dynamic},
+		{Name: "d", Type: types.String},
+	}
+	b, err := Bind(Identity(Parquet, cols), cols, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, errs := b.Rows(&format.Batch{Records: recs})
+	if len(errs) != 0 {
+		t.Fatalf("errors %v", errs)
+	}
+	want := []any{int64(1), true, int32(2147483647), 0.1, "12345678901234567890.0123456789", "plain", "AP8=",
+		time.Date(2024, 1, 2, 3, 4, 5, 123456700, time.UTC), (13*3600 + 14*60 + 15) * types.TicksPerSecond, guid,
+		`[1,2,null]`, `{"k":"v","n":7}`, `{"a":1,"b":2}`, `{"x":[1,{"y":null}]}`, "2024-02-29T00:00:00.0000000Z"}
+	for i, w := range want {
+		if !equal(rows[0][i], w) {
+			t.Errorf("%s = %#v, want %#v", cols[i].Name, rows[0][i], w)
+		}
+	}
+	for i, v := range rows[1] {
+		if i > 0 && v != nil && v != "" {
+			t.Errorf("row 2: %s = %#v, want null", cols[i].Name, v)
+		}
 	}
 }

@@ -398,6 +398,12 @@ func fromValue(v any, t types.Type) (any, bool) {
 		}
 		return nil, true
 	}
+	if j, ok := v.(format.JSONText); ok {
+		if t == types.Dynamic {
+			return dynamicFromText(string(j)), true
+		}
+		return fromString(string(j), t)
+	}
 	if s, ok := v.(string); ok {
 		if t == types.Dynamic {
 			var b bytes.Buffer
@@ -558,6 +564,8 @@ func textOf(v any) string {
 		return x.String()
 	case format.Decimal:
 		return string(x)
+	case format.JSONText:
+		return string(x)
 	case bool:
 		return strconv.FormatBool(x)
 	case int32:
@@ -608,6 +616,12 @@ func writeJSON(b *bytes.Buffer, v any) {
 		b.WriteString(x.String())
 	case format.Decimal:
 		b.WriteString(string(x))
+	case format.JSONText:
+		if d, ok := dynamicFromText(string(x)).(string); ok {
+			b.WriteString(d)
+		} else {
+			b.WriteString("null")
+		}
 	case int32:
 		b.WriteString(strconv.FormatInt(int64(x), 10))
 	case int64:
