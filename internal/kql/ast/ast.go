@@ -384,6 +384,18 @@ type Generic struct {
 	Args   []*NamedExpr
 }
 
+// MakeSeries is `make-series aggs [default=v] on Axis [from A] [to B] step S [by keys]`.
+type MakeSeries struct {
+	Span
+	Params   []OpParam
+	Aggs     []*NamedExpr
+	Defaults []Expr // per aggregate; nil when absent
+	On       Expr
+	From, To Expr // optional
+	Step     Expr
+	By       []*NamedExpr
+}
+
 // Invoke is `invoke f(args)`.
 type Invoke struct {
 	Span
@@ -406,3 +418,4 @@ func (*Render) operatorNode()    {}
 func (*Range) operatorNode()     {}
 func (*Generic) operatorNode()   {}
 func (*Invoke) operatorNode()    {}
+func (*MakeSeries) operatorNode() {}

@@ -276,4 +276,31 @@ func (o *Generic) String() string {
 	}
 	return s
 }
+func (o *MakeSeries) String() string {
+	var b strings.Builder
+	b.WriteString("make-series ")
+	b.WriteString(params(o.Params))
+	for i, a := range o.Aggs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(a.String())
+		if i < len(o.Defaults) && o.Defaults[i] != nil {
+			b.WriteString(" default = " + o.Defaults[i].String())
+		}
+	}
+	b.WriteString(" on " + o.On.String())
+	if o.From != nil {
+		b.WriteString(" from " + o.From.String())
+	}
+	if o.To != nil {
+		b.WriteString(" to " + o.To.String())
+	}
+	b.WriteString(" step " + o.Step.String())
+	if len(o.By) > 0 {
+		b.WriteString(" by " + join(o.By, ", "))
+	}
+	return b.String()
+}
+
 func (o *Invoke) String() string { return "invoke " + o.Call.String() }

@@ -220,6 +220,8 @@ func (c *compiler) node(n sem.Node) (*sqlast.Select, error) {
 		return c.mvExpand(v)
 	case *sem.Parse:
 		return c.parse(v)
+	case *sem.MakeSeries:
+		return c.makeSeries(v)
 	}
 	return nil, unsupported("cannot compile plan node %T", n)
 }

@@ -565,6 +565,40 @@ func (p *parser) parseOperator() ast.Operator {
 		}
 		r.Span = span()
 		return r
+	case "make-series":
+		m := &ast.MakeSeries{Params: p.parseOpParams()}
+		for {
+			m.Aggs = append(m.Aggs, p.parseNamed())
+			var def ast.Expr
+			if p.isKw("default") && p.peek(1).Kind == token.Assign {
+				p.next()
+				p.next()
+				def = p.parseBinary(0)
+			}
+			m.Defaults = append(m.Defaults, def)
+			if p.tok().Kind != token.Comma {
+				break
+			}
+			p.next()
+		}
+		p.expectKw("on")
+		m.On = p.parseBinary(0)
+		if p.isKw("from") {
+			p.next()
+			m.From = p.parseBinary(0)
+		}
+		if p.isKw("to") {
+			p.next()
+			m.To = p.parseBinary(0)
+		}
+		p.expectKw("step")
+		m.Step = p.parseBinary(0)
+		if p.isKw("by") {
+			p.next()
+			m.By = p.parseNamedList()
+		}
+		m.Span = span()
+		return m
 	case "invoke":
 		x := p.parsePostfix()
 		c, ok := x.(*ast.Call)

@@ -112,6 +112,8 @@ func (a *analyzer) operator(e *env, in Node, op ast.Operator) (Node, error) {
 		return in, nil
 	case *ast.Invoke:
 		return a.callTabularFunction(e, o.Call, in)
+	case *ast.MakeSeries:
+		return a.makeSeries(e, in, o)
 	}
 	return nil, a.errf(op, "SEM0300", "The operator '%s' is not supported yet", strings.Fields(op.String())[0])
 }

@@ -166,6 +166,17 @@ type (
 		Relaxed bool            // kind=relaxed: a value that does not convert is null alone
 		Cols    []schema.Column
 	}
+	// MakeSeries aggregates into arrays over a regular axis of bins.
+	MakeSeries struct {
+		In             Node
+		Keys           []Item
+		Aggs           []Item
+		Defaults       []Expr // per aggregate, typed like it
+		Axis           Expr
+		AxisName       string
+		From, To, Step Expr // From/To nil: taken from the data
+		Cols           []schema.Column
+	}
 	// Serialize marks the row order as meaningful.
 	Serialize struct{ In Node }
 )
@@ -206,6 +217,7 @@ func (n *Union) Schema() []schema.Column     { return n.Cols }
 func (n *MvExpand) Schema() []schema.Column  { return n.Cols }
 func (n *Parse) Schema() []schema.Column     { return n.Cols }
 func (n *Serialize) Schema() []schema.Column { return n.In.Schema() }
+func (n *MakeSeries) Schema() []schema.Column { return n.Cols }
 
 // Result is the analysed query.
 type Result struct {
@@ -234,6 +246,8 @@ func Inputs(n Node) []Node {
 	case *MvExpand:
 		return []Node{v.In}
 	case *Parse:
+		return []Node{v.In}
+	case *MakeSeries:
 		return []Node{v.In}
 	case *Join:
 		return []Node{v.L, v.R}
