@@ -402,20 +402,20 @@ type Invoke struct {
 	Call *Call
 }
 
-func (*Where) operatorNode()     {}
-func (*Project) operatorNode()   {}
-func (*Summarize) operatorNode() {}
-func (*Count) operatorNode()     {}
-func (*Take) operatorNode()      {}
-func (*Top) operatorNode()       {}
-func (*Sort) operatorNode()      {}
-func (*Join) operatorNode()      {}
-func (*Union) operatorNode()     {}
-func (*MvExpand) operatorNode()  {}
-func (*Parse) operatorNode()     {}
-func (*As) operatorNode()        {}
-func (*Render) operatorNode()    {}
-func (*Range) operatorNode()     {}
-func (*Generic) operatorNode()   {}
-func (*Invoke) operatorNode()    {}
+func (*Where) operatorNode()      {}
+func (*Project) operatorNode()    {}
+func (*Summarize) operatorNode()  {}
+func (*Count) operatorNode()      {}
+func (*Take) operatorNode()       {}
+func (*Top) operatorNode()        {}
+func (*Sort) operatorNode()       {}
+func (*Join) operatorNode()       {}
+func (*Union) operatorNode()      {}
+func (*MvExpand) operatorNode()   {}
+func (*Parse) operatorNode()      {}
+func (*As) operatorNode()         {}
+func (*Render) operatorNode()     {}
+func (*Range) operatorNode()      {}
+func (*Generic) operatorNode()    {}
+func (*Invoke) operatorNode()     {}
 func (*MakeSeries) operatorNode() {}

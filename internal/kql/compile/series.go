@@ -72,7 +72,7 @@ func (c *compiler) makeSeries(v *sem.MakeSeries) (*sqlast.Select, error) {
 	}
 	rng := &sqlast.Select{
 		Items: []sqlast.SelectItem{{X: col("__s")}, {X: col("__e")}, {X: tmpl("unnest(range(greatest({}, 0)))", count), Alias: "__i"}},
-		From: &sqlast.SubFrom{Alias: c.alias(), Q: bounds},
+		From:  &sqlast.SubFrom{Alias: c.alias(), Q: bounds},
 	}
 	// keys: the distinct keys of the input (one empty row without keys)
 	keys := &sqlast.Select{Distinct: true, From: &sqlast.SubFrom{Q: src, Alias: c.alias()}}

@@ -208,15 +208,15 @@ func (n *Project) Schema() []schema.Column {
 	}
 	return cols
 }
-func (n *Aggregate) Schema() []schema.Column { return n.Cols }
-func (n *Sort) Schema() []schema.Column      { return n.In.Schema() }
-func (n *Limit) Schema() []schema.Column     { return n.In.Schema() }
-func (n *Distinct) Schema() []schema.Column  { return n.In.Schema() }
-func (n *Join) Schema() []schema.Column      { return n.Cols }
-func (n *Union) Schema() []schema.Column     { return n.Cols }
-func (n *MvExpand) Schema() []schema.Column  { return n.Cols }
-func (n *Parse) Schema() []schema.Column     { return n.Cols }
-func (n *Serialize) Schema() []schema.Column { return n.In.Schema() }
+func (n *Aggregate) Schema() []schema.Column  { return n.Cols }
+func (n *Sort) Schema() []schema.Column       { return n.In.Schema() }
+func (n *Limit) Schema() []schema.Column      { return n.In.Schema() }
+func (n *Distinct) Schema() []schema.Column   { return n.In.Schema() }
+func (n *Join) Schema() []schema.Column       { return n.Cols }
+func (n *Union) Schema() []schema.Column      { return n.Cols }
+func (n *MvExpand) Schema() []schema.Column   { return n.Cols }
+func (n *Parse) Schema() []schema.Column      { return n.Cols }
+func (n *Serialize) Schema() []schema.Column  { return n.In.Schema() }
 func (n *MakeSeries) Schema() []schema.Column { return n.Cols }
 
 // Result is the analysed query.
