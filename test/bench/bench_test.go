@@ -47,6 +47,12 @@ var queries = []benchQuery{
 		`SELECT tag, count(*) FROM (SELECT unnest(CAST(json_extract("Props", '$.tags') AS VARCHAR[])) AS tag FROM "bench"."Telemetry" WHERE "Level" = 'Warn') GROUP BY tag`},
 	{"parse", `Telemetry | parse Message with "code=" code:long " " * | summarize count() by code`,
 		`SELECT TRY_CAST(regexp_extract("Message", '^code=(-?\d+) ', 1) AS BIGINT) AS code, count(*) FROM "bench"."Telemetry" GROUP BY code`},
+	{"make_series", `Telemetry | make-series n = count() default = 0 on Timestamp from datetime(2024-01-01) to datetime(2024-01-31) step 1d by Region`,
+		`WITH b AS (SELECT "Region", CAST(epoch_ns("Timestamp") // 86400000000000 AS BIGINT) - 19723 AS d, count(*) AS n FROM "bench"."Telemetry"
+			WHERE "Timestamp" >= TIMESTAMP '2024-01-01' AND "Timestamp" < TIMESTAMP '2024-01-31' GROUP BY ALL),
+		g AS (SELECT r."Region", i FROM (SELECT DISTINCT "Region" FROM "bench"."Telemetry") r, range(30) t(i))
+		SELECT g."Region", list(COALESCE(b.n, 0) ORDER BY g.i), list(TIMESTAMP '2024-01-01' + g.i * INTERVAL 1 day ORDER BY g.i)
+		FROM g LEFT JOIN b ON b."Region" = g."Region" AND b.d = g.i GROUP BY g."Region"`},
 	{"percentiles", `Telemetry | summarize percentiles(Value, 50, 95)`,
 		`SELECT quantile_disc("Value", 0.5), quantile_disc("Value", 0.95) FROM "bench"."Telemetry"`},
 }
