@@ -20,7 +20,7 @@ import (
 	"odx/internal/buildinfo"
 	"odx/internal/config"
 	"odx/internal/engine"
-	"odx/internal/kustoapi"
+	"odx/internal/ingest/pipeline"
 	"odx/internal/mgmt"
 	"odx/internal/pki"
 	"odx/internal/query"
@@ -40,6 +40,8 @@ type App struct {
 	store     *storage.Store
 	query     *query.Service
 	mgmt      *mgmt.Service
+	ingest    *pipeline.Service
+	dc        *dataConnections
 	arm       *arm.Handler
 	metrics   *metrics
 	server    *http.Server
@@ -103,12 +105,30 @@ func New(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error) 
 	log.Info("storage open", "file", filepath.Join(dataDir, DatabaseFile), "took", time.Since(start).Round(time.Millisecond))
 	a.query = query.New(a.store, query.Options{Logger: log})
 	a.mgmt = mgmt.New(a.store, a.query, mgmt.Options{Logger: log, Version: buildinfo.Version, Address: a.creds.DataEndpoint})
+	a.ingest, err = pipeline.New(ctx, a.store, pipeline.Options{
+		Logger:          log,
+		AllowedDirs:     cfg.File.IngestAllowedDirs,
+		StorageAccounts: storageAccounts(cfg.File),
+	})
+	if err != nil {
+		return nil, err
+	}
+	sink := a.ingest.Sink()
+	a.dc, err = startDataConnections(a.cfg, sink, sink, log)
+	if err != nil {
+		return nil, err
+	}
+	a.metrics.registry.MustRegister(a.dc.collectors()...)
 
 	a.server = &http.Server{
 		Handler:           a.routes(),
 		TLSConfig:         a.tls.ServerTLS,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	// Resume every provisioned data connection, now that the manager runs.
+	if err := a.arm.StartConnections(ctx); err != nil {
+		return nil, fmt.Errorf("cannot resume data connections: %w", err)
 	}
 	ok = true
 	return a, nil
@@ -142,8 +162,16 @@ func (a *App) Run(ctx context.Context) error {
 // Close releases everything New acquired, in reverse order.
 func (a *App) Close() error {
 	var errs []error
+	// Stop taking work first, then let each layer commit what it holds:
+	// connections commit what they read, the pipeline its pending batches.
 	if a.arm != nil {
 		a.arm.Close()
+	}
+	if a.dc != nil {
+		a.dc.close()
+	}
+	if a.ingest != nil {
+		errs = append(errs, a.ingest.Close())
 	}
 	if a.store != nil {
 		errs = append(errs, a.store.Close())
@@ -152,6 +180,16 @@ func (a *App) Close() error {
 		a.listener.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// storageAccounts passes the config's storage accounts to the pipeline, for
+// `.ingest into` from blob URLs that carry no SAS.
+func storageAccounts(f config.File) map[string]pipeline.StorageAccount {
+	out := make(map[string]pipeline.StorageAccount, len(f.StorageAccounts))
+	for name, sa := range f.StorageAccounts {
+		out[name] = pipeline.StorageAccount{BlobEndpoint: sa.BlobEndpoint, AccountKey: sa.AccountKey, SASToken: sa.SASToken}
+	}
+	return out
 }
 
 // BaseURL is the https URL clients use to reach this odx.
@@ -170,4 +208,3 @@ func baseURL(public, listenAddr string) string {
 	return "https://" + net.JoinHostPort(host, port)
 }
 
-var _ kustoapi.Executor = (*executor)(nil)

@@ -34,7 +34,7 @@ func (a *App) mountARM(mux *http.ServeMux) {
 			Delete: a.store.DeleteDoc,
 		},
 		DataPlane:    dataPlane{store: a.store},
-		Connections:  arm.NoopConnections{},
+		Connections:  a.dc.armConnections(),
 		Logger:       a.log,
 		DataPlaneURL: a.creds.DataEndpoint,
 		BaseURL:      a.cfg.File.PublicURL,

@@ -6,18 +6,41 @@ import (
 
 	"odx/internal/access"
 	"odx/internal/auth"
+	"odx/internal/connect/connectcmd"
+	"odx/internal/ingest/pipeline"
 	"odx/internal/kerr"
 	"odx/internal/kustoapi"
-	"odx/internal/mgmt"
 	"odx/internal/query"
 	"odx/internal/result"
 )
 
-// executor connects the Kusto REST layer to the query and command services,
-// turning the authenticated token principal into a Kusto caller.
+// commands is one family of management commands, owned by the package that
+// does the work. The executor offers a command to each family in turn; mgmt,
+// which knows every other command, comes last.
+type commands struct {
+	handles func(text string) bool
+	execute func(ctx context.Context, caller access.Caller, database, text string) (*result.Set, error)
+}
+
+// executor connects the Kusto REST layer to the query service and the
+// command families, turning the authenticated token principal into a Kusto caller.
 type executor struct {
-	query *query.Service
-	mgmt  *mgmt.Service
+	query    *query.Service
+	commands []commands
+}
+
+func (a *App) executor() *executor {
+	shows := connectcmd.Command{Manager: a.dc.manager, Roles: func(db string, c access.Caller) []string {
+		return a.store.Snapshot().RolesOf(db, c)
+	}}
+	return &executor{
+		query: a.query,
+		commands: []commands{
+			{pipeline.Handles, a.ingest.Execute}, // .ingest into, .show ingestion failures, .show operations
+			{connectcmd.Handles, shows.Execute},  // .show data connections
+			{func(string) bool { return true }, a.mgmt.Execute},
+		},
+	}
 }
 
 func callerFrom(ctx context.Context) (access.Caller, error) {
@@ -43,13 +66,13 @@ func clusterRoles(p auth.Principal) []string {
 }
 
 func (e *executor) Query(ctx context.Context, req *kustoapi.Request) (*result.Set, error) {
+	// Kusto accepts `.show` commands on the query endpoint too.
+	if strings.HasPrefix(strings.TrimSpace(req.Text), ".") {
+		return e.Mgmt(ctx, req)
+	}
 	caller, err := callerFrom(ctx)
 	if err != nil {
 		return nil, err
-	}
-	// Kusto accepts `.show` commands on the query endpoint too.
-	if strings.HasPrefix(strings.TrimSpace(req.Text), ".") {
-		return e.mgmt.Execute(ctx, caller, req.Database, req.Text)
 	}
 	return e.query.Query(ctx, caller, req.Database, req.Text, req.Parameters)
 }
@@ -59,5 +82,12 @@ func (e *executor) Mgmt(ctx context.Context, req *kustoapi.Request) (*result.Set
 	if err != nil {
 		return nil, err
 	}
-	return e.mgmt.Execute(ctx, caller, req.Database, req.Text)
+	for _, c := range e.commands {
+		if c.handles(req.Text) {
+			return c.execute(ctx, caller, req.Database, req.Text)
+		}
+	}
+	return nil, kerr.BadRequestf("unknown command") // unreachable: mgmt handles the rest
 }
+
+var _ kustoapi.Executor = (*executor)(nil)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"odx/internal/auth"
+	"odx/internal/ingest/pipeline"
 	"odx/internal/kustoapi"
 )
 
@@ -19,7 +20,7 @@ func (a *App) routes() http.Handler {
 	})
 
 	kusto := kustoapi.NewHandler(kustoapi.Options{
-		Executor:          &executor{query: a.query, mgmt: a.mgmt},
+		Executor:          a.executor(),
 		Logger:            a.log,
 		LoginEndpoint:     a.creds.Authority,
 		ServiceResourceID: a.creds.DataEndpoint,
@@ -28,6 +29,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle(kustoapi.MetadataPath, kusto)
 	mux.Handle("/v1/rest/", kustoGuard.Middleware(kusto))
 	mux.Handle("/v2/rest/", kustoGuard.Middleware(kusto))
+	mux.Handle("POST /v1/rest/ingest/", kustoGuard.Middleware(pipeline.NewStreamingHandler(a.ingest, pipeline.StreamingOptions{Caller: callerFrom})))
 
 	// Metrics are operational data of the whole cluster: cluster viewers and admins.
 	mux.Handle("GET /metrics", kustoGuard.Middleware(kustoGuard.RequireRole(auth.RoleAllDatabasesViewer)(a.metrics.handler())))

@@ -19,7 +19,7 @@ var endpointFamilies = []struct {
 	{"kusto-mgmt", "POST", "/v1/rest/mgmt", `{"db":"NetDefaultDB","csl":".create database NotAllowed"}`},
 	{"kusto-query-v1", "POST", "/v1/rest/query", `{"db":"NetDefaultDB","csl":"print 1"}`},
 	{"kusto-query-v2", "POST", "/v2/rest/query", `{"db":"NetDefaultDB","csl":"print 1"}`},
-	{"kusto-ingest", "POST", "/v1/rest/ingest/NetDefaultDB/T?streamFormat=Csv", "1,2\n"},
+	{"kusto-ingest", "POST", "/v1/rest/ingest/Private/T?streamFormat=Csv", "1,2\n"},
 	{"arm", "GET", "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Kusto/clusters?api-version=2022-12-29", ""},
 	{"metrics", "GET", "/metrics", ""},
 }
@@ -100,6 +100,13 @@ func TestAuthentication(t *testing.T) {
 		}
 	}
 
+	boot := s.dataToken()
+	for _, cmd := range []string{".create database Private", ".create table T (a: long, b: long)"} {
+		if resp, body := s.do("POST", "/v1/rest/mgmt", `{"db":"Private","csl":"`+cmd+`"}`, boot); resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", cmd, resp.StatusCode, body)
+		}
+	}
+
 	// A principal without roles is authenticated (not 401) but forbidden (403).
 	out, err := s.run("principals", "add", "--data", s.dataDir, "--name", "nobody")
 	if err != nil {
@@ -127,10 +134,6 @@ func TestAuthentication(t *testing.T) {
 		}
 	}
 	// A data-plane query on a database the principal has no role in is forbidden too.
-	boot := s.dataToken()
-	if resp, body := s.do("POST", "/v1/rest/mgmt", `{"db":"NetDefaultDB","csl":".create database Private"}`, boot); resp.StatusCode != 200 {
-		t.Fatalf(".create database: %d %s", resp.StatusCode, body)
-	}
 	if resp, body := s.do("POST", "/v2/rest/query", `{"db":"Private","csl":"print 1"}`, dataTok); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("query on a database without a role: %d, want 403 (%s)", resp.StatusCode, body)
 	}
@@ -141,6 +144,13 @@ func TestAuthentication(t *testing.T) {
 	}
 	if resp, body := s.do("POST", "/v2/rest/query", `{"db":"Private","csl":"print 1"}`, dataTok); resp.StatusCode != 200 {
 		t.Fatalf("query as a viewer: %d %s", resp.StatusCode, body)
+	}
+	// The bootstrap principal (AllDatabasesAdmin) may stream rows in.
+	if resp, body := s.do("POST", "/v1/rest/ingest/Private/T?streamFormat=Csv", "1,2\n3,4\n", boot); resp.StatusCode != 200 {
+		t.Fatalf("streaming ingest as admin: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := s.do("POST", "/v1/rest/query", `{"db":"Private","csl":"T | summarize sum(a), sum(b)"}`, boot); resp.StatusCode != 200 || !strings.Contains(body, "[4,6]") {
+		t.Fatalf("rows from streaming ingest: %d %s", resp.StatusCode, body)
 	}
 	if resp, body := s.do("POST", "/v1/rest/mgmt", `{"db":"Private","csl":".create table T (x: long)"}`, dataTok); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("DDL as a viewer: %d, want 403 (%s)", resp.StatusCode, body)
