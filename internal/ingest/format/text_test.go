@@ -441,3 +441,31 @@ func TestByteOrderMarks(t *testing.T) {
 		t.Errorf("json with a BOM: %v", errs)
 	}
 }
+
+func TestParseJSONStrings(t *testing.T) {
+	cases := map[string]string{
+		`"plain"`:                    "plain",
+		`"tab\there \"q\" \\ \/"`:    "tab\there \"q\" \\ /",
+		`"\u00e9\u4e2d\ud83d\ude00"`: "é中😀",
+		`"lone \ud800 surrogate"`:    "lone \uFFFD surrogate",
+		`"\b\f\n\r"`:                 "\b\f\n\r",
+		"\"bad utf8 \xff here\"":     "bad utf8 \uFFFD here",
+		"\"ok utf8 é\"":              "ok utf8 é",
+		`"pair split \ud83d\u0041"`:  "pair split \uFFFDA",
+	}
+	for in, want := range cases {
+		got, err := parseJSON([]byte(in))
+		if err != nil || got != want {
+			t.Errorf("parseJSON(%s) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{`"\x"`, `"\u12"`, `"\u12zz"`, "\"ctrl \x01\"", `"open`, `'single'`, `[1,]`, `{"a":1,}`, `01`, `1.`, `-`, `tru`, `{"a" 1}`, `[1 2]`} {
+		if v, err := parseJSON([]byte(bad)); err == nil {
+			t.Errorf("parseJSON(%s) = %#v, want an error", bad, v)
+		}
+	}
+	deep := strings.Repeat("[", maxJSONDepth+1) + strings.Repeat("]", maxJSONDepth+1)
+	if _, err := parseJSON([]byte(deep)); err == nil {
+		t.Error("nesting beyond the limit was accepted")
+	}
+}

@@ -2,7 +2,10 @@ package mapping
 
 import (
 	"bytes"
+	"encoding/json"
+	"math"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -370,5 +373,86 @@ func TestDuckDBParquetToKustoTypes(t *testing.T) {
 		if i > 0 && v != nil && v != "" {
 			t.Errorf("row 2: %s = %#v, want null", cols[i].Name, v)
 		}
+	}
+}
+
+func TestFromValueMatrix(t *testing.T) {
+	num := func(s string) any { return json.Number(s) }
+	cases := []struct {
+		in   any
+		t    types.Type
+		want any
+		ok   bool
+	}{
+		{num("1.25"), types.Real, 1.25, true},
+		{num("1e400"), types.Real, math.Inf(1), true},
+		{int32(3), types.Real, 3.0, true},
+		{uint64(7), types.Real, 7.0, true},
+		{true, types.Real, 1.0, true},
+		{format.Decimal("2.5"), types.Real, 2.5, true},
+		{[]any{1}, types.Real, nil, false},
+		{num("0"), types.Bool, false, true},
+		{num("2"), types.Bool, true, true},
+		{int64(5), types.Bool, true, true},
+		{uint64(math.MaxUint64), types.Long, nil, false},
+		{1e19, types.Long, nil, false},
+		{true, types.Int, int32(1), true},
+		{format.Decimal("12"), types.Int, int32(12), true},
+		{num("1e3"), types.Long, int64(1000), true},
+		{true, types.Decimal, "1", true},
+		{int64(-3), types.Decimal, "-3", true},
+		{math.NaN(), types.Decimal, nil, false},
+		{0.1, types.Decimal, "0.1", true},
+		{num("1e30"), types.Decimal, nil, false},
+		{math.NaN(), types.String, "NaN", true},
+		{math.Inf(-1), types.String, "-Infinity", true},
+		{uint64(math.MaxUint64), types.String, "18446744073709551615", true},
+		{90 * time.Minute, types.String, "01:30:00", true},
+		{[]byte{1, 2}, types.String, "AQI=", true},
+		{map[string]any{"g": guid, "n": math.NaN()}, types.String, `{"g":"12345678-9abc-def0-1234-56789abcdef0","n":"NaN"}`, true},
+		{int64(42), types.TimeSpan, int64(42), true},
+		{num("1.5"), types.TimeSpan, nil, false},
+		{[]byte{1}, types.Guid, nil, false},
+		{guid, types.Guid, guid, true},
+		{int64(1), types.DateTime, nil, false},
+		{true, types.Dynamic, "true", true},
+		{nil, types.Dynamic, nil, true},
+		{nil, types.String, "", true},
+	}
+	for _, c := range cases {
+		got, ok := fromValue(c.in, c.t)
+		if ok != c.ok || ok && !equal(got, c.want) {
+			t.Errorf("fromValue(%#v, %s) = %#v, %v; want %#v, %v", c.in, c.t, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestUnixTimeForms(t *testing.T) {
+	base := time.Unix(1700000000, 0).UTC()
+	cases := []struct {
+		in any
+		tr Transform
+	}{
+		{int32(1700000000), DateTimeFromUnixSeconds}, {int64(1700000000000), DateTimeFromUnixMilliseconds},
+		{uint64(1700000000000000), DateTimeFromUnixMicroseconds}, {1.7e9, DateTimeFromUnixSeconds},
+		{format.Decimal("1700000000"), DateTimeFromUnixSeconds}, {"1700000000000000000", DateTimeFromUnixNanoseconds},
+	}
+	for _, c := range cases {
+		if got, ok := unixTime(c.in, c.tr); !ok || !got.Equal(base) {
+			t.Errorf("unixTime(%#v, %s) = %v %v", c.in, c.tr, got, ok)
+		}
+	}
+	for _, bad := range []any{math.NaN(), "soon", true, int64(math.MaxInt64)} {
+		if _, ok := unixTime(bad, DateTimeFromUnixSeconds); ok {
+			t.Errorf("unixTime(%#v) accepted", bad)
+		}
+	}
+	// Kusto's "Key"/"Value" pairs also merge.
+	got := bagArrayToDictionary([]any{map[string]any{"Key": "a", "Value": 1}, map[string]any{"b": 2}})
+	if !reflect.DeepEqual(got, map[string]any{"a": 1, "b": 2}) {
+		t.Errorf("bagArrayToDictionary = %v", got)
+	}
+	if got := bagArrayToDictionary([]any{1, 2}); !reflect.DeepEqual(got, []any{1, 2}) {
+		t.Errorf("non-bag array changed: %v", got)
 	}
 }
