@@ -219,6 +219,15 @@ func init() {
 		"range", "repeat", "bag_pack_columns", "set_has_element_dyn", "treepath"} {
 		add(Scalar, n, 0, 64, dyn)
 	}
+	for _, n := range []string{"series_add", "series_subtract", "series_multiply", "series_divide", "series_greater",
+		"series_greater_equals", "series_less", "series_less_equals", "series_equals", "series_not_equals", "series_abs",
+		"series_atan", "series_acos", "series_asin", "series_cos", "series_sin", "series_tan", "series_exp", "series_log",
+		"series_sign", "series_floor", "series_ceiling", "series_pow", "series_fill_forward", "series_fill_backward",
+		"series_fill_const", "series_stats_dynamic", "series_fir"} {
+		add(Scalar, n, 1, 5, dyn)
+	}
+	add(Scalar, "series_dot_product", 2, 2, real)
+	add(Scalar, "series_cosine_similarity", 2, 2, real)
 	add(Scalar, "bag_has_key", 2, 2, boolean)
 	add(Scalar, "set_has_element", 2, 2, boolean)
 	add(Scalar, "jaccard_index", 2, 2, real)

@@ -1,0 +1,114 @@
+package compile
+
+import (
+	"odx/internal/kql/sem"
+	"odx/internal/kql/types"
+	"odx/internal/sqlast"
+)
+
+// Series functions: element-wise math over dynamic arrays of numbers.
+
+// seriesElem is element i (0-based, SQL variable i) of argument n as a
+// double; a scalar argument is the same for every i.
+func seriesElem(call *sem.Call, a []sqlast.Expr, n int) sqlast.Expr {
+	x := dyn(call, a, n)
+	if argType(call, n) != types.Dynamic {
+		return cast(a[n], "DOUBLE")
+	}
+	return tmpl("TRY_CAST(json_extract({}, '$[' || i || ']') ->> '$' AS DOUBLE)", x)
+}
+
+func seriesLen(call *sem.Call, a []sqlast.Expr) sqlast.Expr {
+	var lens []sqlast.Expr
+	for n := range a {
+		if argType(call, n) == types.Dynamic {
+			lens = append(lens, tmpl("CAST(COALESCE(json_array_length({}), 0) AS BIGINT)", dyn(call, a, n)))
+		}
+	}
+	if len(lens) == 0 {
+		return i64(0)
+	}
+	return fn("greatest", lens...)
+}
+
+// seriesMap builds to_json([f(elements...) for i in 0..len-1]).
+func seriesMap(f string) lowerFunc {
+	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		var elems []sqlast.Expr
+		for n := range a {
+			elems = append(elems, seriesElem(call, a, n))
+		}
+		body := tmpl(f, elems...)
+		return tmpl("to_json(list_transform(range({}), i -> {}))", seriesLen(call, a), body), nil
+	}
+}
+
+func init() {
+	fns := map[string]string{
+		"series_add": "{} + {}", "series_subtract": "{} - {}", "series_multiply": "{} * {}",
+		"series_divide":  "CASE WHEN {} = 0 THEN NULL ELSE {} / {} END",
+		"series_greater": "{} > {}", "series_greater_equals": "{} >= {}", "series_less": "{} < {}",
+		"series_less_equals": "{} <= {}", "series_equals": "{} = {}", "series_not_equals": "{} <> {}",
+		"series_abs": "abs({})", "series_atan": "atan({})", "series_acos": "acos({})", "series_asin": "asin({})",
+		"series_cos": "cos({})", "series_sin": "sin({})", "series_tan": "tan({})", "series_exp": "exp({})",
+		"series_log": "CASE WHEN {} > 0 THEN ln({}) ELSE NULL END", "series_sign": "sign({})",
+		"series_floor": "floor({})", "series_ceiling": "ceil({})", "series_pow": "pow({}, {})",
+	}
+	m := map[string]lowerFunc{}
+	for name, f := range fns {
+		switch name {
+		case "series_divide":
+			m[name] = func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+				x, y := seriesElem(call, a, 0), seriesElem(call, a, 1)
+				return tmpl("to_json(list_transform(range({}), i -> CASE WHEN {} = 0 THEN NULL ELSE {} / {} END))", seriesLen(call, a), y, x, y), nil
+			}
+		case "series_log":
+			m[name] = func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+				x := seriesElem(call, a, 0)
+				return tmpl("to_json(list_transform(range({}), i -> CASE WHEN {} > 0 THEN ln({}) ELSE NULL END))", seriesLen(call, a), x, x), nil
+			}
+		default:
+			m[name] = seriesMap(f)
+		}
+	}
+	m["series_dot_product"] = func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		x, y := seriesElem(call, a, 0), seriesElem(call, a, 1)
+		return tmpl("list_sum(list_transform(range({}), i -> {} * {}))", seriesLen(call, a), x, y), nil
+	}
+	m["series_cosine_similarity"] = func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		n := seriesLen(call, a)
+		x, y := seriesElem(call, a, 0), seriesElem(call, a, 1)
+		return tmpl("list_sum(list_transform(range({}), i -> {} * {})) / (sqrt(list_sum(list_transform(range({}), i -> {} * {}))) * sqrt(list_sum(list_transform(range({}), i -> {} * {}))))",
+			n, x, y, n, x, x, n, y, y), nil
+	}
+	fill := func(backward bool) lowerFunc {
+		return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			l := asJSONList(dyn(call, a, 0))
+			isVal := "x IS NOT NULL AND json_type(x) <> 'NULL'"
+			if backward {
+				return tmpl("to_json(list_transform(range(len({})), i -> COALESCE(list_filter(list_slice({}, i + 1, len({})), x -> "+isVal+")[1], 'null'::JSON)))", l, l, l), nil
+			}
+			return tmpl("to_json(list_transform(range(len({})), i -> COALESCE(list_last(list_filter(list_slice({}, 1, i + 1), x -> "+isVal+")), 'null'::JSON)))", l, l), nil
+		}
+	}
+	m["series_fill_forward"] = fill(false)
+	m["series_fill_backward"] = fill(true)
+	m["series_fill_const"] = func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		l := asJSONList(dyn(call, a, 0))
+		return tmpl("to_json(list_transform({}, x -> CASE WHEN x IS NULL OR json_type(x) = 'NULL' THEN {} ELSE x END))", l, dyn(call, a, 1)), nil
+	}
+	m["series_stats_dynamic"] = func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		l := tmpl("list_filter(list_transform({}, x -> TRY_CAST(x ->> '$' AS DOUBLE)), x -> x IS NOT NULL)", asJSONList(dyn(call, a, 0)))
+		return tmpl("json_object('min', list_min({}), 'min_idx', list_position({}, list_min({})) - 1, 'max', list_max({}), 'max_idx', list_position({}, list_max({})) - 1, "+
+			"'avg', list_avg({}), 'stdev', COALESCE(list_aggregate({}, 'stddev_samp'), 0), 'variance', COALESCE(list_aggregate({}, 'var_samp'), 0), 'sum', list_sum({}), 'len', len({}))",
+			l, l, l, l, l, l, l, l, l, l, l), nil
+	}
+	m["series_fir"] = func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		x := asJSONList(dyn(call, a, 0))
+		f := tmpl("list_transform({}, v -> TRY_CAST(v ->> '$' AS DOUBLE))", asJSONList(dyn(call, a, 1)))
+		xs := tmpl("list_transform({}, v -> TRY_CAST(v ->> '$' AS DOUBLE))", x)
+		// y[i] = sum_j f[j] * x[i - j]
+		return tmpl("to_json(list_transform(range(len({})), i -> list_sum(list_transform(range(len({})), j -> CASE WHEN i - j >= 0 THEN {}[j + 1] * {}[i - j + 1] ELSE 0 END))))", xs, f, f, xs), nil
+	}
+	register(m)
+}
