@@ -228,6 +228,13 @@ func init() {
 	}
 	add(Scalar, "series_dot_product", 2, 2, real)
 	add(Scalar, "series_cosine_similarity", 2, 2, real)
+	add(Scalar, "parse_ipv4", 1, 1, long)
+	add(Scalar, "parse_ipv4_mask", 2, 2, long)
+	add(Scalar, "ipv4_netmask_suffix", 1, 1, long)
+	add(Scalar, "ipv4_compare", 2, 3, long)
+	for _, n := range []string{"ipv4_is_private", "ipv4_is_match", "ipv4_is_in_range", "has_ipv4", "has_ipv4_prefix", "has_any_ipv4", "has_any_ipv4_prefix"} {
+		add(Scalar, n, 1, 64, boolean)
+	}
 	add(Scalar, "bag_has_key", 2, 2, boolean)
 	add(Scalar, "set_has_element", 2, 2, boolean)
 	add(Scalar, "jaccard_index", 2, 2, real)
