@@ -108,25 +108,37 @@ func (s *Service) runIngest(ctx context.Context, caller access.Caller, database 
 		}
 		return rows, total, nil
 	}
+	// outcome turns a finished run into the operation `.show operations` reports.
+	outcome := func(ctx context.Context, n int64, err error) Operation {
+		op := Operation{State: StateCompleted, Rows: n, Status: fmt.Sprintf("%d rows ingested", n)}
+		if err != nil {
+			op.State, op.Status, op.ShouldRetry = StateFailed, err.Error(), !isPermanent(kerr.As(err))
+			if n > 0 {
+				op.State = StatePartiallySucceeded
+			}
+		} else if fails, _ := s.store.ListFailures(ctx, storage.FailureFilter{OperationID: opID, Limit: 1}); len(fails) > 0 {
+			op.State = StatePartiallySucceeded
+			op.Status = fmt.Sprintf("%d rows ingested; some records failed, see .show ingestion failures with (OperationId = '%s')", n, opID)
+		}
+		return op
+	}
+	op := Operation{ID: opID, Kind: KindPull, Database: database, Table: c.table, Principal: caller.Name}
 	if c.async {
-		s.ops.start(Operation{ID: opID, Kind: KindPull, Database: database, Table: c.table, Principal: caller.Name},
-			func(ctx context.Context) (Operation, error) {
-				_, n, err := run(ctx)
-				op := Operation{State: StateCompleted, Rows: n, Status: fmt.Sprintf("%d rows ingested", n)}
-				if err != nil {
-					op.State, op.Status, op.ShouldRetry = StateFailed, err.Error(), !isPermanent(kerr.As(err))
-					if n > 0 {
-						op.State = StatePartiallySucceeded
-					}
-				} else if fails, _ := s.store.ListFailures(ctx, storage.FailureFilter{OperationID: opID, Limit: 1}); len(fails) > 0 {
-					op.State = StatePartiallySucceeded
-					op.Status = fmt.Sprintf("%d rows ingested; some records failed, see .show ingestion failures with (OperationId = '%s')", n, opID)
-				}
-				return op, nil
-			})
+		s.ops.start(op, func(ctx context.Context) (Operation, error) {
+			_, n, err := run(ctx)
+			return outcome(ctx, n, err), nil
+		})
 		return table([]result.Column{col("OperationId", types.Guid)}, [][]any{{opID}}), nil
 	}
-	rows, _, err := run(ctx)
+	started := s.store.Now().UTC()
+	rows, n, err := run(ctx)
+	if !c.inline {
+		// A pulled ingestion shows in `.show operations` too, as in ADX.
+		done := outcome(ctx, n, err)
+		done.ID, done.Kind, done.Database, done.Table, done.Principal = op.ID, op.Kind, op.Database, op.Table, op.Principal
+		done.StartedOn, done.LastUpdatedOn = started, s.store.Now().UTC()
+		s.ops.put(context.WithoutCancel(ctx), done)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -121,6 +121,19 @@ func TestIngestIntoFromHTTPSWithAsyncOperation(t *testing.T) {
 	if _, err = e.svc.Execute(ctx, clusterAdmin, "DB", ".ingest into table T ('"+srv.URL+"/c/missing.csv')"); kerr.As(err).Code != CodeDownloadNotFound {
 		t.Fatalf("missing: %v", err)
 	}
+	// Synchronous pulls show in .show operations too: one completed, two failed.
+	set, err = e.svc.Execute(ctx, clusterAdmin, "DB", ".show operations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[any]int{}
+	_, ops := rowsOf(t, set)
+	for _, op := range ops {
+		states[op[6]]++
+	}
+	if states[StateCompleted] != 1 || states[StateFailed] != 2 {
+		t.Fatalf("operations %v", ops)
+	}
 
 	// Async: an operation id at once, the outcome in .show operations.
 	set, err = e.svc.Execute(ctx, clusterAdmin, "DB", ".ingest async into table T ('"+srv.URL+"/c/data.json') with (format='json')")
