@@ -396,6 +396,14 @@ type MakeSeries struct {
 	By       []*NamedExpr
 }
 
+// Search is `search [kind=case_sensitive] Predicate`, where bare string
+// literals in the predicate match terms in any column.
+type Search struct {
+	Span
+	Params []OpParam
+	Pred   Expr
+}
+
 // Invoke is `invoke f(args)`.
 type Invoke struct {
 	Span
@@ -419,3 +427,4 @@ func (*Range) operatorNode()      {}
 func (*Generic) operatorNode()    {}
 func (*Invoke) operatorNode()     {}
 func (*MakeSeries) operatorNode() {}
+func (*Search) operatorNode()     {}

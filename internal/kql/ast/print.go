@@ -303,4 +303,6 @@ func (o *MakeSeries) String() string {
 	return b.String()
 }
 
+func (o *Search) String() string { return "search " + params(o.Params) + o.Pred.String() }
+
 func (o *Invoke) String() string { return "invoke " + o.Call.String() }

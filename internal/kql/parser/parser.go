@@ -565,6 +565,11 @@ func (p *parser) parseOperator() ast.Operator {
 		}
 		r.Span = span()
 		return r
+	case "search":
+		s := &ast.Search{Params: p.parseOpParams()}
+		s.Pred = p.parseBinary(0)
+		s.Span = span()
+		return s
 	case "make-series":
 		m := &ast.MakeSeries{Params: p.parseOpParams()}
 		for {

@@ -56,6 +56,7 @@ var roundTripSamples = []string{
 	"print x = datetime(2020-01-01 10:00), y = 1d + 2h, z = dynamic({\"a\": [1, 2]})",
 	"T | parse msg with * 'id=' id:long ' ' rest",
 	"T | mv-expand d to typeof(long) limit 10",
+	"T | search kind=case_sensitive \"a\" and not(\"b\") | take 1",
 	"T | make-series n = count() default = 0, avg(v) on ts from datetime(2020-01-01) to now() step 1h by k",
 }
 

@@ -114,6 +114,8 @@ func (a *analyzer) operator(e *env, in Node, op ast.Operator) (Node, error) {
 		return a.callTabularFunction(e, o.Call, in)
 	case *ast.MakeSeries:
 		return a.makeSeries(e, in, o)
+	case *ast.Search:
+		return a.search(e, in, o)
 	}
 	return nil, a.errf(op, "SEM0300", "The operator '%s' is not supported yet", strings.Fields(op.String())[0])
 }
