@@ -1,0 +1,154 @@
+package iothub
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// System property names on the built-in endpoint (Kafka record headers),
+// as IoT Hub names them on its Event Hub-compatible endpoint.
+const (
+	PropMessageID        = "message-id"
+	PropCorrelationID    = "correlation-id"
+	PropUserID           = "user-id"
+	PropContentType      = "content-type"
+	PropContentEncoding  = "content-encoding"
+	PropDeviceID         = "iothub-connection-device-id"
+	PropModuleID         = "iothub-connection-module-id"
+	PropAuthMethod       = "iothub-connection-auth-method"
+	PropAuthGenerationID = "iothub-connection-auth-generation-id"
+	PropEnqueuedTime     = "iothub-enqueuedtime"
+	PropCreationTimeUTC  = "iothub-creation-time-utc"
+	PropMessageSource    = "iothub-message-source"
+	PropDataSchema       = "dt-dataschema"
+	PropSubject          = "dt-subject"
+)
+
+// SystemProperties are the system properties a built-in endpoint message
+// may carry, in the order odx writes them.
+var SystemProperties = []string{PropMessageID, PropCorrelationID, PropUserID, PropContentType, PropContentEncoding,
+	PropDeviceID, PropModuleID, PropAuthMethod, PropAuthGenerationID, PropEnqueuedTime, PropCreationTimeUTC,
+	PropMessageSource, PropDataSchema, PropSubject}
+
+// bagSystemKeys maps the property bag's system keys to system properties.
+// $.to and $.exp (absolute expiry) have no use on device-to-cloud messages
+// and are dropped, as are unknown $. keys.
+var bagSystemKeys = map[string]string{
+	"$.mid":   PropMessageID,
+	"$.cid":   PropCorrelationID,
+	"$.uid":   PropUserID,
+	"$.ct":    PropContentType,
+	"$.ce":    PropContentEncoding,
+	"$.sub":   PropSubject,
+	"$.ctime": PropCreationTimeUTC,
+}
+
+// BuiltInEventHub is the embedded event hub (Kafka topic) that carries an
+// embedded IoT hub's messages: "__iothub." + the hub name in lower case.
+// Event hub names must start with a letter or digit, so no user event hub
+// (nor, in kfake, one that differs only in '.' versus '_') can collide with it.
+func BuiltInEventHub(hub string) string { return "__iothub." + strings.ToLower(hub) }
+
+// Property is one named string value.
+type Property struct{ Name, Value string }
+
+// ParseTelemetryTopic splits devices/{device}/messages/events/{bag} and
+// devices/{device}/modules/{module}/messages/events/{bag}.
+func ParseTelemetryTopic(topic string) (device, module, bag string, ok bool) {
+	rest, ok := strings.CutPrefix(topic, "devices/")
+	if !ok {
+		return "", "", "", false
+	}
+	device, rest, ok = strings.Cut(rest, "/")
+	if !ok || device == "" {
+		return "", "", "", false
+	}
+	if r, isModule := strings.CutPrefix(rest, "modules/"); isModule {
+		module, rest, ok = strings.Cut(r, "/")
+		if !ok || module == "" {
+			return "", "", "", false
+		}
+	}
+	if rest == "messages/events" {
+		return device, module, "", true
+	}
+	bag, ok = strings.CutPrefix(rest, "messages/events/")
+	return device, module, bag, ok
+}
+
+// ParsePropertyBag reads a URL-encoded property bag (k1=v1&k2=v2): the
+// application properties in order, and the system properties its $. keys
+// set. An iothub-creation-time-utc application property is the creation
+// time system property, as IoT Hub treats it.
+func ParsePropertyBag(bag string) (app []Property, sys map[string]string, err error) {
+	sys = map[string]string{}
+	if bag == "" {
+		return nil, sys, nil
+	}
+	for _, kv := range strings.Split(bag, "&") {
+		if kv == "" {
+			continue
+		}
+		rk, rv, _ := strings.Cut(kv, "=")
+		k, err := url.QueryUnescape(rk)
+		if err != nil {
+			return nil, nil, fmt.Errorf("property bag key %q is not URL-encoded: %w", rk, err)
+		}
+		v, err := url.QueryUnescape(rv)
+		if err != nil {
+			return nil, nil, fmt.Errorf("property bag value %q of %q is not URL-encoded: %w", rv, k, err)
+		}
+		if name, ok := bagSystemKeys[k]; ok {
+			sys[name] = v
+			continue
+		}
+		if strings.HasPrefix(k, "$.") || k == "" {
+			continue
+		}
+		if k == PropCreationTimeUTC {
+			sys[PropCreationTimeUTC] = v
+			continue
+		}
+		app = append(app, Property{k, v})
+	}
+	return app, sys, nil
+}
+
+// FormatTime writes a time as IoT Hub's endpoint does: UTC, RFC 3339
+// with 7 fractional digits.
+func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+
+// Headers are a message's record headers on the built-in endpoint:
+// the application properties (minus names that clash with a system
+// property, which the system property wins), then the system properties.
+func Headers(id Identity, app []Property, sys map[string]string, enqueued time.Time) []Property {
+	all := map[string]string{}
+	for k, v := range sys {
+		all[k] = v
+	}
+	all[PropDeviceID] = id.Device
+	if id.Module != "" {
+		all[PropModuleID] = id.Module
+	}
+	all[PropAuthMethod] = id.AuthMethod()
+	all[PropAuthGenerationID] = id.GenerationID
+	all[PropEnqueuedTime] = FormatTime(enqueued)
+	all[PropMessageSource] = "Telemetry"
+	if id.ModelID != "" {
+		all[PropDataSchema] = id.ModelID
+	}
+	out := make([]Property, 0, len(app)+len(all))
+	for _, p := range app {
+		if _, clash := all[p.Name]; !clash {
+			out = append(out, p)
+		}
+	}
+	for _, n := range SystemProperties {
+		if v, ok := all[n]; ok && v != "" {
+			out = append(out, Property{n, v})
+		}
+	}
+	return out
+}

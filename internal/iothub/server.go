@@ -1,0 +1,263 @@
+// Package iothub is odx's embedded IoT hub: a device endpoint that speaks
+// IoT Hub's MQTT conventions (MQTT 3.1.1 and 5 over TLS, SAS tokens signed
+// with shared access policy or device keys, telemetry topics with property
+// bags) and writes every device-to-cloud message, with IoT Hub's system
+// properties as record headers, to the hub's built-in endpoint: an event
+// hub on odx's embedded Kafka-protocol hub (BuiltInEventHub), from which
+// IotHub data connections read.
+//
+// Code structure: keys.go (hubs and shared access policies, DIR/iothub/keys.json),
+// sas.go (SAS tokens, device keys), auth.go (CONNECT checks), message.go
+// (topics, property bags, system properties), server.go (the MQTT broker and
+// its IoT Hub hook), endpoint.go (writing to the built-in endpoint).
+package iothub
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// MaxMessageSize is IoT Hub's device-to-cloud message size limit.
+const MaxMessageSize = 256 * 1024
+
+// EventHub is the embedded event hub the built-in endpoints live on
+// (*hub.Hub satisfies it).
+type EventHub interface {
+	Addr() string
+	CreateTopic(name string) error
+}
+
+// Options configure the embedded IoT hub.
+type Options struct {
+	// Listen is the MQTT-over-TLS address (default 127.0.0.1:8883; port 0
+	// picks a free port, see Addr).
+	Listen string
+	// TLS serves the device endpoint (odx's pki Bundle.ServerTLS).
+	TLS *tls.Config
+	// Keys are the hubs and their policies.
+	Keys *Keys
+	// EventHub receives the messages.
+	EventHub EventHub
+	// StoreTimeout bounds how long a message may wait for the event hub
+	// before the device is told it failed (default 10s).
+	StoreTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Server is a running embedded IoT hub device endpoint.
+type Server struct {
+	o        Options
+	log      *slog.Logger
+	broker   *mqtt.Server
+	addr     string
+	endpoint *endpoint
+	sessions sync.Map // *mqtt.Client → Identity
+	// ctx ends when Close starts, so that no device waits on a store.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// Start listens and serves devices. Stop it with Close.
+func Start(o Options) (*Server, error) {
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:8883"
+	}
+	if o.TLS == nil || o.Keys == nil || o.EventHub == nil {
+		return nil, errors.New("iothub: Start needs TLS, Keys and an EventHub")
+	}
+	if o.StoreTimeout <= 0 {
+		o.StoreTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	ep, err := newEndpoint(o.EventHub, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		ep.close()
+		return nil, fmt.Errorf("embedded IoT hub cannot listen on %s: %w (is another odx or MQTT broker running? pick another --mqtt-listen)", o.Listen, err)
+	}
+	s := &Server{o: o, log: o.Logger, endpoint: ep, addr: ln.Addr().String()}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MinimumProtocolVersion = 4 // IoT Hub speaks MQTT 3.1.1 (and odx 5 too), not 3.1
+	caps.RetainAvailable = 0        // IoT Hub does not store retained messages
+	caps.SharedSubAvailable = 0
+	caps.MaximumPacketSize = MaxMessageSize + 64*1024 // room for the topic's property bag
+	s.broker = mqtt.New(&mqtt.Options{
+		Capabilities: caps,
+		// mochi logs every client disconnect at info; keep odx's log for
+		// what operators need.
+		Logger: slog.New(discardAbove{o.Logger.Handler(), slog.LevelWarn}),
+	})
+	if err := s.broker.AddHook(&deviceHook{s: s}, nil); err != nil {
+		ln.Close()
+		ep.close()
+		return nil, err
+	}
+	tlsCfg := o.TLS.Clone()
+	tlsCfg.NextProtos = nil
+	if err := s.broker.AddListener(listeners.NewNet("iothub", tls.NewListener(ln, tlsCfg))); err != nil {
+		ln.Close()
+		ep.close()
+		return nil, err
+	}
+	if err := s.broker.Serve(); err != nil {
+		ln.Close()
+		ep.close()
+		return nil, fmt.Errorf("embedded IoT hub: %w", err)
+	}
+	o.Logger.Info("embedded IoT hub ready", "mqtt", s.addr, "keys", o.Keys.Path())
+	return s, nil
+}
+
+// Addr is the MQTT-over-TLS address (host:port).
+func (s *Server) Addr() string { return s.addr }
+
+// Close disconnects devices and stops the endpoint. Messages already
+// acknowledged are in the event hub.
+func (s *Server) Close() error {
+	s.cancel()
+	err := s.broker.Close()
+	s.endpoint.close()
+	return err
+}
+
+// deviceHook applies IoT Hub's rules to the MQTT broker.
+type deviceHook struct {
+	mqtt.HookBase
+	s *Server
+}
+
+func (h *deviceHook) ID() string { return "odx-iothub" }
+
+func (h *deviceHook) Provides(b byte) bool {
+	switch b {
+	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect, mqtt.OnWill:
+		return true
+	}
+	return false
+}
+
+// OnConnectAuthenticate checks the client id, username and SAS token.
+func (h *deviceHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	id, err := h.s.o.Keys.Authenticate(cl.ID, string(pk.Connect.Username), string(pk.Connect.Password), time.Now())
+	if err != nil {
+		h.s.log.Warn("IoT device refused", "client", cl.ID, "remote", cl.Net.Remote, "error", err)
+		return false
+	}
+	h.s.sessions.Store(cl, id)
+	h.s.log.Debug("IoT device connected", "hub", id.Hub, "device", id.Device, "module", id.Module, "scope", id.Scope)
+	return true
+}
+
+func (h *deviceHook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) { h.s.sessions.Delete(cl) }
+
+// OnWill drops last-will messages: IoT Hub has none.
+func (h *deviceHook) OnWill(_ *mqtt.Client, w mqtt.Will) (mqtt.Will, error) {
+	return w, errors.New("IoT Hub has no last-will messages")
+}
+
+// OnACLCheck lets a device publish only its own telemetry and subscribe
+// only to its own cloud-to-device topic (which odx never feeds).
+func (h *deviceHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	v, ok := h.s.sessions.Load(cl)
+	if !ok {
+		return false
+	}
+	id := v.(Identity)
+	if write {
+		d, m, _, ok := ParseTelemetryTopic(topic)
+		return ok && d == id.Device && m == id.Module
+	}
+	prefix := "devices/" + id.Device + "/"
+	if id.Module != "" {
+		prefix += "modules/" + id.Module + "/"
+	}
+	return topic == prefix+"messages/devicebound/#"
+}
+
+// OnPublish writes the message to the hub's built-in endpoint and returns
+// only when it is stored, so that mochi sends the QoS 1 PUBACK after the
+// message is durable. A message that cannot be stored is never
+// acknowledged: MQTT 5 devices get a failure PUBACK, MQTT 3.1.1 devices
+// (which have no negative acknowledgement) are disconnected and resend.
+func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	v, ok := h.s.sessions.Load(cl)
+	if !ok {
+		return pk, packets.ErrRejectPacket
+	}
+	id := v.(Identity)
+	refuse := func(code packets.Code, why string) (packets.Packet, error) {
+		h.s.log.Warn("IoT device message refused", "hub", id.Hub, "device", id.Device, "reason", why)
+		if cl.Properties.ProtocolVersion == 5 && pk.FixedHeader.Qos > 0 {
+			return pk, code
+		}
+		cl.Stop(fmt.Errorf("%s", why))
+		return pk, packets.ErrRejectPacket
+	}
+	if pk.FixedHeader.Qos > 1 {
+		// IoT Hub closes the connection of a device that publishes at QoS 2.
+		cl.Stop(errors.New("IoT Hub does not support QoS 2"))
+		return pk, packets.ErrRejectPacket
+	}
+	if len(pk.Payload) > MaxMessageSize {
+		return refuse(packets.ErrPacketTooLarge, fmt.Sprintf("message of %d bytes exceeds IoT Hub's %d-byte limit", len(pk.Payload), MaxMessageSize))
+	}
+	_, _, bag, _ := ParseTelemetryTopic(pk.TopicName)
+	app, sys, err := ParsePropertyBag(bag)
+	if err != nil {
+		return refuse(packets.ErrPayloadFormatInvalid, err.Error())
+	}
+	if pk.FixedHeader.Retain {
+		// IoT Hub does not retain; it marks the message instead.
+		app = append(app, Property{"mqtt-retain", "true"})
+		pk.FixedHeader.Retain = false
+	}
+	for _, up := range pk.Properties.User { // MQTT 5 user properties are application properties too
+		app = append(app, Property{up.Key, up.Val})
+	}
+	if _, ok := sys[PropContentType]; !ok && pk.Properties.ContentType != "" {
+		sys[PropContentType] = pk.Properties.ContentType
+	}
+	ctx, cancel := context.WithTimeout(h.s.ctx, h.s.o.StoreTimeout)
+	defer cancel()
+	if err := h.s.endpoint.store(ctx, id, app, sys, pk.Payload); err != nil {
+		return refuse(packets.ErrUnspecifiedError, "the message could not be stored: "+err.Error())
+	}
+	// Nothing subscribes to telemetry; skip mochi's fan-out.
+	pk.Ignore = true
+	return pk, nil
+}
+
+// discardAbove passes only records at or above a level.
+type discardAbove struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (d discardAbove) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= d.min && d.Handler.Enabled(ctx, l)
+}
+
+func (d discardAbove) WithAttrs(a []slog.Attr) slog.Handler {
+	return discardAbove{d.Handler.WithAttrs(a), d.min}
+}
+
+func (d discardAbove) WithGroup(g string) slog.Handler {
+	return discardAbove{d.Handler.WithGroup(g), d.min}
+}

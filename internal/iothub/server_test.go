@@ -1,0 +1,320 @@
+package iothub_test
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"odx/internal/hub"
+	"odx/internal/iothub"
+	"odx/internal/pki"
+)
+
+func quietLogger() *slog.Logger {
+	if os.Getenv("ODX_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// stand is an embedded event hub plus an embedded IoT hub serving "myhub".
+type stand struct {
+	dir       string
+	tls       *pki.Bundle
+	eventHub  *hub.Hub
+	keys      *iothub.Keys
+	server    *iothub.Server
+	hub       iothub.Hub
+	clientTLS *tls.Config
+}
+
+func newStand(t *testing.T) *stand {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := pki.Ensure(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eh, err := hub.Start(hub.Options{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "hub"), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eh.Close() })
+	keys, err := iothub.OpenKeys(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := keys.EnsureHub("myhub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := iothub.Start(iothub.Options{Listen: "127.0.0.1:0", TLS: b.ServerTLS, Keys: keys, EventHub: eh,
+		StoreTimeout: 2 * time.Second, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return &stand{dir: dir, tls: b, eventHub: eh, keys: keys, server: srv, hub: h, clientTLS: b.ClientTLS()}
+}
+
+// policyToken signs a device token with one of the hub's policies.
+func (s *stand) policyToken(t *testing.T, device, policy string, ttl time.Duration) string {
+	t.Helper()
+	p, ok := s.hub.Policy(policy)
+	if !ok {
+		t.Fatalf("no policy %s", policy)
+	}
+	tok, err := iothub.SignToken(iothub.DeviceResource("myhub", device, ""), p.Name, p.PrimaryKey, time.Now().Add(ttl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func username(device string) string {
+	return "myhub.azure-devices.net/" + device + "/?api-version=2021-04-12"
+}
+
+// connect opens a paho (MQTT 3.1.1) device connection; it returns the
+// connect error instead of failing.
+func (s *stand) connect(t *testing.T, clientID, user, password string) (paho.Client, error) {
+	t.Helper()
+	o := paho.NewClientOptions().AddBroker("ssl://" + s.server.Addr()).SetClientID(clientID).
+		SetUsername(user).SetPassword(password).SetTLSConfig(s.clientTLS).SetProtocolVersion(4).
+		SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(5 * time.Second)
+	c := paho.NewClient(o)
+	tok := c.Connect()
+	if !tok.WaitTimeout(10 * time.Second) {
+		t.Fatal("connect timed out")
+	}
+	if tok.Error() != nil {
+		return nil, tok.Error()
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c, nil
+}
+
+func (s *stand) mustConnect(t *testing.T, device, password string) paho.Client {
+	t.Helper()
+	c, err := s.connect(t, device, username(device), password)
+	if err != nil {
+		t.Fatalf("device %s refused: %v", device, err)
+	}
+	return c
+}
+
+func publish(t *testing.T, c paho.Client, topic string, qos byte, body string) error {
+	t.Helper()
+	tok := c.Publish(topic, qos, false, body)
+	if !tok.WaitTimeout(10 * time.Second) {
+		return context.DeadlineExceeded
+	}
+	return tok.Error()
+}
+
+// readBuiltIn reads n records from the hub's built-in endpoint.
+func readBuiltIn(t *testing.T, addr, hubName string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(iothub.BuiltInEventHub(hubName)),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n {
+		f := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d records from %s", len(out), n, iothub.BuiltInEventHub(hubName))
+		}
+		out = append(out, f.Records()...)
+	}
+	return out
+}
+
+func headers(r *kgo.Record) map[string]string {
+	m := map[string]string{}
+	for _, h := range r.Headers {
+		m[h.Key] = string(h.Value)
+	}
+	return m
+}
+
+func TestDeviceMessageLandsOnBuiltInEndpointWithSystemProperties(t *testing.T) {
+	s := newStand(t)
+	c := s.mustConnect(t, "thermo-1", s.policyToken(t, "thermo-1", "device", time.Hour))
+	topic := "devices/thermo-1/messages/events/" +
+		"Table=Telemetry&Format=json&site=north%20wing&%24.mid=m-42&%24.cid=c-7&%24.ct=application%2Fjson&%24.ce=utf-8&%24.uid=ops" +
+		"&iothub-creation-time-utc=2026-11-28T10%3A00%3A00Z"
+	before := time.Now().UTC()
+	if err := publish(t, c, topic, 1, `{"temp":21.5}`); err != nil {
+		t.Fatalf("QoS 1 publish: %v", err)
+	}
+	if err := publish(t, c, "devices/thermo-1/messages/events/", 0, `{"temp":22}`); err != nil {
+		t.Fatalf("QoS 0 publish: %v", err)
+	}
+	recs := readBuiltIn(t, s.eventHub.Addr(), "myhub", 2)
+	r := recs[0]
+	if string(r.Value) != `{"temp":21.5}` || string(r.Key) != "thermo-1" {
+		t.Fatalf("record body %q key %q", r.Value, r.Key)
+	}
+	h := headers(r)
+	want := map[string]string{
+		"Table": "Telemetry", "Format": "json", "site": "north wing",
+		"message-id": "m-42", "correlation-id": "c-7", "content-type": "application/json", "content-encoding": "utf-8",
+		"user-id": "ops", "iothub-creation-time-utc": "2026-11-28T10:00:00Z",
+		"iothub-connection-device-id": "thermo-1", "iothub-message-source": "Telemetry",
+		"iothub-connection-auth-method":        `{"scope":"hub","type":"sas","issuer":"iothub","acceptingIpFilterRule":null}`,
+		"iothub-connection-auth-generation-id": iothub.GenerationID("myhub", "thermo-1"),
+	}
+	for k, v := range want {
+		if h[k] != v {
+			t.Errorf("header %s = %q, want %q", k, h[k], v)
+		}
+	}
+	for _, absent := range []string{"$.mid", "iothub-connection-module-id", "dt-dataschema"} {
+		if _, ok := h[absent]; ok {
+			t.Errorf("header %s should not be set", absent)
+		}
+	}
+	enq, err := time.Parse(time.RFC3339Nano, h["iothub-enqueuedtime"])
+	if err != nil || enq.Before(before.Add(-time.Second)) || enq.After(time.Now().Add(time.Second)) {
+		t.Errorf("iothub-enqueuedtime %q (err %v) is not the time of publishing", h["iothub-enqueuedtime"], err)
+	}
+	if !r.Timestamp.Equal(enq.Truncate(time.Millisecond)) {
+		t.Errorf("record timestamp %v differs from iothub-enqueuedtime %v", r.Timestamp, enq)
+	}
+	h2 := headers(recs[1])
+	if string(recs[1].Value) != `{"temp":22}` || h2["iothub-connection-device-id"] != "thermo-1" || h2["Table"] != "" {
+		t.Errorf("second record %q headers %v", recs[1].Value, h2)
+	}
+}
+
+func TestDeviceKeyTokenModuleAndModelID(t *testing.T) {
+	s := newStand(t)
+	key, err := iothub.DeviceKey(s.hub, "gw", "sensor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := iothub.SignToken(iothub.DeviceResource("myhub", "gw", "sensor"), "", key, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.connect(t, "gw/sensor", "myhub.azure-devices.net/gw/sensor/?api-version=2021-04-12&model-id=dtmi%3Acom%3Aexample%3AThermostat%3B1", tok)
+	if err != nil {
+		t.Fatalf("module with device-key token refused: %v", err)
+	}
+	if err := publish(t, c, "devices/gw/modules/sensor/messages/events/%24.sub=thermostat1", 1, "21"); err != nil {
+		t.Fatal(err)
+	}
+	h := headers(readBuiltIn(t, s.eventHub.Addr(), "myhub", 1)[0])
+	for k, v := range map[string]string{
+		"iothub-connection-device-id": "gw", "iothub-connection-module-id": "sensor",
+		"dt-dataschema": "dtmi:com:example:Thermostat;1", "dt-subject": "thermostat1",
+		"iothub-connection-auth-method": `{"scope":"device","type":"sas","issuer":"iothub","acceptingIpFilterRule":null}`,
+	} {
+		if h[k] != v {
+			t.Errorf("header %s = %q, want %q", k, h[k], v)
+		}
+	}
+}
+
+func TestBadTokensAreRefused(t *testing.T) {
+	s := newStand(t)
+	good := s.policyToken(t, "dev1", "device", time.Hour)
+	other, err := s.keys.EnsureHub("otherhub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, _ := other.Policy("device")
+	foreignHub, _ := iothub.SignToken(iothub.DeviceResource("otherhub", "dev1", ""), "device", op.PrimaryKey, time.Now().Add(time.Hour))
+	wrongKey, _ := iothub.SignToken(iothub.DeviceResource("myhub", "dev1", ""), "device", op.PrimaryKey, time.Now().Add(time.Hour))
+	svc, _ := s.hub.Policy("service")
+	noDeviceConnect, _ := iothub.SignToken(iothub.DeviceResource("myhub", "dev1", ""), "service", svc.PrimaryKey, time.Now().Add(time.Hour))
+	devKey, _ := iothub.DeviceKey(s.hub, "dev2", "")
+	otherDeviceKey, _ := iothub.SignToken(iothub.DeviceResource("myhub", "dev1", ""), "", devKey, time.Now().Add(time.Hour))
+	tampered := strings.Replace(good, "se=", "se=9", 1)
+
+	cases := []struct {
+		name, client, user, password string
+	}{
+		{"expired", "dev1", username("dev1"), s.policyToken(t, "dev1", "device", -time.Minute)},
+		{"token for another device", "dev1", username("dev1"), s.policyToken(t, "dev2", "device", time.Hour)},
+		{"token for another hub", "dev1", username("dev1"), foreignHub},
+		{"signed with another hub's key", "dev1", username("dev1"), wrongKey},
+		{"policy without DeviceConnect", "dev1", username("dev1"), noDeviceConnect},
+		{"another device's key", "dev1", username("dev1"), otherDeviceKey},
+		{"tampered expiry", "dev1", username("dev1"), tampered},
+		{"not a SAS token", "dev1", username("dev1"), "secret"},
+		{"client id differs from username", "dev2", username("dev1"), good},
+		{"unknown hub", "dev1", "nohub.azure-devices.net/dev1/?api-version=2021-04-12", good},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := s.connect(t, tc.client, tc.user, tc.password); err == nil {
+				t.Fatal("connection accepted")
+			}
+		})
+	}
+	// The good token works, with the full username or the bare hub name.
+	s.mustConnect(t, "dev1", good)
+	if _, err := s.connect(t, "dev1", "myhub", good); err != nil {
+		t.Fatalf("bare hub name as username refused: %v", err)
+	}
+}
+
+func TestDeviceMayPublishOnlyItsOwnTelemetry(t *testing.T) {
+	s := newStand(t)
+	c := s.mustConnect(t, "dev1", s.policyToken(t, "dev1", "device", time.Hour))
+	// MQTT 3.1.1 has no negative PUBACK: the broker closes the connection.
+	err := publish(t, c, "devices/dev2/messages/events/", 1, "spoofed")
+	if err == nil && c.IsConnected() {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if c.IsConnected() {
+		t.Fatal("a device publishing as another device stayed connected")
+	}
+	if hw := s.eventHub.HighWatermarks(iothub.BuiltInEventHub("myhub")); sum(hw) != 0 {
+		t.Fatalf("spoofed message stored: %v", hw)
+	}
+}
+
+func sum(m map[int32]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func TestQoS1AcknowledgedOnlyOnceStored(t *testing.T) {
+	s := newStand(t)
+	c := s.mustConnect(t, "dev1", s.policyToken(t, "dev1", "device", time.Hour))
+	for i := range 20 {
+		if err := publish(t, c, "devices/dev1/messages/events/", 1, "m"); err != nil {
+			t.Fatal(err)
+		}
+		// When the PUBACK arrives the record must already be in the hub.
+		if got := sum(s.eventHub.HighWatermarks(iothub.BuiltInEventHub("myhub"))); got != int64(i+1) {
+			t.Fatalf("after %d acknowledged messages the built-in endpoint holds %d", i+1, got)
+		}
+	}
+	// With the event hub gone nothing can be stored: the message is not
+	// acknowledged (MQTT 3.1.1: the device is disconnected and resends later).
+	s.eventHub.Close()
+	err := publish(t, c, "devices/dev1/messages/events/", 1, "lost?")
+	if err == nil && c.IsConnected() {
+		t.Fatal("a message was acknowledged while the event hub was down")
+	}
+}
