@@ -404,6 +404,14 @@ type Search struct {
 	Pred   Expr
 }
 
+// ParseKV is `parse-kv X as (name:type, ...) with (property = value, ...)`.
+type ParseKV struct {
+	Span
+	X       Expr
+	Columns []*TypedColumn
+	Props   []*NamedExpr
+}
+
 // Invoke is `invoke f(args)`.
 type Invoke struct {
 	Span
@@ -428,3 +436,4 @@ func (*Generic) operatorNode()    {}
 func (*Invoke) operatorNode()     {}
 func (*MakeSeries) operatorNode() {}
 func (*Search) operatorNode()     {}
+func (*ParseKV) operatorNode()    {}

@@ -305,4 +305,8 @@ func (o *MakeSeries) String() string {
 
 func (o *Search) String() string { return "search " + params(o.Params) + o.Pred.String() }
 
+func (o *ParseKV) String() string {
+	return "parse-kv " + o.X.String() + " as (" + join(o.Columns, ", ") + ") with (" + join(o.Props, ", ") + ")"
+}
+
 func (o *Invoke) String() string { return "invoke " + o.Call.String() }

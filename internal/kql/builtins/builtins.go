@@ -235,6 +235,7 @@ func init() {
 	for _, n := range []string{"ipv4_is_private", "ipv4_is_match", "ipv4_is_in_range", "has_ipv4", "has_ipv4_prefix", "has_any_ipv4", "has_any_ipv4_prefix"} {
 		add(Scalar, n, 1, 64, boolean)
 	}
+	add(Scalar, "_kv_value", 3, 3, str) // parse-kv's lowering helper
 	add(Scalar, "bag_has_key", 2, 2, boolean)
 	add(Scalar, "set_has_element", 2, 2, boolean)
 	add(Scalar, "jaccard_index", 2, 2, real)

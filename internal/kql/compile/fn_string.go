@@ -466,3 +466,13 @@ func init() {
 		},
 	})
 }
+
+func init() {
+	register(map[string]lowerFunc{
+		// _kv_value(text, regex, key): the value group of the first match whose key group is key.
+		"_kv_value": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			s := strArg(call, a, 0)
+			return tmpl("COALESCE(regexp_extract_all({}, {}, 2)[list_position(list_transform(regexp_extract_all({}, {}, 1), k -> trim(k)), {})], '')", s, a[1], s, a[1], a[2]), nil
+		},
+	})
+}

@@ -565,6 +565,35 @@ func (p *parser) parseOperator() ast.Operator {
 		}
 		r.Span = span()
 		return r
+	case "parse-kv":
+		kv := &ast.ParseKV{X: p.parseBinary(0)}
+		p.expectKw("as")
+		p.expect(token.LParen)
+		for p.tok().Kind != token.RParen && p.tok().Kind != token.EOF {
+			cs := p.tok().Pos
+			name := p.parseIdent()
+			p.expect(token.Colon)
+			typ := ""
+			if p.tok().Kind == token.Ident {
+				typ = strings.ToLower(p.next().Value)
+			} else {
+				p.expected("a type name")
+			}
+			kv.Columns = append(kv.Columns, &ast.TypedColumn{Span: ast.Span{From: cs, To: p.prevEnd()}, Name: name, Type: typ})
+			if p.tok().Kind != token.Comma {
+				break
+			}
+			p.next()
+		}
+		p.expect(token.RParen)
+		p.expectKw("with")
+		p.expect(token.LParen)
+		if p.tok().Kind != token.RParen {
+			kv.Props = p.parseNamedList()
+		}
+		p.expect(token.RParen)
+		kv.Span = span()
+		return kv
 	case "search":
 		s := &ast.Search{Params: p.parseOpParams()}
 		s.Pred = p.parseBinary(0)

@@ -57,6 +57,7 @@ var roundTripSamples = []string{
 	"T | parse msg with * 'id=' id:long ' ' rest",
 	"T | mv-expand d to typeof(long) limit 10",
 	"T | search kind=case_sensitive \"a\" and not(\"b\") | take 1",
+	"T | parse-kv s as (a:string, ['b c']:long) with (pair_delimiter=\";\", kv_delimiter=\":\")",
 	"T | make-series n = count() default = 0, avg(v) on ts from datetime(2020-01-01) to now() step 1h by k",
 }
 

@@ -116,6 +116,8 @@ func (a *analyzer) operator(e *env, in Node, op ast.Operator) (Node, error) {
 		return a.makeSeries(e, in, o)
 	case *ast.Search:
 		return a.search(e, in, o)
+	case *ast.ParseKV:
+		return a.parseKV(e, in, o)
 	}
 	return nil, a.errf(op, "SEM0300", "The operator '%s' is not supported yet", strings.Fields(op.String())[0])
 }
