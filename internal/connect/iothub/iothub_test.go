@@ -1,0 +1,273 @@
+package iothub_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"odx/internal/connect"
+	"odx/internal/connect/connecttest"
+	"odx/internal/connect/eventhub"
+	iotconn "odx/internal/connect/iothub"
+	"odx/internal/hub"
+	"odx/internal/iothub"
+	"odx/internal/pki"
+)
+
+var testPolicy = connect.BatchingPolicy{MaxDelay: 150 * time.Millisecond, MaxItems: 1000, MaxBytes: 1 << 20}
+
+func quietLogger() *slog.Logger {
+	if os.Getenv("ODX_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+const testSub = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg"
+
+type stand struct {
+	eventHub *hub.Hub
+	keys     *iothub.Keys
+	server   *iothub.Server
+	tls      *pki.Bundle
+	conn     *iotconn.Connector
+}
+
+// newStand runs an embedded event hub, an embedded IoT hub and the IotHub connector.
+func newStand(t *testing.T) *stand {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := pki.Ensure(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eh, err := hub.Start(hub.Options{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "hub"), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eh.Close() })
+	keys, err := iothub.OpenKeys(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := iothub.Start(iothub.Options{Listen: "127.0.0.1:0", TLS: b.ServerTLS, Keys: keys, EventHub: eh, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	c := iotconn.New(iotconn.Options{
+		Keys:          keys,
+		Embedded:      &eventhub.Endpoint{Brokers: []string{eh.Addr()}, Partitions: hub.DefaultPartitions},
+		ClientOptions: []kgo.Opt{kgo.HeartbeatInterval(100 * time.Millisecond), kgo.FetchMaxWait(100 * time.Millisecond)},
+	})
+	return &stand{eventHub: eh, keys: keys, server: srv, tls: b, conn: c}
+}
+
+func (s *stand) manager(t *testing.T, sink *connecttest.Sink) *connect.Manager {
+	t.Helper()
+	reg := connect.NewRegistry()
+	if err := iotconn.Register(reg, s.conn); err != nil {
+		t.Fatal(err)
+	}
+	m, err := connect.NewManager(connect.Options{Registry: reg, Sink: sink, Checkpoints: sink, Logger: quietLogger(),
+		MinBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	return m
+}
+
+// device connects a paho device to hub with a token signed by the device policy.
+func (s *stand) device(t *testing.T, hubName, device string) paho.Client {
+	t.Helper()
+	h, err := s.keys.EnsureHub(hubName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := h.Policy("device")
+	tok, err := iothub.SignToken(iothub.DeviceResource(hubName, device, ""), p.Name, p.PrimaryKey, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := paho.NewClientOptions().AddBroker("ssl://" + s.server.Addr()).SetClientID(device).
+		SetUsername(iothub.HostName(hubName) + "/" + device + "/?api-version=2021-04-12").SetPassword(tok).
+		SetTLSConfig(s.tls.ClientTLS()).SetProtocolVersion(4).SetAutoReconnect(false)
+	c := paho.NewClient(o)
+	if tk := c.Connect(); !tk.WaitTimeout(10*time.Second) || tk.Error() != nil {
+		t.Fatalf("device %s did not connect: %v", device, tk.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
+}
+
+func send(t *testing.T, c paho.Client, device, bag, body string) {
+	t.Helper()
+	tk := c.Publish("devices/"+device+"/messages/events/"+bag, 1, false, body)
+	if !tk.WaitTimeout(10*time.Second) || tk.Error() != nil {
+		t.Fatalf("publish: %v", tk.Error())
+	}
+}
+
+func spec(name, hubName string) connect.Spec {
+	return connect.Spec{
+		ID:       testSub + "/providers/Microsoft.Kusto/Clusters/c1/Databases/db/DataConnections/" + name,
+		Database: "db", Name: name, Kind: "IotHub",
+		Source: testSub + "/providers/Microsoft.Devices/IotHubs/" + hubName, ConsumerGroup: "$Default",
+		Table: "Telemetry", Format: "JSON",
+		SystemProperties: []string{"iothub-connection-device-id", "iothub-enqueuedtime", "message-id", "iothub-creation-time-utc", "dt-subject"},
+		RetrievalStart:   time.Now().Add(-time.Minute),
+		Extra:            map[string]string{iotconn.PolicyProperty: "service"},
+	}
+}
+
+func TestIotHubConnectionDeliversDeviceMessagesWithSystemProperties(t *testing.T) {
+	s := newStand(t)
+	sink := connecttest.NewSink(testPolicy)
+	m := s.manager(t, sink)
+	sp := spec("iot1", "plant")
+	if p := m.Validate(context.Background(), sp); len(p) > 0 {
+		t.Fatalf("valid connection refused: %v", p)
+	}
+	if err := m.Apply(context.Background(), sp); err != nil {
+		t.Fatal(err)
+	}
+	d1, d2 := s.device(t, "plant", "press-1"), s.device(t, "plant", "press-2")
+	send(t, d1, "press-1", "%24.mid=a1&iothub-creation-time-utc=2026-11-28T09%3A00%3A00Z", `{"rpm":1200}`)
+	send(t, d2, "press-2", "Table=Alerts&Format=csv&%24.mid=b1&%24.sub=motor", "overheat,97")
+	send(t, d1, "press-1", "%24.mid=a2&Table=", `{"rpm":1250}`)
+
+	items := sink.WaitItems(t, 3, 20*time.Second)
+	if v := sink.Violations(); len(v) > 0 {
+		t.Fatalf("exactly-once violations: %v", v)
+	}
+	byID := map[string]connect.Item{}
+	for _, it := range items {
+		byID[it.Event.Properties["message-id"]] = it
+	}
+	a1, b1, a2 := byID["a1"], byID["b1"], byID["a2"]
+	if a1.Route.Table != "Telemetry" || a1.Route.Format != "json" || a2.Route.Table != "Telemetry" {
+		t.Errorf("default routing: a1 %+v a2 %+v", a1.Route, a2.Route)
+	}
+	if b1.Route.Table != "Alerts" || b1.Route.Format != "csv" || string(b1.Event.Body) != "overheat,97" {
+		t.Errorf("per-message routing: %+v body %q", b1.Route, b1.Event.Body)
+	}
+	check := func(it connect.Item, want map[string]string) {
+		t.Helper()
+		if len(it.SystemProperties) != len(sp.SystemProperties) {
+			t.Fatalf("%s: system properties %v", it.Source, it.SystemProperties)
+		}
+		for i, p := range it.SystemProperties {
+			if p.Name != sp.SystemProperties[i] {
+				t.Errorf("%s: system property %d is %s, want %s (the connection's order)", it.Source, i, p.Name, sp.SystemProperties[i])
+			}
+			if w, ok := want[p.Name]; ok && p.Value != w {
+				t.Errorf("%s: %s = %v, want %q", it.Source, p.Name, p.Value, w)
+			}
+		}
+		enq, err := time.Parse(time.RFC3339Nano, it.SystemProperties[1].Value.(string))
+		if err != nil || time.Since(enq) > time.Minute || !it.Event.EnqueuedTime.Equal(enq.Truncate(time.Millisecond)) {
+			t.Errorf("%s: iothub-enqueuedtime %v (err %v) vs record time %v", it.Source, it.SystemProperties[1].Value, err, it.Event.EnqueuedTime)
+		}
+	}
+	check(a1, map[string]string{"iothub-connection-device-id": "press-1", "message-id": "a1", "iothub-creation-time-utc": "2026-11-28T09:00:00Z", "dt-subject": ""})
+	check(b1, map[string]string{"iothub-connection-device-id": "press-2", "message-id": "b1", "dt-subject": "motor"})
+	if !strings.HasPrefix(a1.Source, "plant/") {
+		t.Errorf("failure source %q should name the IoT hub", a1.Source)
+	}
+	st, ok := m.Status(sp.ID)
+	if !ok || st.State != connect.Running || st.Events < 3 {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func TestIotHubConnectionRoutingFailuresAndMultiDatabase(t *testing.T) {
+	s := newStand(t)
+	sink := connecttest.NewSink(testPolicy)
+	m := s.manager(t, sink)
+	sp := spec("iot2", "plant")
+	if err := m.Apply(context.Background(), sp); err != nil {
+		t.Fatal(err)
+	}
+	d := s.device(t, "plant", "dev")
+	send(t, d, "dev", "Database=other&%24.mid=x", `{}`) // single-database connection: refused
+	send(t, d, "dev", "Format=raw&%24.mid=y", `{}`)     // RAW is not for IoT Hub connections
+	send(t, d, "dev", "%24.mid=ok", `{"v":1}`)          // ingested
+	items := sink.WaitItems(t, 1, 20*time.Second)
+	connecttest.Eventually(t, 10*time.Second, func() bool { return len(sink.Failures()) >= 2 }, func() string {
+		return "want 2 recorded failures"
+	})
+	if len(items) != 1 || items[0].Event.Properties["message-id"] != "ok" {
+		t.Fatalf("items %+v", items)
+	}
+	codes := map[string]bool{}
+	for _, f := range sink.Failures() {
+		codes[f.Code] = true
+	}
+	if !codes[connect.CodeNonMultiDatabase] || !codes[connect.CodeFormatNotSupported] {
+		t.Errorf("failure codes %v", codes)
+	}
+
+	multi := spec("iot3", "plant")
+	multi.MultiDatabase = true
+	multi.ConsumerGroup = "multi"
+	multi.RetrievalStart = time.Now().Add(-time.Hour)
+	if err := m.Apply(context.Background(), multi); err != nil {
+		t.Fatal(err)
+	}
+	connecttest.Eventually(t, 20*time.Second, func() bool {
+		for _, it := range sink.Items() {
+			if it.Route.Database == "other" {
+				return true
+			}
+		}
+		return false
+	}, func() string { return "the multi-database connection did not route to database other" })
+}
+
+func TestIotHubConnectionValidation(t *testing.T) {
+	s := newStand(t)
+	good := spec("v", "plant")
+	if p := s.conn.Validate(context.Background(), good); len(p) != 0 {
+		t.Fatalf("valid spec refused: %v", p)
+	}
+	cases := map[string]func(*connect.Spec){
+		"not an IoT hub id":           func(sp *connect.Spec) { sp.Source = testSub + "/providers/Microsoft.EventHub/namespaces/x/eventhubs/y" },
+		"policy lacks ServiceConnect": func(sp *connect.Spec) { sp.Extra = map[string]string{iotconn.PolicyProperty: "device"} },
+		"unknown policy":              func(sp *connect.Spec) { sp.Extra = map[string]string{iotconn.PolicyProperty: "nope"} },
+		"no policy":                   func(sp *connect.Spec) { sp.Extra = nil },
+		"RAW format":                  func(sp *connect.Spec) { sp.Format = "RAW" },
+		"unknown system property":     func(sp *connect.Spec) { sp.SystemProperties = []string{"x-opt-offset"} },
+		"no consumer group":           func(sp *connect.Spec) { sp.ConsumerGroup = "" },
+		"compression":                 func(sp *connect.Spec) { sp.Compression = "GZip" },
+	}
+	for name, change := range cases {
+		sp := good
+		change(&sp)
+		if p := s.conn.Validate(context.Background(), sp); len(p) == 0 {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// A policy added with a command reads the hub when it has ServiceConnect.
+	if _, err := s.keys.SetPolicy("plant", "adx", []string{"ServiceConnect"}); err != nil {
+		t.Fatal(err)
+	}
+	sp := good
+	sp.Extra = map[string]string{iotconn.PolicyProperty: "adx"}
+	if p := s.conn.Validate(context.Background(), sp); len(p) != 0 {
+		t.Errorf("custom ServiceConnect policy refused: %v", p)
+	}
+	// Embedded hubs off: only configured hubs are served.
+	off := iotconn.New(iotconn.Options{})
+	if p := off.Validate(context.Background(), good); len(p) == 0 {
+		t.Error("an unbound hub was accepted with the embedded IoT hub off")
+	}
+}
