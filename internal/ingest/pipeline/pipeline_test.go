@@ -305,3 +305,25 @@ func TestDefaultBatchingShowsDataWithinSeconds(t *testing.T) {
 		t.Fatalf("default batch took %v", took)
 	}
 }
+
+func TestBatchingBySize(t *testing.T) {
+	// An hour and 500 items would never seal in a test; 100 bytes does at once.
+	e := newEnv(t, Options{DefaultBatching: BatchingPolicy{MaxDelay: time.Hour, MaxItems: 500, MaxBytes: 100}})
+	e.table("DB", "T", telemetry)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.svc.IngestQueued(context.Background(), Request{Database: "DB", Table: "T", Source: "s.csv"}, bytes.NewReader(telemetryCSV(5, t0)))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a batch over MaximumRawDataSizeMB must seal at once")
+	}
+	if e.count("DB", "T") != 5 {
+		t.Fatal("rows not committed")
+	}
+}
