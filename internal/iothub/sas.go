@@ -164,3 +164,60 @@ func GenerationID(hub, device string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(hub) + "/" + device))
 	return strconv.FormatUint(binary.BigEndian.Uint64(sum[:8])%1_000_000_000_000_000_000, 10)
 }
+
+// DeviceToken makes a device's SAS token for hub (created with its default
+// policies if it does not exist yet), valid for ttl from now. With a policy
+// name the token is signed with that policy's primary key (skn set; the
+// policy needs DeviceConnect); without one it is signed with the device key
+// (DeviceKey), as device SDKs do with a device connection string.
+func (k *Keys) DeviceToken(hub, device, module, policy string, ttl time.Duration) (string, error) {
+	if device == "" || strings.Contains(device, "/") || strings.Contains(module, "/") {
+		return "", fmt.Errorf("device %q: a device id is required and cannot contain '/'", device)
+	}
+	if ttl <= 0 {
+		return "", fmt.Errorf("the token lifetime must be positive, not %v", ttl)
+	}
+	h, err := k.EnsureHub(hub)
+	if err != nil {
+		return "", err
+	}
+	resource := DeviceResource(h.Name, device, module)
+	expiry := time.Now().Add(ttl)
+	if policy == "" {
+		key, err := DeviceKey(h, device, module)
+		if err != nil {
+			return "", err
+		}
+		return SignToken(resource, "", key, expiry)
+	}
+	p, ok := h.Policy(policy)
+	if !ok {
+		names := make([]string, len(h.Policies))
+		for i, q := range h.Policies {
+			names[i] = q.Name
+		}
+		return "", fmt.Errorf("IoT hub %s has no shared access policy %q; it has %s", h.Name, policy, strings.Join(names, ", "))
+	}
+	if !p.Can(DeviceConnect) {
+		return "", fmt.Errorf("policy %q lacks DeviceConnect, so devices cannot connect with its tokens; use device or iothubowner", p.Name)
+	}
+	return SignToken(resource, p.Name, p.PrimaryKey, expiry)
+}
+
+// DeviceConnectionString is what Azure IoT device SDKs take:
+// HostName={hub}.azure-devices.net;DeviceId=...[;ModuleId=...];SharedAccessKey={device key}.
+func (k *Keys) DeviceConnectionString(hub, device, module string) (string, error) {
+	h, err := k.EnsureHub(hub)
+	if err != nil {
+		return "", err
+	}
+	key, err := DeviceKey(h, device, module)
+	if err != nil {
+		return "", err
+	}
+	cs := "HostName=" + HostName(h.Name) + ";DeviceId=" + device
+	if module != "" {
+		cs += ";ModuleId=" + module
+	}
+	return cs + ";SharedAccessKey=" + key, nil
+}
