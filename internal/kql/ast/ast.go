@@ -412,6 +412,14 @@ type ParseKV struct {
 	Props   []*NamedExpr
 }
 
+// MvApply is `mv-apply items on (operators)`: the operators run on each
+// input row's expanded items.
+type MvApply struct {
+	Span
+	Expand *MvExpand // the items, as in mv-expand
+	Ops    []Operator
+}
+
 // Invoke is `invoke f(args)`.
 type Invoke struct {
 	Span
@@ -437,3 +445,4 @@ func (*Invoke) operatorNode()     {}
 func (*MakeSeries) operatorNode() {}
 func (*Search) operatorNode()     {}
 func (*ParseKV) operatorNode()    {}
+func (*MvApply) operatorNode()    {}

@@ -309,4 +309,9 @@ func (o *ParseKV) String() string {
 	return "parse-kv " + o.X.String() + " as (" + join(o.Columns, ", ") + ") with (" + join(o.Props, ", ") + ")"
 }
 
+func (o *MvApply) String() string {
+	items := strings.TrimPrefix(o.Expand.String(), "mv-expand ")
+	return "mv-apply " + items + " on (" + join(o.Ops, " | ") + ")"
+}
+
 func (o *Invoke) String() string { return "invoke " + o.Call.String() }

@@ -182,6 +182,9 @@ func (c *compiler) node(n sem.Node) (*sqlast.Select, error) {
 		}
 		return q, nil
 	case *sem.Limit:
+		if v.PartitionBy != "" {
+			return c.partitionedLimit(v)
+		}
 		if s, ok := v.In.(*sem.Sort); ok {
 			// top / sort | take: one ORDER BY ... LIMIT, which DuckDB runs as a top-N
 			q, err := c.node(s)

@@ -295,3 +295,29 @@ func (c *compiler) parse(v *sem.Parse) (*sqlast.Select, error) {
 	}
 	return q, nil
 }
+
+// partitionedLimit keeps the first N rows of each partition (take/top
+// inside mv-apply), in the order of a sort directly below, if any.
+func (c *compiler) partitionedLimit(v *sem.Limit) (*sqlast.Select, error) {
+	in := v.In
+	w := &sqlast.Window{PartitionBy: []sqlast.Expr{col(v.PartitionBy)}}
+	if s, ok := in.(*sem.Sort); ok {
+		for _, k := range s.Keys {
+			x, err := c.expr(k.X)
+			if err != nil {
+				return nil, err
+			}
+			w.OrderBy = append(w.OrderBy, sqlast.OrderItem{X: x, Desc: k.Desc, NullsFirst: k.NullsFirst})
+		}
+		in = s.In
+	}
+	f, err := c.from(in)
+	if err != nil {
+		return nil, err
+	}
+	n, err := c.expr(v.N)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlast.Select{From: f, Qualify: bin("<=", &sqlast.Call{Name: "row_number", Over: w}, n)}, nil
+}

@@ -513,32 +513,30 @@ func (p *parser) parseOperator() ast.Operator {
 		return j
 	case "union":
 		return p.parseUnion(start)
-	case "mv-expand":
-		m := &ast.MvExpand{Params: p.parseOpParams()}
-		for {
-			m.Items = append(m.Items, p.parseNamed())
-			typ := ""
-			if p.isKw("to") && p.isKwAt(1, "typeof") {
+	case "mv-apply":
+		m := p.parseMvItems()
+		m.Span = span()
+		ma := &ast.MvApply{Expand: m}
+		p.expectKw("on")
+		p.expect(token.LParen)
+		for p.tok().Kind != token.RParen && p.tok().Kind != token.EOF {
+			if p.tok().Kind == token.Pipe {
 				p.next()
-				p.next()
-				p.expect(token.LParen)
-				if p.tok().Kind == token.Ident {
-					typ = strings.ToLower(p.next().Value)
-				} else {
-					p.expected("a type name")
-				}
-				p.expect(token.RParen)
 			}
-			m.Types = append(m.Types, typ)
-			if p.tok().Kind != token.Comma {
+			op := p.parseOperator()
+			if op == nil {
 				break
 			}
-			p.next()
+			ma.Ops = append(ma.Ops, op)
+			if p.tok().Kind != token.Pipe {
+				break
+			}
 		}
-		if p.isKw("limit") {
-			p.next()
-			m.Limit = p.parseBinary(0)
-		}
+		p.expect(token.RParen)
+		ma.Span = span()
+		return ma
+	case "mv-expand":
+		m := p.parseMvItems()
 		m.Span = span()
 		return m
 	case "parse", "parse-where":
@@ -1135,4 +1133,34 @@ func (p *parser) parseDatatable() ast.Expr {
 	p.expect(token.RBrack)
 	d.Span = ast.Span{From: start, To: p.prevEnd()}
 	return d
+}
+
+// parseMvItems parses mv-expand's (and mv-apply's) parameters, items and limit.
+func (p *parser) parseMvItems() *ast.MvExpand {
+	m := &ast.MvExpand{Params: p.parseOpParams()}
+	for {
+		m.Items = append(m.Items, p.parseNamed())
+		typ := ""
+		if p.isKw("to") && p.isKwAt(1, "typeof") {
+			p.next()
+			p.next()
+			p.expect(token.LParen)
+			if p.tok().Kind == token.Ident {
+				typ = strings.ToLower(p.next().Value)
+			} else {
+				p.expected("a type name")
+			}
+			p.expect(token.RParen)
+		}
+		m.Types = append(m.Types, typ)
+		if p.tok().Kind != token.Comma {
+			break
+		}
+		p.next()
+	}
+	if p.isKw("limit") {
+		p.next()
+		m.Limit = p.parseBinary(0)
+	}
+	return m
 }

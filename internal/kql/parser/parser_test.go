@@ -58,6 +58,7 @@ var roundTripSamples = []string{
 	"T | mv-expand d to typeof(long) limit 10",
 	"T | search kind=case_sensitive \"a\" and not(\"b\") | take 1",
 	"T | parse-kv s as (a:string, ['b c']:long) with (pair_delimiter=\";\", kv_delimiter=\":\")",
+	"T | mv-apply x = arr to typeof(long), y = b on (top 1 by x | extend z = x * 2)",
 	"T | make-series n = count() default = 0, avg(v) on ts from datetime(2020-01-01) to now() step 1h by k",
 }
 

@@ -38,6 +38,76 @@ func colRefs(cols []schema.Column) []Item {
 
 // operator analyses one pipe stage applied to in.
 func (a *analyzer) operator(e *env, in Node, op ast.Operator) (Node, error) {
+	n, err := a.operator1(e, in, op)
+	if err != nil || a.partition == "" {
+		return n, err
+	}
+	return a.keepPartition(n, op)
+}
+
+// keepPartition makes an operator inside mv-apply keep the row-id column
+// and work per input row.
+func (a *analyzer) keepPartition(n Node, op ast.Operator) (Node, error) {
+	p := a.partition
+	switch v := n.(type) {
+	case *Project:
+		if _, ok := findCol(v.Schema(), p); !ok {
+			v.Items = append(v.Items, Item{Name: p, X: &ColumnRef{Name: p, T: types.Long}})
+		}
+	case *Aggregate:
+		if _, ok := findCol(v.Cols, p); !ok {
+			v.Keys = append([]Item{{Name: p, X: &ColumnRef{Name: p, T: types.Long}}}, v.Keys...)
+			v.Cols = append([]schema.Column{{Name: p, Type: types.Long}}, v.Cols...)
+		}
+	case *Limit:
+		v.PartitionBy = p
+	case *Distinct, *Filter, *Sort, *Serialize, *MvExpand, *Parse:
+	default:
+		return nil, a.errf(op, "SEM0301", "This operator is not supported inside mv-apply")
+	}
+	return n, nil
+}
+
+// mvApply numbers the input rows, expands them, runs the subquery per row
+// (operators see the row id as a partition) and joins the results back to
+// the input row's columns.
+func (a *analyzer) mvApply(e *env, in Node, o *ast.MvApply) (Node, error) {
+	if a.partition != "" {
+		return nil, a.errf(o, "SEM0301", "mv-apply cannot be nested")
+	}
+	const rid = "__odx_rid"
+	numbered := &Project{In: in, Items: append(colRefs(in.Schema()), Item{Name: rid, X: &Call{Fn: "row_number", T: types.Long}}), Window: true}
+	cur, err := a.mvExpand(e, numbered, o.Expand)
+	if err != nil {
+		return nil, err
+	}
+	a.partition = rid
+	for _, op := range o.Ops {
+		if cur, err = a.operator(e, cur, op); err != nil {
+			a.partition = ""
+			return nil, err
+		}
+	}
+	a.partition = ""
+	rcols := cur.Schema()
+	j := &Join{L: numbered, R: cur, Kind: "inner",
+		LeftKeys: []Expr{&ColumnRef{Name: rid, T: types.Long, Side: "left"}}, RightKeys: []Expr{&ColumnRef{Name: rid, T: types.Long, Side: "right"}}}
+	for _, c := range in.Schema() {
+		if _, inRight := findCol(rcols, c.Name); !inRight {
+			j.Cols = append(j.Cols, c)
+			j.From = append(j.From, JoinCol{Side: "left", Name: c.Name})
+		}
+	}
+	for _, c := range rcols {
+		if c.Name != rid {
+			j.Cols = append(j.Cols, c)
+			j.From = append(j.From, JoinCol{Side: "right", Name: c.Name})
+		}
+	}
+	return j, nil
+}
+
+func (a *analyzer) operator1(e *env, in Node, op ast.Operator) (Node, error) {
 	switch o := op.(type) {
 	case *ast.Where:
 		sc := rowScope(in)
@@ -118,6 +188,8 @@ func (a *analyzer) operator(e *env, in Node, op ast.Operator) (Node, error) {
 		return a.search(e, in, o)
 	case *ast.ParseKV:
 		return a.parseKV(e, in, o)
+	case *ast.MvApply:
+		return a.mvApply(e, in, o)
 	}
 	return nil, a.errf(op, "SEM0300", "The operator '%s' is not supported yet", strings.Fields(op.String())[0])
 }

@@ -54,6 +54,9 @@ type analyzer struct {
 	options   map[string]any
 	extent    bool // the query uses ingestion_time(): scans carry the extent column
 	callDepth int
+	// partition is the hidden row-id column while analysing an mv-apply
+	// subquery: its operators work per input row.
+	partition string
 }
 
 // Analyze checks a parsed script and returns its typed plan. src maps

@@ -123,10 +123,12 @@ type (
 		In   Node
 		Keys []SortKey
 	}
-	// Limit keeps the first N rows.
+	// Limit keeps the first N rows; with PartitionBy, the first N rows of
+	// each partition (inside mv-apply).
 	Limit struct {
-		In Node
-		N  Expr
+		In          Node
+		N           Expr
+		PartitionBy string
 	}
 	// Distinct removes duplicate rows.
 	Distinct struct{ In Node }
