@@ -186,7 +186,7 @@ func (s *Service) IngestReader(ctx context.Context, req Request, r io.Reader) (R
 	if err != nil {
 		return res, s.failSource(ctx, req, &res, err)
 	}
-	var first = true
+	first := true
 	commit := func(rows [][]any, fails []storage.IngestionFailure) error {
 		b := storage.IngestBatch{Database: req.Database, Table: req.Table, Rows: rows, Source: req.Source,
 			Tags: t.tags, CreationTime: t.creationTime}
