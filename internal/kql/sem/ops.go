@@ -51,13 +51,22 @@ func (a *analyzer) keepPartition(n Node, op ast.Operator) (Node, error) {
 	p := a.partition
 	switch v := n.(type) {
 	case *Project:
-		if _, ok := findCol(v.Schema(), p); !ok {
-			v.Items = append(v.Items, Item{Name: p, X: &ColumnRef{Name: p, T: types.Long}})
+		for _, c := range append([]schema.Column{{Name: p, Type: types.Long}}, a.carry...) {
+			if _, ok := findCol(v.Schema(), c.Name); !ok {
+				v.Items = append(v.Items, Item{Name: c.Name, X: &ColumnRef{Name: c.Name, T: c.Type}})
+			}
 		}
 	case *Aggregate:
 		if _, ok := findCol(v.Cols, p); !ok {
 			v.Keys = append([]Item{{Name: p, X: &ColumnRef{Name: p, T: types.Long}}}, v.Keys...)
 			v.Cols = append([]schema.Column{{Name: p, Type: types.Long}}, v.Cols...)
+		}
+		// the row's own columns are constant within the partition
+		for _, c := range a.carry {
+			if _, ok := findCol(v.Cols, c.Name); !ok {
+				v.Aggs = append(v.Aggs, Item{Name: c.Name, X: &Call{Fn: "take_any", Args: []Expr{&ColumnRef{Name: c.Name, T: c.Type}}, T: c.Type}})
+				v.Cols = append(v.Cols, c)
+			}
 		}
 	case *Limit:
 		v.PartitionBy = p
@@ -68,9 +77,9 @@ func (a *analyzer) keepPartition(n Node, op ast.Operator) (Node, error) {
 	return n, nil
 }
 
-// mvApply numbers the input rows, expands them, runs the subquery per row
-// (operators see the row id as a partition) and joins the results back to
-// the input row's columns.
+// mvApply numbers the input rows, expands them and runs the subquery per row:
+// operators see the row id as a partition and carry the row's columns, so
+// the result needs no join back to the input.
 func (a *analyzer) mvApply(e *env, in Node, o *ast.MvApply) (Node, error) {
 	if a.partition != "" {
 		return nil, a.errf(o, "SEM0301", "mv-apply cannot be nested")
@@ -81,30 +90,28 @@ func (a *analyzer) mvApply(e *env, in Node, o *ast.MvApply) (Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.partition = rid
+	a.partition, a.carry = rid, visible(in.Schema())
+	defer func() { a.partition, a.carry = "", nil }()
 	for _, op := range o.Ops {
 		if cur, err = a.operator(e, cur, op); err != nil {
-			a.partition = ""
 			return nil, err
 		}
 	}
-	a.partition = ""
-	rcols := cur.Schema()
-	j := &Join{L: numbered, R: cur, Kind: "inner",
-		LeftKeys: []Expr{&ColumnRef{Name: rid, T: types.Long, Side: "left"}}, RightKeys: []Expr{&ColumnRef{Name: rid, T: types.Long, Side: "right"}}}
-	for _, c := range in.Schema() {
-		if _, inRight := findCol(rcols, c.Name); !inRight {
-			j.Cols = append(j.Cols, c)
-			j.From = append(j.From, JoinCol{Side: "left", Name: c.Name})
+	// the input row's columns first, then what the subquery added
+	var items []Item
+	taken := map[string]bool{rid: true}
+	for _, c := range visible(in.Schema()) {
+		if rc, ok := findCol(cur.Schema(), c.Name); ok {
+			items = append(items, Item{Name: c.Name, X: &ColumnRef{Name: c.Name, T: rc.Type}})
+			taken[c.Name] = true
 		}
 	}
-	for _, c := range rcols {
-		if c.Name != rid {
-			j.Cols = append(j.Cols, c)
-			j.From = append(j.From, JoinCol{Side: "right", Name: c.Name})
+	for _, c := range cur.Schema() {
+		if !taken[c.Name] {
+			items = append(items, Item{Name: c.Name, X: &ColumnRef{Name: c.Name, T: c.Type}})
 		}
 	}
-	return j, nil
+	return &Project{In: cur, Items: items}, nil
 }
 
 func (a *analyzer) operator1(e *env, in Node, op ast.Operator) (Node, error) {

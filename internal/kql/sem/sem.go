@@ -57,6 +57,7 @@ type analyzer struct {
 	// partition is the hidden row-id column while analysing an mv-apply
 	// subquery: its operators work per input row.
 	partition string
+	carry     []schema.Column // the input row's columns, carried through the subquery
 }
 
 // Analyze checks a parsed script and returns its typed plan. src maps
