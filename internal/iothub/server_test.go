@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -316,5 +318,62 @@ func TestQoS1AcknowledgedOnlyOnceStored(t *testing.T) {
 	err := publish(t, c, "devices/dev1/messages/events/", 1, "lost?")
 	if err == nil && c.IsConnected() {
 		t.Fatal("a message was acknowledged while the event hub was down")
+	}
+}
+
+// mosquittoPub runs Debian's mosquitto_pub against the device endpoint.
+func (s *stand) mosquittoPub(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	bin, err := exec.LookPath("mosquitto_pub")
+	if err != nil {
+		t.Skip("mosquitto_pub not installed (apt-get install -y mosquitto-clients)")
+	}
+	host, port, _ := net.SplitHostPort(s.server.Addr())
+	base := []string{"-h", host, "-p", port, "--cafile", s.tls.CAFile}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, append(base, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+func TestMosquittoPubMQTT311AndMQTT5(t *testing.T) {
+	s := newStand(t)
+	tok := s.policyToken(t, "mq1", "device", time.Hour)
+	out, err := s.mosquittoPub(t, "-V", "mqttv311", "-q", "1", "-i", "mq1", "-u", username("mq1"), "-P", tok,
+		"-t", "devices/mq1/messages/events/Table=Raw&%24.mid=v311", "-m", "a,1")
+	if err != nil {
+		t.Fatalf("mosquitto_pub MQTT 3.1.1: %v\n%s", err, out)
+	}
+	out, err = s.mosquittoPub(t, "-V", "mqttv5", "-q", "1", "-i", "mq1", "-u", username("mq1"), "-P", tok,
+		"-D", "publish", "user-property", "Table", "Events", "-D", "publish", "content-type", "application/json",
+		"-t", "devices/mq1/messages/events/%24.mid=v5", "-m", `{"a":1}`)
+	if err != nil {
+		t.Fatalf("mosquitto_pub MQTT 5: %v\n%s", err, out)
+	}
+	recs := readBuiltIn(t, s.eventHub.Addr(), "myhub", 2)
+	byMID := map[string]map[string]string{}
+	for _, r := range recs {
+		h := headers(r)
+		byMID[h["message-id"]] = h
+	}
+	if h := byMID["v311"]; h["Table"] != "Raw" || h["iothub-connection-device-id"] != "mq1" {
+		t.Errorf("MQTT 3.1.1 message headers %v", h)
+	}
+	if h := byMID["v5"]; h["Table"] != "Events" || h["content-type"] != "application/json" || h["iothub-connection-device-id"] != "mq1" {
+		t.Errorf("MQTT 5 message headers %v (user properties are application properties; the content type is content-type)", h)
+	}
+
+	// Refused: a token for another device, and an expired one, on both versions.
+	for _, v := range []string{"mqttv311", "mqttv5"} {
+		for name, bad := range map[string]string{"foreign": s.policyToken(t, "mq2", "device", time.Hour), "expired": s.policyToken(t, "mq1", "device", -time.Second)} {
+			out, err := s.mosquittoPub(t, "-V", v, "-q", "1", "-i", "mq1", "-u", username("mq1"), "-P", bad,
+				"-t", "devices/mq1/messages/events/", "-m", "x")
+			if err == nil {
+				t.Errorf("%s %s token accepted: %s", v, name, out)
+			}
+		}
+	}
+	if n := sum(s.eventHub.HighWatermarks(iothub.BuiltInEventHub("myhub"))); n != 2 {
+		t.Errorf("the built-in endpoint holds %d messages, want 2", n)
 	}
 }
