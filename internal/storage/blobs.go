@@ -64,16 +64,22 @@ func (s *Store) BlobState(ctx context.Context, connection, blob string) (BlobPro
 // the blob was completed by another commit meanwhile.
 var ErrBlobDone = errors.New("the blob was already committed")
 
-// PutBlobTx records a blob's progress inside tx (Store.Ingest's Extra). It
-// fails with ErrBlobDone when the blob is already complete, so that two
-// racing commits of one blob never both add its rows.
-func PutBlobTx(tx *engine.Tx, connection, blob string, p BlobProgress) error {
+// ErrBlobMoved is returned by PutBlobTx (and aborts its transaction) when
+// another commit of the blob added rows since the caller read its progress:
+// the caller must read the progress again and resume from there.
+var ErrBlobMoved = errors.New("the blob's progress changed meanwhile")
+
+// PutBlobTx records a blob's progress inside tx (Store.Ingest's Extra),
+// after prevRows rows committed before. It fails with ErrBlobDone when the
+// blob is complete already and ErrBlobMoved when its committed rows are not
+// prevRows, so that two racing commits of one blob never both add rows.
+func PutBlobTx(tx *engine.Tx, connection, blob string, prevRows int64, p BlobProgress) error {
 	conn := strings.ToLower(connection)
-	rows, err := tx.Query(`SELECT done FROM odx_meta.connection_blobs WHERE connection = ? AND blob = ?`, conn, blob)
+	rows, err := tx.Query(`SELECT done, rows_committed FROM odx_meta.connection_blobs WHERE connection = ? AND blob = ?`, conn, blob)
 	if err != nil {
 		return err
 	}
-	done := false
+	done, committed := false, int64(0)
 	for rows.Next() {
 		v, err := rows.Values()
 		if err != nil {
@@ -81,10 +87,14 @@ func PutBlobTx(tx *engine.Tx, connection, blob string, p BlobProgress) error {
 			return err
 		}
 		done, _ = v[0].(bool)
+		committed, _ = v[1].(int64)
 	}
 	rows.Close()
 	if done {
 		return ErrBlobDone
+	}
+	if committed != prevRows {
+		return ErrBlobMoved
 	}
 	_, err = tx.Exec(`INSERT INTO odx_meta.connection_blobs VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (connection, blob) DO UPDATE SET rows_committed = excluded.rows_committed, done = excluded.done,
@@ -98,9 +108,9 @@ func PutBlobTx(tx *engine.Tx, connection, blob string, p BlobProgress) error {
 // CommitBlobBookkeeping commits a blob's progress, the connection's
 // positions and failures without rows (a blob that failed, or whose last
 // rows were committed earlier).
-func (s *Store) CommitBlobBookkeeping(ctx context.Context, connection, blob string, p BlobProgress, positions []SourcePosition, failures []IngestionFailure) error {
+func (s *Store) CommitBlobBookkeeping(ctx context.Context, connection, blob string, prevRows int64, p BlobProgress, positions []SourcePosition, failures []IngestionFailure) error {
 	return s.retryConflicts(ctx, func(tx *engine.Tx) error {
-		if err := PutBlobTx(tx, connection, blob, p); err != nil {
+		if err := PutBlobTx(tx, connection, blob, prevRows, p); err != nil {
 			return err
 		}
 		if err := PutPositionsTx(tx, connection, positions); err != nil {

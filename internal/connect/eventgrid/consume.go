@@ -1,6 +1,7 @@
 package eventgrid
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,10 @@ import (
 // maxPollRecords bounds the notifications taken per poll: a poll's blobs
 // are ingested before the next poll, and a rebalance waits for them.
 const maxPollRecords = 128
+
+// bufferedBlobBytes: blobs up to this size are read into memory before
+// decoding (at most Parallel of them at a time); larger ones stream.
+const bufferedBlobBytes = 16 << 20
 
 // run is one run of one connection.
 type run struct {
@@ -415,7 +420,7 @@ func (r *run) ingest(ctx context.Context, n Notice, pos connect.Position, source
 			size = props.Size
 			b.Identity = ref.URL + "#" + props.ETag
 			r.route(&b, ref, props)
-			b.Open, b.ReadErr = r.opener(ref, props.ETag)
+			b.Open, b.ReadErr = r.opener(ref, props.ETag, props.Size)
 		}
 	}
 
@@ -550,7 +555,7 @@ func parseTime(v string) (time.Time, error) {
 
 // opener opens the blob for the sink and remembers whether reading it
 // failed on the storage side (retry) rather than in its content (failure).
-func (r *run) opener(ref blobstore.Ref, etag string) (func(context.Context) (io.ReadCloser, error), func() error) {
+func (r *run) opener(ref blobstore.Ref, etag string, size int64) (func(context.Context) (io.ReadCloser, error), func() error) {
 	var mu sync.Mutex
 	var readErr error
 	set := func(err error) {
@@ -566,6 +571,18 @@ func (r *run) opener(ref blobstore.Ref, etag string) (func(context.Context) (io.
 				set(err)
 			}
 			return nil, err
+		}
+		if size <= bufferedBlobBytes {
+			// Small blobs are downloaded whole first: the decoder then never
+			// waits on the network, and a dropped download is retried
+			// before anything is decoded.
+			defer rc.Close()
+			data, err := io.ReadAll(rc)
+			if err != nil {
+				set(fmt.Errorf("reading the blob failed: %w", err))
+				return nil, err
+			}
+			return io.NopCloser(bytes.NewReader(data)), nil
 		}
 		return &trackedReader{rc: rc, set: set}, nil
 	}

@@ -44,6 +44,7 @@ func (c *ConnectionSink) IngestBlob(ctx context.Context, b connect.Blob) (connec
 	if prog.Done {
 		return duplicate()
 	}
+	committed := prog.Rows // rows of this blob committed so far (by earlier, interrupted attempts too)
 	req := Request{Database: b.Route.Database, Table: b.Route.Table, Source: b.URL, OperationID: newID(),
 		OperationKind: KindDataConnection, Principal: b.Connection, RawSize: b.RawSize}
 	// fail records the blob's failure with its identity and the position.
@@ -52,7 +53,7 @@ func (c *ConnectionSink) IngestBlob(ctx context.Context, b connect.Blob) (connec
 			msg = b.URL + ": " + msg
 		}
 		f := c.s.failure(req, code, msg)
-		err := st.CommitBlobBookkeeping(ctx, b.Connection, b.Identity, storage.BlobProgress{Rows: prog.Rows, Done: true, Failed: true}, positions, []storage.IngestionFailure{f})
+		err := st.CommitBlobBookkeeping(ctx, b.Connection, b.Identity, committed, storage.BlobProgress{Rows: committed, Done: true, Failed: true}, positions, []storage.IngestionFailure{f})
 		if errors.Is(err, storage.ErrBlobDone) {
 			return duplicate()
 		}
@@ -88,7 +89,6 @@ func (c *ConnectionSink) IngestBlob(ctx context.Context, b connect.Blob) (connec
 	defer rc.Close()
 
 	skip := prog.Rows // rows an interrupted earlier attempt committed
-	committed := prog.Rows
 	type chunk struct {
 		rows  [][]any
 		fails []storage.IngestionFailure
@@ -101,12 +101,12 @@ func (c *ConnectionSink) IngestBlob(ctx context.Context, b connect.Blob) (connec
 			if !last {
 				return nil
 			}
-			return st.CommitBlobBookkeeping(ctx, b.Connection, b.Identity, prg, positions, ch.fails)
+			return st.CommitBlobBookkeeping(ctx, b.Connection, b.Identity, committed, prg, positions, ch.fails)
 		}
 		_, err := st.Ingest(ctx, storage.IngestBatch{Database: req.Database, Table: req.Table, Rows: ch.rows, Source: b.URL,
 			Tags: t.tags, CreationTime: t.creationTime,
 			Extra: func(tx *engine.Tx) error {
-				if err := storage.PutBlobTx(tx, b.Connection, b.Identity, prg); err != nil {
+				if err := storage.PutBlobTx(tx, b.Connection, b.Identity, committed, prg); err != nil {
 					return err
 				}
 				if last {
