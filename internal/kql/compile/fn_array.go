@@ -97,3 +97,18 @@ func init() {
 		},
 	})
 }
+
+func init() {
+	register(map[string]lowerFunc{
+		"has_any_index": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			s := strArg(call, a, 0)
+			l := asJSONList(dyn(call, a, 1))
+			return tmpl("COALESCE(list_position(list_transform({}, x -> regexp_matches({}, '(?i)(^|[^\\pL\\pN])' || regexp_escape(COALESCE(x ->> '$', '')) || '($|[^\\pL\\pN])')), true), 0) - 1", l, s), nil
+		},
+		"bag_zip": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			k := tmpl("list_transform({}, x -> (x ->> '$'))", asJSONList(dyn(call, a, 0)))
+			v := asJSONList(dyn(call, a, 1))
+			return tmpl("to_json(map_from_entries(list_transform(range(len({})), i -> struct_pack(k := {}[i + 1], v := COALESCE({}[i + 1], 'null'::JSON)))))", k, k, v), nil
+		},
+	})
+}

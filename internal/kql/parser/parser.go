@@ -458,7 +458,7 @@ func (p *parser) parseOperator() ast.Operator {
 	case "where", "filter":
 		pred := p.parseBinary(0)
 		return &ast.Where{Span: span(), Pred: pred}
-	case "project", "extend", "project-away", "project-keep", "project-rename", "project-reorder", "distinct", "serialize", "print", "getschema":
+	case "project", "extend", "project-away", "project-keep", "project-rename", "project-reorder", "project-by-names", "distinct", "serialize", "print", "getschema":
 		params := p.parseOpParams()
 		var items []*ast.NamedExpr
 		if name != "getschema" && !p.atOperatorEnd() {

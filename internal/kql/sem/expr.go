@@ -1,6 +1,7 @@
 package sem
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -403,6 +404,22 @@ func (a *analyzer) call(e *env, sc *scope, c *ast.Call) (Expr, error) {
 			return &Call{Fn: "ingestion_time", Args: []Expr{&ColumnRef{Name: col.Name, T: col.Type}}, T: types.DateTime}, nil
 		}
 		return &Const{T: types.DateTime}, nil
+	case "column_names_of":
+		if len(c.Args) == 1 {
+			n, err := a.tabular(e, c.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			var names []string
+			for _, col := range visible(n.Schema()) {
+				names = append(names, col.Name)
+			}
+			js, _ := json.Marshal(names)
+			if names == nil {
+				js = []byte("[]")
+			}
+			return &Const{V: string(js), T: types.Dynamic}, nil
+		}
 	case "pack_all":
 		var args []Expr
 		for _, col := range sc.cols {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"odx/internal/kerr"
 	"odx/internal/kql/ast"
 	"odx/internal/kql/builtins"
 	"odx/internal/kql/schema"
@@ -289,6 +290,22 @@ func (a *analyzer) project(e *env, in Node, o *ast.Project) (Node, error) {
 			}
 		}
 		return &Project{In: in, Items: items}, nil
+	case "project-by-names":
+		var items []Item
+		taken := map[string]bool{}
+		for _, it := range o.Items {
+			ms := a.namesOf(it.X, cols)
+			if len(ms) == 0 {
+				return nil, a.errf(it, "SEM0100", "Failed to resolve column '%s'", it.X.String())
+			}
+			for _, c := range ms {
+				if !taken[c.Name] {
+					taken[c.Name] = true
+					items = append(items, Item{Name: c.Name, X: &ColumnRef{Name: c.Name, T: c.Type}})
+				}
+			}
+		}
+		return &Project{In: in, Items: items}, nil
 	case "project-rename":
 		rename := map[string]string{}
 		for _, it := range o.Items {
@@ -363,6 +380,9 @@ func (a *analyzer) namesOf(x ast.Expr, cols []schema.Column) []schema.Column {
 	pattern = strings.ReplaceAll(pattern, "']", "")
 	if id, ok := x.(*ast.Ident); ok {
 		pattern = id.Name
+	}
+	if lit, ok := x.(*ast.Literal); ok && lit.Kind == ast.LitString {
+		pattern = lit.Value
 	}
 	if !strings.Contains(pattern, "*") {
 		if c, ok := findCol(cols, pattern); ok {
@@ -796,9 +816,13 @@ func (a *analyzer) union(e *env, in Node, o *ast.Union) (Node, error) {
 		inputs = append(inputs, in)
 		names = append(names, "union_arg0")
 	}
+	fuzzy := strings.EqualFold(paramValue(o.Params, "isfuzzy"), "true")
 	for _, t := range o.Tables {
 		n, err := a.tabular(e, t)
 		if err != nil {
+			if ke, ok := err.(*kerr.Error); ok && fuzzy && ke.Semantic == "SEM0100" {
+				continue // isfuzzy: an input that does not resolve is left out
+			}
 			return nil, err
 		}
 		inputs = append(inputs, n)
