@@ -144,15 +144,17 @@ func TestBlobsFromAzuriteBothSchemas(t *testing.T) {
 }
 
 // blobStorageEventType BlobRenamed ingests the renamed (destination) blob
-// and skips BlobCreated events.
+// and skips BlobCreated events; the connection's ignoreFirstRecord skips
+// each blob's header line.
 func TestBlobRenamedConnection(t *testing.T) {
 	ep := startAzurite(t)
 	e := newEnv(t, envOptions{endpoint: ep})
 	e.table("db", "T", colsT)
 	bc := blobClient(t, ep)
-	upload(t, bc, "renamed", "final/r.csv", []byte("dev-r,7\n"), nil)
+	upload(t, bc, "renamed", "final/r.csv", []byte("Device,Value\ndev-r,7\n"), nil)
 	upload(t, bc, "renamed", "final/c.csv", []byte("dev-x,9\n"), nil)
-	s := e.spec("grid2", "grid2", e.account, map[string]string{eventgrid.ExtraBlobStorageEventType: eventgrid.BlobRenamed})
+	s := e.spec("grid2", "grid2", e.account, map[string]string{eventgrid.ExtraBlobStorageEventType: eventgrid.BlobRenamed,
+		eventgrid.ExtraIgnoreFirstRecord: "true"})
 	e.apply(s)
 	e.notify("grid2", []any{
 		event(false, eventgrid.BlobCreated, e.account, ep+"/renamed/final/c.csv", 8, "PutBlob"),
