@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -454,5 +455,35 @@ func TestUnixTimeForms(t *testing.T) {
 	}
 	if got := bagArrayToDictionary([]any{1, 2}); !reflect.DeepEqual(got, []any{1, 2}) {
 		t.Errorf("non-bag array changed: %v", got)
+	}
+}
+
+func TestBinderConcurrentUse(t *testing.T) {
+	cols := []schema.Column{{Name: "n", Type: types.Long}}
+	b, err := Bind(Identity(CSV, cols), cols, Options{MaxErrors: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errCount := make([]int, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			recs := make([]format.Record, 100)
+			for i := range recs {
+				recs[i] = format.Record{Number: int64(i + 1), Fields: []string{"x"}}
+			}
+			_, errs := b.Rows(&format.Batch{Records: recs})
+			errCount[g] = len(errs)
+		}(g)
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range errCount {
+		total += n
+	}
+	if total != 50 || b.Suppressed() != 750 {
+		t.Errorf("reported %d, suppressed %d; want 50 and 750", total, b.Suppressed())
 	}
 }
