@@ -65,6 +65,9 @@ type Server struct {
 	// ctx ends when Close starts, so that no device waits on a store.
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start listens and serves devices. Stop it with Close.
@@ -129,12 +132,14 @@ func Start(o Options) (*Server, error) {
 func (s *Server) Addr() string { return s.addr }
 
 // Close disconnects devices and stops the endpoint. Messages already
-// acknowledged are in the event hub.
+// acknowledged are in the event hub. Closing twice is harmless.
 func (s *Server) Close() error {
-	s.cancel()
-	err := s.broker.Close()
-	s.endpoint.close()
-	return err
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.closeErr = s.broker.Close()
+		s.endpoint.close()
+	})
+	return s.closeErr
 }
 
 // deviceHook applies IoT Hub's rules to the MQTT broker.

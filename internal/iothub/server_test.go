@@ -377,3 +377,42 @@ func TestMosquittoPubMQTT311AndMQTT5(t *testing.T) {
 		t.Errorf("the built-in endpoint holds %d messages, want 2", n)
 	}
 }
+
+func TestAcknowledgedMessagesSurviveARestart(t *testing.T) {
+	s := newStand(t)
+	c := s.mustConnect(t, "dev1", s.policyToken(t, "dev1", "device", time.Hour))
+	for range 50 {
+		if err := publish(t, c, "devices/dev1/messages/events/k=v", 1, "payload"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Disconnect(100)
+	s.server.Close()
+	s.eventHub.Close()
+	again, err := hub.Start(hub.Options{Listen: "127.0.0.1:0", DataDir: filepath.Join(s.dir, "hub"), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	recs := readBuiltIn(t, again.Addr(), "myhub", 50)
+	if len(recs) != 50 || headers(recs[49])["k"] != "v" {
+		t.Fatalf("%d records after restart", len(recs))
+	}
+}
+
+func TestSecondConnectionOfADeviceReplacesTheFirst(t *testing.T) {
+	s := newStand(t)
+	tok := s.policyToken(t, "dev1", "device", time.Hour)
+	first := s.mustConnect(t, "dev1", tok)
+	second := s.mustConnect(t, "dev1", tok)
+	deadline := time.Now().Add(5 * time.Second)
+	for first.IsConnected() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if first.IsConnected() || !second.IsConnected() {
+		t.Fatalf("first connected %v, second connected %v; IoT Hub keeps one connection per device", first.IsConnected(), second.IsConnected())
+	}
+	if err := publish(t, second, "devices/dev1/messages/events/", 1, "x"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -59,8 +59,10 @@ type Options struct {
 	Embedded *eventhub.Endpoint
 	// Hubs binds IoT hubs (by name, case-insensitive) to real endpoints.
 	Hubs map[string]BoundHub
-	// PollWait and ClientOptions are passed to the Event Hub consumer.
+	// PollWait, NodeID and ClientOptions are passed to the Event Hub
+	// consumer (see eventhub.Options).
 	PollWait      time.Duration
+	NodeID        string
 	ClientOptions []kgo.Opt
 }
 
@@ -203,6 +205,7 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 	eh := eventhub.New(eventhub.Options{
 		Namespaces:    map[string]eventhub.Endpoint{src.hub: src.endpoint},
 		PollWait:      c.o.PollWait,
+		NodeID:        c.o.NodeID,
 		ClientOptions: c.o.ClientOptions,
 	})
 	inner := rt

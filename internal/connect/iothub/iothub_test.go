@@ -271,3 +271,61 @@ func TestIotHubConnectionValidation(t *testing.T) {
 		t.Error("an unbound hub was accepted with the embedded IoT hub off")
 	}
 }
+
+func TestConfigBoundIotHubReadsItsEventHubCompatibleEndpoint(t *testing.T) {
+	// A second Kafka-protocol hub stands in for a real IoT hub's built-in endpoint.
+	real, err := hub.Start(hub.Options{Listen: "127.0.0.1:0", Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { real.Close() })
+	const ehName = "iothub-ehub-factory-1234567-abcdef0123"
+	if err := real.CreateTopic(ehName); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := kgo.NewClient(kgo.SeedBrokers(real.Addr()), kgo.DefaultProduceTopic(ehName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	rec := &kgo.Record{Key: []byte("dev9"), Value: []byte(`{"v":9}`), Headers: []kgo.RecordHeader{
+		{Key: "iothub-connection-device-id", Value: []byte("dev9")}, {Key: "message-id", Value: []byte("m9")}, {Key: "Table", Value: []byte("Bound")}}}
+	if err := pr.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	keys, err := iothub.OpenKeys(t.TempDir(), map[string]map[string]string{"factory": {"reader": key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := iotconn.New(iotconn.Options{
+		Keys:          keys,
+		Hubs:          map[string]iotconn.BoundHub{"Factory": {Endpoint: eventhub.Endpoint{Brokers: []string{real.Addr()}}, EventHubName: ehName}},
+		ClientOptions: []kgo.Opt{kgo.HeartbeatInterval(100 * time.Millisecond), kgo.FetchMaxWait(100 * time.Millisecond)},
+	})
+	sp := spec("bound", "factory")
+	sp.Extra = map[string]string{iotconn.PolicyProperty: "iothubowner"}
+	if p := c.Validate(context.Background(), sp); len(p) == 0 {
+		t.Error("a policy the configuration does not list was accepted for a bound hub")
+	}
+	sp.Extra = map[string]string{iotconn.PolicyProperty: "reader"}
+	sp.RetrievalStart = time.Now().Add(-time.Hour)
+	if p := c.Validate(context.Background(), sp); len(p) > 0 {
+		t.Fatalf("bound hub refused: %v", p)
+	}
+	if _, ok, _ := keys.Lookup("factory"); ok {
+		t.Error("a bound hub was created in the embedded IoT hub's keys")
+	}
+	sink := connecttest.NewSink(testPolicy)
+	s := &stand{conn: c}
+	m := s.manager(t, sink)
+	if err := m.Apply(context.Background(), sp); err != nil {
+		t.Fatal(err)
+	}
+	items := sink.WaitItems(t, 1, 20*time.Second)
+	if it := items[0]; it.Route.Table != "Bound" || string(it.Event.Body) != `{"v":9}` ||
+		it.SystemProperties[0].Value != "dev9" || it.SystemProperties[2].Value != "m9" {
+		t.Fatalf("item %+v", it)
+	}
+}
