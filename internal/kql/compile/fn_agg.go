@@ -167,12 +167,7 @@ func numArg(call *sem.Call, a []sqlast.Expr, i int) sqlast.Expr {
 
 func minMax(name string, conditional bool) lowerFunc {
 	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-		x := a[0]
-		if call.T == types.Real {
-			// Kusto ignores NaN in min/max; DuckDB orders NaN above everything.
-			x = tmpl("CASE WHEN isnan({}) THEN NULL ELSE {} END", x, x)
-		}
-		ac := aggCall(name, x)
+		ac := aggCall(name, a[0])
 		if conditional {
 			ac.Filter = c.truth(call.Args[1], a[1])
 		}
@@ -182,11 +177,15 @@ func minMax(name string, conditional bool) lowerFunc {
 
 func statAgg(name string, conditional bool) lowerFunc {
 	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-		ac := aggCall(name, cast(numArg(call, a, 0), "DOUBLE"))
+		x := cast(numArg(call, a, 0), "DOUBLE")
+		// DuckDB fails on infinities; Kusto's result is NaN.
+		ac := aggCall(name, tmpl("CASE WHEN isfinite({}) THEN {} END", x, x))
+		bad := aggCall("bool_or", tmpl("NOT isfinite({})", x))
 		if conditional {
 			ac.Filter = c.truth(call.Args[1], a[1])
+			bad.Filter = ac.Filter
 		}
-		return fn("COALESCE", ac, sqlast.Keyword("CAST(0 AS DOUBLE)")), nil
+		return tmpl("CASE WHEN {} THEN CAST('NaN' AS DOUBLE) ELSE COALESCE({}, CAST(0 AS DOUBLE)) END", bad, ac), nil
 	}
 }
 

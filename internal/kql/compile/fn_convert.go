@@ -107,7 +107,8 @@ func convert(x sqlast.Expr, from, to types.Type) sqlast.Expr {
 }
 
 func stringToReal(x sqlast.Expr) sqlast.Expr {
-	return tmpl("CASE lower(trim({})) WHEN 'nan' THEN CAST('NaN' AS DOUBLE) WHEN 'infinity' THEN CAST('Infinity' AS DOUBLE) WHEN '-infinity' THEN CAST('-Infinity' AS DOUBLE) ELSE TRY_CAST(trim({}) AS DOUBLE) END", x, x)
+	// DuckDB would also accept digit separators (1_000); Kusto does not
+	return tmpl("CASE lower(trim({})) WHEN 'nan' THEN CAST('NaN' AS DOUBLE) WHEN 'infinity' THEN CAST('Infinity' AS DOUBLE) WHEN '-infinity' THEN CAST('-Infinity' AS DOUBLE) ELSE CASE WHEN contains({}, '_') THEN NULL ELSE TRY_CAST(trim({}) AS DOUBLE) END END", x, x, x)
 }
 
 // stringToDateTime parses ISO 8601 (DuckDB's cast) and the common US and RFC forms.

@@ -71,8 +71,16 @@ func binFn(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 	var constSpan int64
 	if v, ok := constArg(call, 1); ok && argType(call, 1) == types.TimeSpan {
 		constSpan, _ = v.(int64)
+		if constSpan <= 0 {
+			return null(call.T), nil
+		}
 	}
-	return binValue(a[0], argType(call, 0), a[1], argType(call, 1), call.T, constSpan), nil
+	x := binValue(a[0], argType(call, 0), a[1], argType(call, 1), call.T, constSpan)
+	if constSpan == 0 {
+		// a bin size that is not positive gives null, not a division error
+		return caseWhen(bin("<=", a[1], i64(0)), null(call.T), x), nil
+	}
+	return x, nil
 }
 
 func startOf(unit string) lowerFunc {

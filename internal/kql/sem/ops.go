@@ -980,6 +980,11 @@ func (a *analyzer) parse(e *env, in Node, o *ast.Parse) (Node, error) {
 			}
 			last := i == len(o.Parts)-1
 			switch {
+			case kind == "relaxed" && !last && (t == types.Long || t == types.Int):
+				// relaxed: a value that does not convert is null, the rest still parses
+				re.WriteString(`(-?\d+|.*?)`)
+			case kind == "relaxed" && !last:
+				re.WriteString("(.*?)")
 			case t == types.Long || t == types.Int:
 				re.WriteString(`(-?\d+)`)
 			case t == types.Real:
