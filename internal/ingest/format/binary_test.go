@@ -310,8 +310,20 @@ func TestArchiveErrors(t *testing.T) {
 		_, _, err := ReadAll(CSV, body, Options{})
 		return err
 	})
-	if err == nil {
-		t.Errorf("truncated gzip decoded without error")
+	if codeOf(err) != CodeInvalidArchive && codeOf(err) != CodeInvalidBlob {
+		t.Errorf("truncated gzip: %v", err)
+	}
+	// A corrupt (not just short) gzip stream keeps the archive error code.
+	bad := append([]byte(nil), gz...)
+	for i := 20; i < len(bad)-20; i += 7 {
+		bad[i] ^= 0x5a
+	}
+	err = Unpack(bytes.NewReader(bad), Gzip, "", func(_ string, body io.Reader) error {
+		_, _, err := ReadAll(CSV, body, Options{Source: "bad.csv.gz"})
+		return err
+	})
+	if codeOf(err) != CodeInvalidArchive || !strings.Contains(err.Error(), "bad.csv.gz") {
+		t.Errorf("corrupt gzip: %v (%s)", err, codeOf(err))
 	}
 	if c, err := ParseCompression("GZip"); err != nil || c != Gzip {
 		t.Errorf("ParseCompression: %v %v", c, err)

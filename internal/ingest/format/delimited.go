@@ -155,7 +155,7 @@ func (d *delimited) record(b *Batch) (rec Record, ok bool, err error) {
 			return rec, false, io.EOF
 		}
 		if err != nil {
-			return rec, false, errorf(CodeInvalidBlob, "%s: reading the data failed: %v", d.opts.Source, err)
+			return rec, false, readFailed(d.opts.Source, err)
 		}
 		if d.lines.tooLong {
 			return rec, false, errorf(CodeInputTooLarge, "%s: line %d: a record is longer than %d bytes (is a closing quote missing?)", d.opts.Source, d.lines.line, d.opts.maxRecordBytes())
@@ -321,7 +321,7 @@ func (t *lines) Next() (*Batch, error) {
 		}
 		if err != nil {
 			t.done = true
-			return b, errorf(CodeInvalidBlob, "%s: reading the data failed: %v", t.opts.Source, err)
+			return b, readFailed(t.opts.Source, err)
 		}
 		line = bytes.TrimSuffix(line, []byte{'\r'})
 		if len(line) == 0 {
@@ -357,7 +357,7 @@ func (d *raw) Next() (*Batch, error) {
 	max := int64(d.opts.maxRecordBytes())
 	n, err := io.Copy(&sb, io.LimitReader(d.r, max))
 	if err != nil {
-		return nil, errorf(CodeInvalidBlob, "%s: reading the data failed: %v", d.opts.Source, err)
+		return nil, readFailed(d.opts.Source, err)
 	}
 	b := &Batch{}
 	if n == max {

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -74,3 +75,14 @@ func (e RecordError) Error() string {
 
 var errORCUnsupported = kerr.New(kerr.BadRequest, CodeFormatNotSupported,
 	"the orc format is not supported yet: odx has no sound pure-Go ORC reader; convert the file to parquet or avro")
+
+// readFailed reports an error of the underlying reader. Errors that already
+// carry an ADX code (a corrupt gzip stream: BadRequest_InvalidArchive) keep
+// it, with the source named.
+func readFailed(source string, err error) *kerr.Error {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return kerr.New(ke.Category, ke.Code, "%s: %s", source, ke.Message)
+	}
+	return errorf(CodeInvalidBlob, "%s: reading the data failed: %v", source, err)
+}

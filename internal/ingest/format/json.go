@@ -39,7 +39,7 @@ func (j *jsonLines) Next() (*Batch, error) {
 		}
 		if err != nil {
 			j.done = true
-			return b, errorf(CodeInvalidBlob, "%s: reading the data failed: %v", j.opts.Source, err)
+			return b, readFailed(j.opts.Source, err)
 		}
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
@@ -167,7 +167,7 @@ func (m *multiJSON) more() (bool, error) {
 	if err == io.EOF {
 		m.eof = true
 	} else if err != nil {
-		return false, errorf(CodeInvalidBlob, "%s: reading the data failed: %v", m.opts.Source, err)
+		return false, readFailed(m.opts.Source, err)
 	}
 	return true, nil
 }
@@ -268,7 +268,7 @@ func (s *singleJSON) Next() (*Batch, error) {
 	s.done = true
 	data, err := io.ReadAll(io.LimitReader(s.r, int64(s.opts.maxRecordBytes())+1))
 	if err != nil {
-		return nil, errorf(CodeInvalidBlob, "%s: reading the data failed: %v", s.opts.Source, err)
+		return nil, readFailed(s.opts.Source, err)
 	}
 	if len(data) > s.opts.maxRecordBytes() {
 		return nil, errorf(CodeInputTooLarge, "%s: a singlejson payload is limited to %d bytes", s.opts.Source, s.opts.maxRecordBytes())

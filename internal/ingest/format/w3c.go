@@ -36,7 +36,7 @@ func (w *w3c) Next() (*Batch, error) {
 		}
 		if err != nil {
 			w.done = true
-			return b, errorf(CodeInvalidBlob, "%s: reading the data failed: %v", w.opts.Source, err)
+			return b, readFailed(w.opts.Source, err)
 		}
 		line = bytes.TrimRight(line, "\r")
 		if len(bytes.TrimSpace(line)) == 0 {
