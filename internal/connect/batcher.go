@@ -124,8 +124,10 @@ func (b *Batcher) Accept(p int32, offset int64) bool {
 	return q != nil && (q.next < 0 || offset >= q.next)
 }
 
-// Add queues a routed event (after Accept).
-func (b *Batcher) Add(it Item) {
+// Add queues a routed event (after Accept). It reports whether the
+// event's table reached its policy's item or size limit, in which case the
+// caller should Flush before adding more (ADX seals a batch at the limit).
+func (b *Batcher) Add(it Item) (full bool) {
 	p, off := it.Event.Partition, it.Event.Offset
 	q := b.parts[p]
 	k := tableKey{it.Route.Database, it.Route.Table}
@@ -140,6 +142,7 @@ func (b *Batcher) Add(it Item) {
 	item := it
 	q.entries = append(q.entries, entry{offset: off, table: k, item: &item, size: size})
 	q.next = off + 1
+	return t.count >= t.policy.MaxItems || t.bytes >= t.policy.MaxBytes
 }
 
 // Skip records an event that failed routing (after Accept): it is not

@@ -82,11 +82,12 @@ func TestBatcherPolicyAndErrors(t *testing.T) {
 	b := connect.NewBatcher("conn", sink, stats, nil)
 	b.Assign(0, 0)
 	b.Add(item(0, 0, "T"))
-	b.Add(item(0, 1, "T"))
-	if b.Due() {
-		t.Fatal("due at 2 of 3 items")
+	if b.Add(item(0, 1, "T")) || b.Due() {
+		t.Fatal("full or due at 2 of 3 items")
 	}
-	b.Add(item(0, 2, "T"))
+	if !b.Add(item(0, 2, "T")) {
+		t.Fatal("Add does not report the full batch")
+	}
 	if !b.Due() || b.Wait(time.Second) != 0 {
 		t.Fatal("not due at MaxItems")
 	}

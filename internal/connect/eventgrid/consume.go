@@ -122,14 +122,20 @@ func (r *run) loop(ctx context.Context) error {
 			return errors.New("the Kafka client closed unexpectedly")
 		}
 		if err := fetchError(fetches); err != nil {
+			// The client retries by itself; records of the partitions that
+			// did answer are still handled below.
 			r.rt.Stats.Problem(fmt.Errorf("reading notifications from event hub %s/%s: %w", r.cfg.namespace, r.cfg.hub, err), time.Now().Add(r.c.o.PollWait))
-			r.client.AllowRebalance()
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(r.c.o.PollWait):
+			if fetches.NumRecords() == 0 {
+				r.client.AllowRebalance()
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(r.c.o.PollWait):
+				}
+				continue
 			}
-			continue
+		} else {
+			r.rt.Stats.Healthy()
 		}
 		// The poll's blobs are ingested side by side (Parallel at a time);
 		// then each partition's position moves past its notifications. A
@@ -413,9 +419,10 @@ func (r *run) ingest(ctx context.Context, n Notice, pos connect.Position, source
 		case err != nil:
 			b.Reject = &connect.RouteError{Code: CodeSourceNotFound, Message: err.Error()}
 		case props.Size == 0:
-			// An empty blob holds nothing to ingest; ADX discards it.
+			// An empty blob holds nothing to ingest; ADX discards it. The
+			// position moves past it with the rest of the poll.
 			r.counts.update(func(st *BlobStatus) { st.Pending--; st.Skipped++ })
-			return r.commitPosition(ctx, pos)
+			return true
 		default:
 			size = props.Size
 			b.Identity = ref.URL + "#" + props.ETag

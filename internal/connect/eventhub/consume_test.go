@@ -121,3 +121,38 @@ func TestRoutingSystemPropertiesAndBatching(t *testing.T) {
 
 func itoa(n int64) string   { return formatInt(n) }
 func itoa32(n int32) string { return formatInt(int64(n)) }
+
+// A table's batch is committed when it reaches MaxItems, even within one
+// poll: no commit holds more than the policy allows.
+func TestCommitsRespectMaxItems(t *testing.T) {
+	h := startHub(t, "")
+	sink := connecttest.NewSink(connect.BatchingPolicy{MaxDelay: time.Hour, MaxItems: 10, MaxBytes: 1 << 20})
+	recs := numbered("maxitems", "m", 0, 35)
+	for _, r := range recs {
+		r.Key = nil
+	}
+	if err := h.CreateTopic("maxitems"); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, producer(t, h.Addr(), kgo.RecordPartitioner(kgo.RoundRobinPartitioner())), recs...)
+	m := newManager(t, sink, embeddedConnector(h.Addr()))
+	if err := m.Apply(t.Context(), spec("maxitems", "devns", "maxitems")); err != nil {
+		t.Fatal(err)
+	}
+	sink.WaitItems(t, 30, waitLong) // 5 stay below MaxItems until MaxDelay
+	for _, c := range sink.Commits() {
+		if len(c.Items) != 10 {
+			t.Fatalf("a commit of %d items with MaxItems 10", len(c.Items))
+		}
+	}
+	if v := sink.Violations(); len(v) > 0 {
+		t.Fatal(v)
+	}
+	seen := map[string]bool{}
+	for _, it := range sink.Items() {
+		if seen[string(it.Event.Body)] {
+			t.Fatalf("%s committed twice", it.Event.Body)
+		}
+		seen[string(it.Event.Body)] = true
+	}
+}

@@ -198,6 +198,7 @@ func (cs *consumer) loop(ctx context.Context, pollWait time.Duration) error {
 			} else {
 				cs.rt.Stats.Healthy()
 			}
+			var err error
 			cs.mu.Lock()
 			fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 				if p.Topic != cs.hub || p.Partition < 0 || p.Err != nil {
@@ -205,10 +206,22 @@ func (cs *consumer) loop(ctx context.Context, pollWait time.Duration) error {
 				}
 				cs.rt.Stats.Watermark(p.Partition, p.HighWatermark)
 				for _, r := range p.Records {
-					cs.take(ctx, r)
+					if cs.take(ctx, r) && err == nil {
+						// A table reached its item or size limit: commit now
+						// rather than after the whole poll.
+						if err = cs.batcher.Flush(ctx); err == nil {
+							cs.markCommitted()
+						}
+					}
 				}
 			})
 			cs.mu.Unlock()
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
 		}
 		cs.mu.Lock()
 		var err error
@@ -238,10 +251,11 @@ func fetchError(f kgo.Fetches) error {
 	return nil
 }
 
-// take routes one record into the batcher. Called with mu held.
-func (cs *consumer) take(ctx context.Context, r *kgo.Record) {
+// take routes one record into the batcher and reports whether its table's
+// batch is full. Called with mu held.
+func (cs *consumer) take(ctx context.Context, r *kgo.Record) bool {
 	if !cs.batcher.Accept(r.Partition, r.Offset) {
-		return
+		return false
 	}
 	ev := connect.Event{
 		Partition:      r.Partition,
@@ -271,13 +285,13 @@ func (cs *consumer) take(ctx context.Context, r *kgo.Record) {
 		}
 		cs.batcher.Skip(r.Partition, r.Offset, source+": "+err.Error())
 		cs.rt.RecordFailure(ctx, f)
-		return
+		return false
 	}
 	it := connect.Item{Route: route, Event: ev, Source: source}
 	if withProps {
 		it.SystemProperties = systemProperties(cs.rt.Spec.SystemProperties, ev)
 	}
-	cs.batcher.Add(it)
+	return cs.batcher.Add(it)
 }
 
 // systemProperties are an event's eventSystemProperties values, in the

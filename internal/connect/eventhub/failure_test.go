@@ -80,7 +80,7 @@ func TestDatabaseRouting(t *testing.T) {
 			other := &kgo.Record{Topic: topic, Value: []byte("other,2"), Headers: []kgo.RecordHeader{{Key: "Database", Value: []byte("db2")}, {Key: "Table", Value: []byte("X")}}}
 			produce(t, cl, plain, other)
 			if multi {
-				items := sink.WaitItems(t, 2, 10*time.Second)
+				items := sink.WaitItems(t, 2, waitLong)
 				for _, it := range items {
 					if string(it.Event.Body) == "other,2" && (it.Route.Database != "db2" || it.Route.Table != "X") {
 						t.Fatalf("routed to %s.%s", it.Route.Database, it.Route.Table)
@@ -88,7 +88,7 @@ func TestDatabaseRouting(t *testing.T) {
 				}
 				return
 			}
-			sink.WaitItems(t, 1, 10*time.Second)
+			sink.WaitItems(t, 1, waitLong)
 			connecttest.Eventually(t, 5*time.Second, func() bool { return len(sink.Failures()) == 1 }, func() string { return "no failure recorded" })
 			if f := sink.Failures()[0]; f.Code != connect.CodeNonMultiDatabase || !strings.Contains(f.Message, "Multi") {
 				t.Fatalf("failure %+v", f)
@@ -203,14 +203,14 @@ func TestUpdateAndRemove(t *testing.T) {
 	}
 	cl := producer(t, h.Addr())
 	produce(t, cl, numbered("update", "x", 0, 5)...)
-	sink.WaitItems(t, 5, 10*time.Second)
+	sink.WaitItems(t, 5, waitLong)
 
 	s.Table = "Renamed"
 	if err := m.Apply(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
 	produce(t, cl, numbered("update", "y", 0, 5)...)
-	items := sink.WaitItems(t, 10, 10*time.Second)
+	items := sink.WaitItems(t, 10, waitLong)
 	for _, it := range items {
 		if strings.HasPrefix(string(it.Event.Body), "y-") && it.Route.Table != "Renamed" {
 			t.Fatalf("after the update %s went to %s", it.Event.Body, it.Route.Table)

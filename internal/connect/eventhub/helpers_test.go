@@ -161,3 +161,7 @@ func waitState(t *testing.T, m *connect.Manager, id string, want connect.State, 
 }
 
 func formatInt(n int64) string { return fmt.Sprint(n) }
+
+// waitLong bounds waits for ingestion; generous because CI machines are
+// shared (tests finish in well under a second when the machine is idle).
+const waitLong = 30 * time.Second

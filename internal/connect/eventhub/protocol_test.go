@@ -45,7 +45,7 @@ func TestKcatProducesToEmbeddedHub(t *testing.T) {
 	jsonl := `{"device":"dev4","temp":23}` + "\n" + `{"device":"dev5","temp":24}` + "\n"
 	run(jsonl, "-H", "Table=Json", "-H", "Format=multijson")
 
-	items := sink.WaitItems(t, 5, 10*time.Second)
+	items := sink.WaitItems(t, 5, waitLong)
 	assertExactlyOnce(t, sink, []string{"dev1,20", "dev2,21", "dev3,22", `{"device":"dev4","temp":23}`, `{"device":"dev5","temp":24}`})
 	for _, it := range items {
 		body := string(it.Event.Body)

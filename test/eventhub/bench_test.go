@@ -1,0 +1,208 @@
+package eventhub_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"odx/internal/connect"
+	"odx/internal/connect/eventhub"
+	"odx/internal/hub"
+	"odx/internal/ingest/pipeline"
+	"odx/internal/kql/schema"
+	"odx/internal/kql/types"
+	"odx/internal/storage"
+)
+
+// timingSink records, per event, the time from its record timestamp (set
+// by the producer) to the return of the commit that made it queryable.
+type timingSink struct {
+	*pipeline.ConnectionSink
+	mu      sync.Mutex
+	lat     []time.Duration
+	n       int64
+	commits int
+	busy    time.Duration // time spent inside the pipeline's Ingest
+}
+
+func (s *timingSink) Ingest(ctx context.Context, c connect.Commit) (connect.Report, error) {
+	t0 := time.Now()
+	rep, err := s.ConnectionSink.Ingest(ctx, c)
+	if err != nil {
+		return rep, err
+	}
+	now := time.Now()
+	s.mu.Lock()
+	s.commits++
+	s.busy += now.Sub(t0)
+	for _, it := range c.Items {
+		s.lat = append(s.lat, now.Sub(it.Event.EnqueuedTime))
+	}
+	s.n += int64(len(c.Items))
+	s.mu.Unlock()
+	return rep, nil
+}
+
+func (s *timingSink) count() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+func peakRSS() string {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		}
+	}
+	return "?"
+}
+
+var benchBody = `{"Seq":%d,"Device":"device-%04d","Metric":"temperature","Value":21.5,"Unit":"celsius","Site":"north-campus","Rack":"r12","Tags":{"env":"prod","team":"ops"},"Note":"steady state reading from the benchmark producer, padded to about 300 bytes."}`
+
+var benchColumns = []schema.Column{
+	{Name: "Seq", Type: types.Long}, {Name: "Device", Type: types.String}, {Name: "Metric", Type: types.String},
+	{Name: "Value", Type: types.Real}, {Name: "Unit", Type: types.String}, {Name: "Site", Type: types.String},
+	{Name: "Rack", Type: types.String}, {Name: "Tags", Type: types.Dynamic}, {Name: "Note", Type: types.String},
+}
+
+// TestBenchmarkEndToEnd is the issue's benchmark, opt-in:
+//
+//	ODX_EH_E2E=1000000 go test ./test/eventhub -run BenchmarkEndToEnd -v -timeout 30m
+//
+// It pre-produces N JSON events of ~300 bytes to a 4-partition hub, times a
+// bare franz-go group consumer over them, then the data connection until
+// every event is committed to DuckDB (queryable), and finally the
+// produce-to-queryable latency at a steady 10,000 events/s with a one-second
+// batching policy.
+func TestBenchmarkEndToEnd(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("ODX_EH_E2E"))
+	if n <= 0 {
+		t.Skip("set ODX_EH_E2E=<events> to run the end-to-end benchmark")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	h, err := hub.Start(hub.Options{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "eventhub"), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	h.CreateTopic("bench")
+	p, err := kgo.NewClient(kgo.SeedBrokers(h.Addr()), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	start := time.Now()
+	body := []byte(fmt.Sprintf(benchBody, 0, 0))
+	for i := range n {
+		p.Produce(ctx, &kgo.Record{Topic: "bench", Value: fmt.Appendf(nil, benchBody, i, i%1000)}, nil)
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("produced %d events of ~%d bytes in %v", n, len(body), time.Since(start).Round(time.Millisecond))
+
+	start = time.Now()
+	bare, err := kgo.NewClient(kgo.SeedBrokers(h.Addr()), kgo.ConsumerGroup("bare"), kgo.ConsumeTopics("bench"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AutoCommitMarks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for got := 0; got < n; {
+		f := bare.PollRecords(ctx, 10000)
+		got += f.NumRecords()
+		bare.MarkCommitRecords(f.Records()...)
+	}
+	bare.Close()
+	bareSecs := time.Since(start).Seconds()
+
+	st, err := storage.Open(ctx, filepath.Join(dir, "odx.duckdb"), storage.Options{RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := pipeline.New(ctx, st, pipeline.Options{Logger: quiet(),
+		DefaultBatching: pipeline.BatchingPolicy{MaxDelay: time.Second, MaxItems: 25000, MaxBytes: 1 << 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if _, err := st.CreateDatabase(ctx, "Metrics", true, true, storage.Principal{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateTables(ctx, "Metrics", []storage.TableSpec{{Name: "Telemetry", Columns: benchColumns}}, storage.CreateOnly); err != nil {
+		t.Fatal(err)
+	}
+	sink := &timingSink{ConnectionSink: svc.Sink()}
+	reg := connect.NewRegistry()
+	eventhub.Register(reg, eventhub.New(eventhub.Options{Embedded: &eventhub.Endpoint{Brokers: []string{h.Addr()}, StaticMembership: true}}))
+	m, err := connect.NewManager(connect.Options{Registry: reg, Sink: sink, Checkpoints: sink, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s := connSpec("bench", "bench")
+	s.Table, s.Format, s.SystemProperties = "Telemetry", "json", nil
+	start = time.Now()
+	if err := m.Apply(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	for sink.count() < int64(n) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	secs := time.Since(start).Seconds()
+	mb := float64(len(body)) * float64(n) / 1e6
+	t.Logf("bare franz-go group consumer: %.0f events/s, %.1f MB/s", float64(n)/bareSecs, mb/bareSecs)
+	t.Logf("data connection into DuckDB:  %.0f events/s, %.1f MB/s (%.2f of bare), all %d queryable after %.1fs",
+		float64(n)/secs, mb/secs, bareSecs/secs, n, secs)
+	sink.mu.Lock()
+	t.Logf("  %d commits, %.0f events each; %.1fs (%.0f%%) inside the pipeline's Ingest (decode, map, DuckDB commit)",
+		sink.commits, float64(n)/float64(sink.commits), sink.busy.Seconds(), 100*sink.busy.Seconds()/secs)
+	sink.commits, sink.busy = 0, 0
+	sink.mu.Unlock()
+
+	// Steady ODX_EH_E2E_RATE (default 10,000) events/s for 5 s.
+	sink.mu.Lock()
+	sink.lat = nil
+	sink.mu.Unlock()
+	base := sink.count()
+	rate, _ := strconv.Atoi(os.Getenv("ODX_EH_E2E_RATE"))
+	if rate <= 0 {
+		rate = 10000
+	}
+	const seconds = 5
+	tick := time.NewTicker(10 * time.Millisecond)
+	sent := 0
+	begin := time.Now()
+	for sent < rate*seconds {
+		<-tick.C
+		due := int(time.Since(begin).Seconds() * float64(rate))
+		for ; sent < due && sent < rate*seconds; sent++ {
+			p.Produce(ctx, &kgo.Record{Topic: "bench", Timestamp: time.Now(), Value: fmt.Appendf(nil, benchBody, n+sent, sent%1000)}, nil)
+		}
+	}
+	tick.Stop()
+	p.Flush(ctx)
+	for sink.count() < base+int64(sent) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	sink.mu.Lock()
+	lat := slices.Clone(sink.lat)
+	sink.mu.Unlock()
+	slices.Sort(lat)
+	pct := func(q float64) time.Duration { return lat[int(q*float64(len(lat)-1))].Round(time.Millisecond) }
+	t.Logf("steady %d events/s for %ds: produce-to-queryable p50 %v, p99 %v, max %v (batching policy 1s); %d commits, %v inside Ingest",
+		rate, seconds, pct(0.5), pct(0.99), pct(1), sink.commits, sink.busy.Round(time.Millisecond))
+	t.Logf("peak RSS of the process (hub, odx and producer together): %s", peakRSS())
+}
