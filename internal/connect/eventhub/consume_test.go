@@ -26,7 +26,7 @@ func TestRoutingSystemPropertiesAndBatching(t *testing.T) {
 	if err := m.Apply(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, m, s.ID, connect.Running, 5*time.Second)
+	waitState(t, m, s.ID, connect.Running, waitLong)
 
 	cl := producer(t, h.Addr())
 	enqueued := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
@@ -43,7 +43,7 @@ func TestRoutingSystemPropertiesAndBatching(t *testing.T) {
 		recs = append(recs, r)
 	}
 	produce(t, cl, recs...)
-	items := sink.WaitItems(t, len(recs), 10*time.Second)
+	items := sink.WaitItems(t, len(recs), waitLong)
 	assertExactlyOnce(t, sink, bodies(recs))
 
 	byBody := map[string]connect.Item{}

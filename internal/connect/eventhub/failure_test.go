@@ -37,7 +37,7 @@ func TestPoisonEventBecomesFailure(t *testing.T) {
 	}
 	produce(t, producer(t, h.Addr(), kgo.RecordPartitioner(kgo.ManualPartitioner())), all...)
 	_ = cl
-	sink.WaitItems(t, len(recs), 10*time.Second)
+	sink.WaitItems(t, len(recs), waitLong)
 	assertExactlyOnce(t, sink, bodies(recs))
 
 	fails := sink.Failures()
@@ -122,7 +122,7 @@ func TestRetrievalStartDate(t *testing.T) {
 	if err := m.Apply(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
-	sink.WaitItems(t, len(recent), 10*time.Second)
+	sink.WaitItems(t, len(recent), waitLong)
 	time.Sleep(300 * time.Millisecond)
 	assertExactlyOnce(t, sink, bodies(recent))
 }
@@ -137,21 +137,21 @@ func TestSinkErrorRetries(t *testing.T) {
 	if err := m.Apply(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, m, s.ID, connect.Running, 5*time.Second)
+	waitState(t, m, s.ID, connect.Running, waitLong)
 	cl := producer(t, h.Addr())
 	first := numbered("sinkerr", "a", 0, 20)
 	produce(t, cl, first...)
-	sink.WaitItems(t, len(first), 10*time.Second)
+	sink.WaitItems(t, len(first), waitLong)
 
 	sink.FailNext(2, errors.New("database is locked"))
 	second := numbered("sinkerr", "b", 0, 20)
 	produce(t, cl, second...)
-	st := waitState(t, m, s.ID, connect.Retrying, 5*time.Second)
+	st := waitState(t, m, s.ID, connect.Retrying, waitLong)
 	if !strings.Contains(st.LastError, "database is locked") || st.NextAttempt.IsZero() {
 		t.Fatalf("retrying status %+v", st)
 	}
-	sink.WaitItems(t, len(first)+len(second), 10*time.Second)
-	waitState(t, m, s.ID, connect.Running, 5*time.Second)
+	sink.WaitItems(t, len(first)+len(second), waitLong)
+	waitState(t, m, s.ID, connect.Running, waitLong)
 	assertExactlyOnce(t, sink, append(bodies(first), bodies(second)...))
 	st, _ = m.Status(s.ID)
 	if st.Restarts < 1 {
@@ -173,7 +173,7 @@ func TestResumeFromCheckpoints(t *testing.T) {
 	}
 	first := numbered("resume", "one", 0, 50)
 	produce(t, cl, first...)
-	sink.WaitItems(t, len(first), 10*time.Second)
+	sink.WaitItems(t, len(first), waitLong)
 	// More events arrive while the first manager is stopping and stopped.
 	mid := numbered("resume", "two", 0, 30)
 	produce(t, cl, mid...)
@@ -186,7 +186,7 @@ func TestResumeFromCheckpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := append(append(bodies(first), bodies(mid)...), bodies(last)...)
-	sink.WaitItems(t, len(want), 10*time.Second)
+	sink.WaitItems(t, len(want), waitLong)
 	time.Sleep(300 * time.Millisecond)
 	assertExactlyOnce(t, sink, want)
 }
@@ -251,14 +251,14 @@ func TestBrokerOutage(t *testing.T) {
 	if err := m.Apply(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, m, s.ID, connect.Running, 5*time.Second)
+	waitState(t, m, s.ID, connect.Running, waitLong)
 	cl := producer(t, addr)
 	before := numbered("outage", "before", 0, 30)
 	produce(t, cl, before...)
-	sink.WaitItems(t, len(before), 10*time.Second)
+	sink.WaitItems(t, len(before), waitLong)
 
 	broker.Close()
-	st := waitState(t, m, s.ID, connect.Retrying, 15*time.Second)
+	st := waitState(t, m, s.ID, connect.Retrying, waitLong)
 	if !strings.Contains(st.LastError, "connection refused") && !strings.Contains(st.LastError, "unreachable") {
 		t.Fatalf("retrying without a useful error: %q", st.LastError)
 	}
@@ -268,8 +268,8 @@ func TestBrokerOutage(t *testing.T) {
 	defer broker.Close()
 	after := numbered("outage", "after", 0, 30)
 	produce(t, cl, after...)
-	sink.WaitItems(t, len(before)+len(after), 20*time.Second)
-	waitState(t, m, s.ID, connect.Running, 5*time.Second)
+	sink.WaitItems(t, len(before)+len(after), waitLong)
+	waitState(t, m, s.ID, connect.Running, waitLong)
 	time.Sleep(300 * time.Millisecond)
 	assertExactlyOnce(t, sink, append(bodies(before), bodies(after)...))
 }

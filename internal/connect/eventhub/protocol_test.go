@@ -30,7 +30,7 @@ func TestKcatProducesToEmbeddedHub(t *testing.T) {
 	if err := m.Apply(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, m, s.ID, connect.Running, 5*time.Second)
+	waitState(t, m, s.ID, connect.Running, waitLong)
 
 	run := func(stdin string, args ...string) {
 		t.Helper()
@@ -108,7 +108,7 @@ func TestSASL(t *testing.T) {
 	produce(t, p, recs...)
 
 	// Both authenticated connections (separate consumer groups) read every event.
-	items := sink.WaitItems(t, 2*len(recs), 10*time.Second)
+	items := sink.WaitItems(t, 2*len(recs), waitLong)
 	perTable := map[string]int{}
 	for _, it := range items {
 		perTable[it.Route.Table]++
@@ -116,7 +116,7 @@ func TestSASL(t *testing.T) {
 	if perTable["T"] != len(recs) || perTable["Scram"] != len(recs) {
 		t.Fatalf("per table %v, want %d each", perTable, len(recs))
 	}
-	st := waitState(t, m, wrongSpec.ID, connect.Retrying, 10*time.Second)
+	st := waitState(t, m, wrongSpec.ID, connect.Retrying, waitLong)
 	if !strings.Contains(strings.ToLower(st.LastError), "sasl") {
 		t.Fatalf("wrong password error does not say SASL: %q", st.LastError)
 	}
@@ -152,7 +152,7 @@ func TestGroupSharesPartitions(t *testing.T) {
 	rr := producer(t, h.Addr(), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	recs := numbered("shared", "e", 0, 200)
 	produce(t, rr, recs...)
-	sink.WaitItems(t, len(recs), 10*time.Second)
+	sink.WaitItems(t, len(recs), waitLong)
 	time.Sleep(300 * time.Millisecond)
 	assertExactlyOnce(t, sink, bodies(recs))
 	st1, _ := m1.Status(s.ID)
@@ -167,7 +167,7 @@ func TestGroupSharesPartitions(t *testing.T) {
 	connecttest.Eventually(t, 15*time.Second, func() bool { return owned(m2) == 4 }, func() string { return "survivor did not take all partitions" })
 	more := numbered("shared", "f", 0, 100)
 	produce(t, rr, more...)
-	sink.WaitItems(t, len(recs)+len(more), 10*time.Second)
+	sink.WaitItems(t, len(recs)+len(more), waitLong)
 	time.Sleep(300 * time.Millisecond)
 	assertExactlyOnce(t, sink, append(bodies(recs), bodies(more)...))
 }
