@@ -420,6 +420,21 @@ type MvApply struct {
 	Ops    []Operator
 }
 
+// TopNestedLevel is one `top-nested [N] of Expr [with others = V] by Agg [asc|desc]`.
+type TopNestedLevel struct {
+	N      Expr // nil: all groups
+	Of     *NamedExpr
+	Others Expr
+	By     *NamedExpr
+	Order  string
+}
+
+// TopNested is a chain of top-nested levels.
+type TopNested struct {
+	Span
+	Levels []TopNestedLevel
+}
+
 // Invoke is `invoke f(args)`.
 type Invoke struct {
 	Span
@@ -446,3 +461,4 @@ func (*MakeSeries) operatorNode() {}
 func (*Search) operatorNode()     {}
 func (*ParseKV) operatorNode()    {}
 func (*MvApply) operatorNode()    {}
+func (*TopNested) operatorNode()  {}

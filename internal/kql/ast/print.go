@@ -314,4 +314,24 @@ func (o *MvApply) String() string {
 	return "mv-apply " + items + " on (" + join(o.Ops, " | ") + ")"
 }
 
+func (o *TopNested) String() string {
+	var parts []string
+	for _, l := range o.Levels {
+		s := "top-nested "
+		if l.N != nil {
+			s += l.N.String() + " "
+		}
+		s += "of " + l.Of.String()
+		if l.Others != nil {
+			s += " with others = " + l.Others.String()
+		}
+		s += " by " + l.By.String()
+		if l.Order != "" {
+			s += " " + l.Order
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
+
 func (o *Invoke) String() string { return "invoke " + o.Call.String() }

@@ -182,7 +182,7 @@ func (c *compiler) node(n sem.Node) (*sqlast.Select, error) {
 		}
 		return q, nil
 	case *sem.Limit:
-		if v.PartitionBy != "" {
+		if len(v.PartitionBy) > 0 {
 			return c.partitionedLimit(v)
 		}
 		if s, ok := v.In.(*sem.Sort); ok {

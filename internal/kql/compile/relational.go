@@ -300,7 +300,10 @@ func (c *compiler) parse(v *sem.Parse) (*sqlast.Select, error) {
 // inside mv-apply), in the order of a sort directly below, if any.
 func (c *compiler) partitionedLimit(v *sem.Limit) (*sqlast.Select, error) {
 	in := v.In
-	w := &sqlast.Window{PartitionBy: []sqlast.Expr{col(v.PartitionBy)}}
+	w := &sqlast.Window{}
+	for _, p := range v.PartitionBy {
+		w.PartitionBy = append(w.PartitionBy, col(p))
+	}
 	if s, ok := in.(*sem.Sort); ok {
 		for _, k := range s.Keys {
 			x, err := c.expr(k.X)

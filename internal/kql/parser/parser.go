@@ -592,6 +592,37 @@ func (p *parser) parseOperator() ast.Operator {
 		p.expect(token.RParen)
 		kv.Span = span()
 		return kv
+	case "top-nested":
+		tn := &ast.TopNested{}
+		for {
+			var l ast.TopNestedLevel
+			if !p.isKw("of") {
+				l.N = p.parseBinary(0)
+			}
+			p.expectKw("of")
+			l.Of = p.parseNamed()
+			if p.isKw("with") && p.isKwAt(1, "others") {
+				p.next()
+				p.next()
+				p.expect(token.Assign)
+				l.Others = p.parseBinary(0)
+			}
+			p.expectKw("by")
+			l.By = p.parseNamed()
+			if p.isKw("asc") || p.isKw("desc") {
+				l.Order = p.next().Value
+			}
+			tn.Levels = append(tn.Levels, l)
+			// the next level repeats the operator name after a comma
+			if p.tok().Kind == token.Comma && p.isKwAt(1, "top") && p.peek(2).Kind == token.Minus {
+				p.next()
+				p.operatorName()
+				continue
+			}
+			break
+		}
+		tn.Span = span()
+		return tn
 	case "search":
 		s := &ast.Search{Params: p.parseOpParams()}
 		s.Pred = p.parseBinary(0)

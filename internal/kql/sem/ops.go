@@ -70,7 +70,7 @@ func (a *analyzer) keepPartition(n Node, op ast.Operator) (Node, error) {
 			}
 		}
 	case *Limit:
-		v.PartitionBy = p
+		v.PartitionBy = append(v.PartitionBy, p)
 	case *Distinct, *Filter, *Sort, *Serialize, *MvExpand, *Parse:
 	default:
 		return nil, a.errf(op, "SEM0301", "This operator is not supported inside mv-apply")
@@ -198,6 +198,8 @@ func (a *analyzer) operator1(e *env, in Node, op ast.Operator) (Node, error) {
 		return a.parseKV(e, in, o)
 	case *ast.MvApply:
 		return a.mvApply(e, in, o)
+	case *ast.TopNested:
+		return a.topNested(e, in, o)
 	}
 	return nil, a.errf(op, "SEM0300", "The operator '%s' is not supported yet", strings.Fields(op.String())[0])
 }

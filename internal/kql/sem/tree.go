@@ -128,7 +128,7 @@ type (
 	Limit struct {
 		In          Node
 		N           Expr
-		PartitionBy string
+		PartitionBy []string
 	}
 	// Distinct removes duplicate rows.
 	Distinct struct{ In Node }
