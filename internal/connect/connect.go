@@ -112,3 +112,10 @@ type Failure struct {
 	Message    string
 	At         time.Time
 }
+
+// PositionForgetter is optionally implemented by Checkpoints: the manager
+// calls it when a connection is removed, so that a new connection with the
+// same id starts from its own retrievalStartDate, not from the old positions.
+type PositionForgetter interface {
+	ForgetPositions(ctx context.Context, connection string) error
+}

@@ -149,6 +149,11 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 		m.stop(e)
 		m.log.Info("data connection removed", "connection", id)
 	}
+	if f, ok := m.opts.Checkpoints.(PositionForgetter); ok {
+		if err := f.ForgetPositions(ctx, key); err != nil {
+			return fmt.Errorf("the data connection stopped but its positions could not be deleted (a new connection with this name would resume from them): %w", err)
+		}
+	}
 	return nil
 }
 

@@ -101,7 +101,7 @@ func TestManagerRetriesAndReports(t *testing.T) {
 }
 
 func TestManagerListAndMetrics(t *testing.T) {
-	m, _ := newManager(t, &scripted{})
+	m, sink := newManager(t, &scripted{})
 	for _, s := range []connect.Spec{dcSpec("db1", "b"), dcSpec("db1", "a"), dcSpec("db2", "c")} {
 		if err := m.Apply(t.Context(), s); err != nil {
 			t.Fatal(err)
@@ -169,8 +169,15 @@ func TestManagerListAndMetrics(t *testing.T) {
 		t.Errorf("committed offset %v", v)
 	}
 
+	cKey := dcSpec("db2", "c").Key()
+	if pos, _ := sink.Positions(t.Context(), cKey); len(pos) == 0 {
+		t.Fatal("no positions before the removal")
+	}
 	if err := m.Remove(t.Context(), dcSpec("db2", "c").ID); err != nil {
 		t.Fatal(err)
+	}
+	if pos, _ := sink.Positions(t.Context(), cKey); len(pos) != 0 {
+		t.Fatalf("positions survive the removal: %v", pos)
 	}
 	families, _ = reg.Gather()
 	for _, f := range families {

@@ -15,8 +15,8 @@ import (
 	"odx/internal/connect"
 )
 
-// Sink is an in-memory connect.Sink, connect.Checkpoints and
-// connect.FailureRecorder.
+// Sink is an in-memory connect.Sink, connect.Checkpoints,
+// connect.FailureRecorder and connect.PositionForgetter.
 type Sink struct {
 	mu         sync.Mutex
 	policy     connect.BatchingPolicy
@@ -120,6 +120,14 @@ func (s *Sink) Positions(_ context.Context, connection string) (map[int32]int64,
 		out[p] = n
 	}
 	return out, nil
+}
+
+// ForgetPositions implements connect.PositionForgetter.
+func (s *Sink) ForgetPositions(_ context.Context, connection string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.positions, connection)
+	return nil
 }
 
 // RecordFailure implements connect.FailureRecorder.
