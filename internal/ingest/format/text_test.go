@@ -469,3 +469,44 @@ func TestParseJSONStrings(t *testing.T) {
 		t.Error("nesting beyond the limit was accepted")
 	}
 }
+
+func TestPrefetchYieldsTheSameBatches(t *testing.T) {
+	in := "1,a\n2,b\n3,\"unclosed\n"
+	direct, derrs, derr := ReadAll(CSV, strings.NewReader(in), Options{BatchSize: 1})
+	d, err := NewDecoder(CSV, strings.NewReader(in), Options{BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Prefetch(d, 4)
+	var recs []Record
+	var errs []RecordError
+	for {
+		b, err := p.Next()
+		if b != nil {
+			recs = append(recs, b.Records...)
+			errs = append(errs, b.Errors...)
+		}
+		if err != nil {
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if _, err := p.Next(); err != io.EOF {
+		t.Errorf("Next after the end: %v", err)
+	}
+	if !reflect.DeepEqual(recs, direct) || !reflect.DeepEqual(errs, derrs) || derr != nil {
+		t.Errorf("prefetched %v %v, direct %v %v", recs, errs, direct, derrs)
+	}
+	if err := Close(p); err != nil {
+		t.Fatal(err)
+	}
+	// Closing early stops the goroutine even when nobody reads.
+	d2, _ := NewDecoder(JSON, &lineSource{n: 1_000_000, json: true}, Options{BatchSize: 10})
+	p2 := Prefetch(d2, 2)
+	p2.Next()
+	if err := Close(p2); err != nil {
+		t.Fatal(err)
+	}
+}

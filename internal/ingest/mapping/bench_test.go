@@ -42,6 +42,10 @@ func telemetryFiles() (csv, jsonl []byte) {
 var benchCSV, benchJSON = telemetryFiles()
 
 func benchmark(b *testing.B, f format.Format, data []byte, bind bool) {
+	benchmarkWith(b, f, data, bind, false)
+}
+
+func benchmarkWith(b *testing.B, f format.Format, data []byte, bind, prefetch bool) {
 	m := Identity(KindOf(f), telemetry)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -51,6 +55,9 @@ func benchmark(b *testing.B, f format.Format, data []byte, bind bool) {
 		d, err := format.NewDecoder(f, bytes.NewReader(data), format.Options{Source: "bench"})
 		if err != nil {
 			b.Fatal(err)
+		}
+		if prefetch {
+			d = format.Prefetch(d, 2)
 		}
 		binder, err := Bind(m, telemetry, Options{Source: "bench"})
 		if err != nil {
@@ -74,6 +81,7 @@ func benchmark(b *testing.B, f format.Format, data []byte, bind bool) {
 				rows += len(batch.Records)
 			}
 		}
+		format.Close(d)
 	}
 	if rows != benchRows*b.N {
 		b.Fatalf("%d rows, want %d", rows, benchRows*b.N)
@@ -90,3 +98,9 @@ func BenchmarkDecodeBindJSON(b *testing.B)  { benchmark(b, format.JSON, benchJSO
 var benchMultiJSON = append(append([]byte("[\n"), bytes.ReplaceAll(bytes.TrimSuffix(benchJSON, []byte("\n")), []byte("}\n{"), []byte("},\n{"))...), "\n]\n"...)
 
 func BenchmarkDecodeBindMultiJSON(b *testing.B) { benchmark(b, format.MultiJSON, benchMultiJSON, true) }
+
+// Decoding in its own goroutine (format.Prefetch) overlaps with binding.
+func BenchmarkDecodeBindCSVPrefetch(b *testing.B) { benchmarkWith(b, format.CSV, benchCSV, true, true) }
+func BenchmarkDecodeBindJSONPrefetch(b *testing.B) {
+	benchmarkWith(b, format.JSON, benchJSON, true, true)
+}
