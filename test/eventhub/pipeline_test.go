@@ -52,6 +52,22 @@ func startNode(t *testing.T, dbFile, hubAddr string) *node {
 
 // startNodeNoCleanup is startNode for a child process that is killed.
 func startNodeNoCleanup(t *testing.T, dbFile, hubAddr string) *node {
+	return newNode(t, dbFile, eventhub.Options{
+		Embedded:      &eventhub.Endpoint{Brokers: []string{hubAddr}, CreateTopics: true, Partitions: hub.DefaultPartitions, StaticMembership: true},
+		NodeID:        "node-of-" + dbFile, // the same node across restarts
+		ClientOptions: []kgo.Opt{kgo.HeartbeatInterval(100 * time.Millisecond)},
+	})
+}
+
+// startNodeWith is startNode with explicit connector options.
+func startNodeWith(t *testing.T, dbFile string, o eventhub.Options) *node {
+	t.Helper()
+	n := newNode(t, dbFile, o)
+	t.Cleanup(n.stop)
+	return n
+}
+
+func newNode(t *testing.T, dbFile string, o eventhub.Options) *node {
 	ctx := context.Background()
 	st, err := storage.Open(ctx, dbFile, storage.Options{RetentionInterval: -1})
 	if err != nil {
@@ -62,11 +78,7 @@ func startNodeNoCleanup(t *testing.T, dbFile, hubAddr string) *node {
 		t.Fatal(err)
 	}
 	reg := connect.NewRegistry()
-	conn := eventhub.New(eventhub.Options{
-		Embedded:      &eventhub.Endpoint{Brokers: []string{hubAddr}, CreateTopics: true, Partitions: hub.DefaultPartitions, StaticMembership: true},
-		NodeID:        "node-of-" + dbFile, // the same node across restarts
-		ClientOptions: []kgo.Opt{kgo.HeartbeatInterval(100 * time.Millisecond)},
-	})
+	conn := eventhub.New(o)
 	if err := eventhub.Register(reg, conn); err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +130,9 @@ func startTestHub(t *testing.T) *hub.Hub {
 func TestMain(m *testing.M) {
 	if os.Getenv("ODX_CRASH_HUB") != "" {
 		crashChild()
+	}
+	if addr := os.Getenv("ODX_BROKER_CHILD"); addr != "" {
+		brokerChild(addr, os.Getenv("ODX_BROKER_DIR"))
 	}
 	os.Exit(m.Run())
 }
