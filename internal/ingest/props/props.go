@@ -214,6 +214,10 @@ func Parse(pairs [][2]string) (*Properties, error) {
 		}
 		seen[key] = name
 		if h, ok := handlers[key]; ok {
+			if key != "ingestionmapping" && !strings.HasSuffix(key, "mapping") {
+				// Values of scalar properties may arrive still quoted.
+				value = unquote(value)
+			}
 			if err := h(p, name, value); err != nil {
 				return nil, err
 			}

@@ -52,6 +52,13 @@ func TestParseEveryProperty(t *testing.T) {
 	}
 }
 
+func TestQuotedScalarValues(t *testing.T) {
+	p, err := Parse([][2]string{{"format", `"csv"`}, {"ingestionMappingReference", "'m1'"}, {"creationTime", `"2017-02-13"`}})
+	if err != nil || p.Format != format.CSV || p.MappingReference != "m1" || p.CreationTime == nil {
+		t.Fatalf("%+v %v", p, err)
+	}
+}
+
 func TestDefaultsAndDocumentedTagSyntax(t *testing.T) {
 	p, err := Parse([][2]string{{"tags", "['myDataTag', 'other']"}})
 	if err != nil {
