@@ -212,7 +212,12 @@ func (c *compiler) node(n sem.Node) (*sqlast.Select, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &sqlast.Select{Distinct: true, From: f}, nil
+		q := &sqlast.Select{Distinct: true, From: f}
+		for _, cl := range visibleCols(v.In.Schema()) {
+			// the hidden extent column must not make rows distinct
+			q.Items = append(q.Items, sqlast.SelectItem{X: col(cl.Name), Alias: cl.Name})
+		}
+		return q, nil
 	case *sem.Serialize:
 		return c.node(v.In)
 	case *sem.Join:
