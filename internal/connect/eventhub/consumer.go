@@ -2,6 +2,7 @@ package eventhub
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -145,6 +146,11 @@ func prepare(ctx context.Context, base []kgo.Opt, ep Endpoint, hub string) error
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := cl.Ping(pctx); err != nil {
+		var unknownCA x509.UnknownAuthorityError
+		var hostname x509.HostnameError
+		if errors.As(err, &unknownCA) || errors.As(err, &hostname) {
+			return fmt.Errorf("the broker's TLS certificate is not trusted (set caFile for the namespace, or check the broker host name): %w", err)
+		}
 		if ep.SASL != nil {
 			return fmt.Errorf("unreachable, or it refused the SASL %s credentials of user %q (brokers often just close the connection): %w", ep.SASL.Mechanism, ep.SASL.Username, err)
 		}
