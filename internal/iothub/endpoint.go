@@ -20,7 +20,7 @@ type endpoint struct {
 	created map[string]bool // built-in event hubs known to exist
 }
 
-func newEndpoint(h EventHub, log *slog.Logger) (*endpoint, error) {
+func newEndpoint(h EventHub, timeout time.Duration, log *slog.Logger) (*endpoint, error) {
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(h.Addr()),
 		// Acknowledge a device only when the hub has the record; the
@@ -30,7 +30,8 @@ func newEndpoint(h EventHub, log *slog.Logger) (*endpoint, error) {
 		// order on one partition, as IoT Hub partitions by device.
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.ProducerLinger(0),
-		kgo.RecordDeliveryTimeout(30*time.Second),
+		// A record not stored in time fails, so its device hears of it.
+		kgo.RecordDeliveryTimeout(timeout),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("embedded IoT hub: connecting to the embedded event hub at %s: %w", h.Addr(), err)
@@ -38,11 +39,16 @@ func newEndpoint(h EventHub, log *slog.Logger) (*endpoint, error) {
 	return &endpoint{hub: h, client: cl, log: log, created: map[string]bool{}}, nil
 }
 
-// store writes one message and returns once the event hub has it.
-func (e *endpoint) store(ctx context.Context, id Identity, app []Property, sys map[string]string, body []byte) error {
+// store writes one message and calls done once the event hub has it, or
+// with the error that kept it from being stored (at the latest when ctx
+// ends). For one device, done is called in the order of store calls:
+// records of a device share a partition, whose promises franz-go completes
+// in order.
+func (e *endpoint) store(ctx context.Context, id Identity, app []Property, sys map[string]string, body []byte, done func(error)) {
 	topic := BuiltInEventHub(id.Hub)
 	if err := e.ensure(topic); err != nil {
-		return err
+		done(err)
+		return
 	}
 	now := time.Now().UTC()
 	props := Headers(id, app, sys, now)
@@ -51,18 +57,17 @@ func (e *endpoint) store(ctx context.Context, id Identity, app []Property, sys m
 	for i, p := range props {
 		rec.Headers[i] = kgo.RecordHeader{Key: p.Name, Value: []byte(p.Value)}
 	}
-	// ProduceSync would wait out the client's delivery timeout even after
-	// ctx ends; wait for the promise or ctx, whichever comes first. A
-	// message given up on this way may still be stored, so the device's
-	// resend can duplicate it: at least once, as IoT Hub itself.
-	done := make(chan error, 1)
-	e.client.Produce(ctx, rec, func(_ *kgo.Record, err error) { done <- err })
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("the embedded event hub did not store the message in time: %w", ctx.Err())
-	}
+	// franz-go may hold a record past ctx while the hub is unreachable;
+	// the device hears of the failure when ctx ends all the same.
+	var once sync.Once
+	finish := func(err error) { once.Do(func() { done(err) }) }
+	stop := context.AfterFunc(ctx, func() {
+		finish(fmt.Errorf("the embedded event hub did not store the message in time: %w", ctx.Err()))
+	})
+	e.client.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+		stop()
+		finish(err)
+	})
 }
 
 func (e *endpoint) ensure(topic string) error {

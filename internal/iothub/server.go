@@ -84,7 +84,7 @@ func Start(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	ep, err := newEndpoint(o.EventHub, o.Logger)
+	ep, err := newEndpoint(o.EventHub, o.StoreTimeout, o.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -196,24 +196,26 @@ func (h *deviceHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool 
 	return topic == prefix+"messages/devicebound/#"
 }
 
-// OnPublish writes the message to the hub's built-in endpoint and returns
-// only when it is stored, so that mochi sends the QoS 1 PUBACK after the
-// message is durable. A message that cannot be stored is never
-// acknowledged: MQTT 5 devices get a failure PUBACK, MQTT 3.1.1 devices
-// (which have no negative acknowledgement) are disconnected and resend.
+// OnPublish hands the message to the hub's built-in endpoint. A QoS 1
+// message is acknowledged (PUBACK, written here rather than by mochi) only
+// once the event hub has stored it; messages of one device are stored and
+// acknowledged in order, several in flight at a time. A message that
+// cannot be stored is never acknowledged: MQTT 5 devices get a failure
+// PUBACK, MQTT 3.1.1 devices (which have no negative acknowledgement) are
+// disconnected and resend it.
 func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	v, ok := h.s.sessions.Load(cl)
 	if !ok {
 		return pk, packets.ErrRejectPacket
 	}
 	id := v.(Identity)
-	refuse := func(code packets.Code, why string) (packets.Packet, error) {
-		h.s.log.Warn("IoT device message refused", "hub", id.Hub, "device", id.Device, "reason", why)
+	fail := func(code packets.Code, why string) {
+		h.s.log.Warn("IoT device message not stored", "hub", id.Hub, "device", id.Device, "reason", why)
 		if cl.Properties.ProtocolVersion == 5 && pk.FixedHeader.Qos > 0 {
-			return pk, code
+			_ = cl.WritePacket(puback(pk.PacketID, code, why))
+			return
 		}
-		cl.Stop(fmt.Errorf("%s", why))
-		return pk, packets.ErrRejectPacket
+		cl.Stop(errors.New(why))
 	}
 	if pk.FixedHeader.Qos > 1 {
 		// IoT Hub closes the connection of a device that publishes at QoS 2.
@@ -221,17 +223,18 @@ func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 		return pk, packets.ErrRejectPacket
 	}
 	if len(pk.Payload) > MaxMessageSize {
-		return refuse(packets.ErrPacketTooLarge, fmt.Sprintf("message of %d bytes exceeds IoT Hub's %d-byte limit", len(pk.Payload), MaxMessageSize))
+		fail(packets.ErrPacketTooLarge, fmt.Sprintf("message of %d bytes exceeds IoT Hub's %d-byte limit", len(pk.Payload), MaxMessageSize))
+		return pk, packets.ErrRejectPacket
 	}
 	_, _, bag, _ := ParseTelemetryTopic(pk.TopicName)
 	app, sys, err := ParsePropertyBag(bag)
 	if err != nil {
-		return refuse(packets.ErrPayloadFormatInvalid, err.Error())
+		fail(packets.ErrPayloadFormatInvalid, err.Error())
+		return pk, packets.ErrRejectPacket
 	}
 	if pk.FixedHeader.Retain {
 		// IoT Hub does not retain; it marks the message instead.
 		app = append(app, Property{"mqtt-retain", "true"})
-		pk.FixedHeader.Retain = false
 	}
 	for _, up := range pk.Properties.User { // MQTT 5 user properties are application properties too
 		app = append(app, Property{up.Key, up.Val})
@@ -240,13 +243,28 @@ func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 		sys[PropContentType] = pk.Properties.ContentType
 	}
 	ctx, cancel := context.WithTimeout(h.s.ctx, h.s.o.StoreTimeout)
-	defer cancel()
-	if err := h.s.endpoint.store(ctx, id, app, sys, pk.Payload); err != nil {
-		return refuse(packets.ErrUnspecifiedError, "the message could not be stored: "+err.Error())
+	qos, packetID := pk.FixedHeader.Qos, pk.PacketID
+	h.s.endpoint.store(ctx, id, app, sys, pk.Payload, func(err error) {
+		cancel()
+		switch {
+		case err != nil:
+			fail(packets.ErrUnspecifiedError, "the message could not be stored: "+err.Error())
+		case qos == 1:
+			_ = cl.WritePacket(puback(packetID, packets.CodeSuccess, ""))
+		}
+	})
+	// mochi must neither acknowledge (done above, once stored), retain nor
+	// fan the message out (nothing subscribes to telemetry).
+	return pk, packets.ErrRejectPacket
+}
+
+func puback(id uint16, code packets.Code, reason string) packets.Packet {
+	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: id, ReasonCode: code.Code,
+		Created: time.Now().Unix()}
+	if code.Code >= packets.ErrUnspecifiedError.Code {
+		pk.Properties.ReasonString = reason
 	}
-	// Nothing subscribes to telemetry; skip mochi's fan-out.
-	pk.Ignore = true
-	return pk, nil
+	return pk
 }
 
 // discardAbove passes only records at or above a level.

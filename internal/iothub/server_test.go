@@ -313,11 +313,25 @@ func TestQoS1AcknowledgedOnlyOnceStored(t *testing.T) {
 		}
 	}
 	// With the event hub gone nothing can be stored: the message is not
-	// acknowledged (MQTT 3.1.1: the device is disconnected and resends later).
+	// acknowledged. MQTT 3.1.1 has no negative PUBACK, so the device is
+	// disconnected (within the store timeout) and resends later.
 	s.eventHub.Close()
+	start := time.Now()
 	err := publish(t, c, "devices/dev1/messages/events/", 1, "lost?")
-	if err == nil && c.IsConnected() {
+	if err == nil {
 		t.Fatal("a message was acknowledged while the event hub was down")
+	}
+	if c.IsConnected() || time.Since(start) > 5*time.Second {
+		t.Fatalf("MQTT 3.1.1 device still connected %v after %v (error %v)", c.IsConnected(), time.Since(start), err)
+	}
+	// MQTT 5 devices get a failure PUBACK instead.
+	if _, err := exec.LookPath("mosquitto_pub"); err == nil {
+		out, err := s.mosquittoPub(t, "-V", "mqttv5", "-q", "1", "-i", "dev1", "-u", username("dev1"),
+			"-P", s.policyToken(t, "dev1", "device", time.Hour), "-t", "devices/dev1/messages/events/", "-m", "lost?")
+		if err == nil && !strings.Contains(out, "could not be stored") {
+			t.Fatalf("MQTT 5 publish while the event hub is down: no failure reported (%q)", out)
+		}
+		t.Logf("mosquitto_pub (MQTT 5) while the event hub is down: %v: %s", err, strings.TrimSpace(out))
 	}
 }
 

@@ -1,0 +1,149 @@
+package iothub_test
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"odx/internal/iothub"
+)
+
+// loadResult is one run of the device load.
+type loadResult struct {
+	messages int
+	elapsed  time.Duration
+	p50, p99 time.Duration
+}
+
+func (r loadResult) rate() float64 { return float64(r.messages) / r.elapsed.Seconds() }
+
+func (r loadResult) String() string {
+	return fmt.Sprintf("%d msgs in %v = %.0f msg/s, publish→PUBACK p50 %v p99 %v", r.messages, r.elapsed.Round(time.Millisecond),
+		r.rate(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond))
+}
+
+// runDeviceLoad connects devices paho clients (MQTT 3.1.1, TLS) and has
+// each publish perDevice 1 KB messages at QoS 1, up to window in flight.
+func runDeviceLoad(t *testing.T, addr string, cfg *tls.Config, devices, perDevice, window int, creds func(device string) (user, pass string)) loadResult {
+	t.Helper()
+	clients := make([]paho.Client, devices)
+	for i := range clients {
+		dev := "bench-" + strconv.Itoa(i)
+		user, pass := creds(dev)
+		o := paho.NewClientOptions().AddBroker("ssl://" + addr).SetClientID(dev).SetUsername(user).SetPassword(pass).
+			SetTLSConfig(cfg).SetProtocolVersion(4).SetAutoReconnect(false).SetWriteTimeout(30 * time.Second)
+		c := paho.NewClient(o)
+		if tk := c.Connect(); !tk.WaitTimeout(20*time.Second) || tk.Error() != nil {
+			t.Fatalf("connect %s: %v", dev, tk.Error())
+		}
+		clients[i] = c
+		defer c.Disconnect(100)
+	}
+	body := make([]byte, 1000)
+	for i := range body {
+		body[i] = 'a' + byte(i%26)
+	}
+	lat := make([][]time.Duration, devices)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			topic := "devices/bench-" + strconv.Itoa(i) + "/messages/events/Table=Bench"
+			type sent struct {
+				at  time.Time
+				tok paho.Token
+			}
+			var inflight []sent
+			wait := func(s sent) {
+				if !s.tok.WaitTimeout(60*time.Second) || s.tok.Error() != nil {
+					t.Errorf("publish: %v", s.tok.Error())
+				}
+				lat[i] = append(lat[i], time.Since(s.at))
+			}
+			for range perDevice {
+				if len(inflight) == window {
+					wait(inflight[0])
+					inflight = inflight[1:]
+				}
+				inflight = append(inflight, sent{time.Now(), c.Publish(topic, 1, false, body)})
+			}
+			for _, s := range inflight {
+				wait(s)
+			}
+		}()
+	}
+	wg.Wait()
+	r := loadResult{messages: devices * perDevice, elapsed: time.Since(start)}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) > 0 {
+		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
+	}
+	return r
+}
+
+// TestDeviceEndpointThroughput compares 100 devices publishing at QoS 1 to
+// the embedded IoT hub (acknowledged once stored in the event hub) and to
+// Debian's mosquitto (acknowledged on receipt, nothing stored), in the
+// same run. Opt in: ODX_IOT_BENCH=1 (ODX_IOT_BENCH_MSGS per device, default 200).
+func TestDeviceEndpointThroughput(t *testing.T) {
+	if os.Getenv("ODX_IOT_BENCH") == "" {
+		t.Skip("set ODX_IOT_BENCH=1 to measure")
+	}
+	perDevice := 200
+	if n, err := strconv.Atoi(os.Getenv("ODX_IOT_BENCH_MSGS")); err == nil && n > 0 {
+		perDevice = n
+	}
+	const devices, window = 100, 10
+	s := newStand(t)
+	hubRes := runDeviceLoad(t, s.server.Addr(), s.clientTLS, devices, perDevice, window, func(dev string) (string, string) {
+		return username(dev), s.policyToken(t, dev, "device", time.Hour)
+	})
+	if got := sum(s.eventHub.HighWatermarks(iothub.BuiltInEventHub("myhub"))); got != int64(hubRes.messages) {
+		t.Fatalf("the built-in endpoint holds %d of %d acknowledged messages", got, hubRes.messages)
+	}
+	t.Logf("odx embedded IoT hub: %v", hubRes)
+
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		t.Log("mosquitto not installed (apt-get install -y mosquitto): no comparison")
+		return
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("user root\nlistener %d 127.0.0.1\nallow_anonymous true\npersistence false\ncafile %s\ncertfile %s\nkeyfile %s\nmax_inflight_messages 0\nmax_queued_messages 0\n",
+		port, s.tls.CAFile, s.tls.ServerCertFile, s.tls.ServerKeyFile)), 0o600)
+	cmd := exec.Command(bin, "-c", conf)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("mosquitto did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mqRes := runDeviceLoad(t, addr, s.clientTLS, devices, perDevice, window, func(dev string) (string, string) { return dev, "x" })
+	t.Logf("mosquitto (no storage):  %v", mqRes)
+	t.Logf("ratio odx/mosquitto: %.2f", hubRes.rate()/mqRes.rate())
+}
