@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -428,5 +429,26 @@ func TestSecondConnectionOfADeviceReplacesTheFirst(t *testing.T) {
 	}
 	if err := publish(t, second, "devices/dev1/messages/events/", 1, "x"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestMessagesOfADeviceKeepTheirOrder(t *testing.T) {
+	s := newStand(t)
+	c := s.mustConnect(t, "dev1", s.policyToken(t, "dev1", "device", time.Hour))
+	const n = 300
+	toks := make([]paho.Token, n)
+	for i := range n { // all in flight at once
+		toks[i] = c.Publish("devices/dev1/messages/events/", 1, false, strconv.Itoa(i))
+	}
+	for i, tk := range toks {
+		if !tk.WaitTimeout(20*time.Second) || tk.Error() != nil {
+			t.Fatalf("message %d: %v", i, tk.Error())
+		}
+	}
+	recs := readBuiltIn(t, s.eventHub.Addr(), "myhub", n)
+	for i, r := range recs {
+		if string(r.Value) != strconv.Itoa(i) || r.Partition != recs[0].Partition {
+			t.Fatalf("record %d is %q on partition %d (first on %d): one device's messages must stay in order on one partition", i, r.Value, r.Partition, recs[0].Partition)
+		}
 	}
 }
