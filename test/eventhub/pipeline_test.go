@@ -5,6 +5,8 @@
 package eventhub_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -294,6 +296,25 @@ func TestEventHubIntoDuckDB(t *testing.T) {
 	}
 	if len(fails) != 1 || fails[0].ErrorCode != connect.CodeFormatNotSupported || !strings.Contains(fails[0].IngestionSourcePath, "partition 1/offset") {
 		t.Fatalf("failures %+v", fails)
+	}
+
+	// A connection with static GZip compression and no system properties:
+	// compressed CSV events are ingested.
+	gz := connSpec("gz", "gzipped")
+	gz.Compression, gz.SystemProperties, gz.Table = "GZip", nil, "Alerts"
+	if err := n.m.Apply(t.Context(), gz); err != nil {
+		t.Fatal(err)
+	}
+	var zbuf bytes.Buffer
+	zw := gzip.NewWriter(&zbuf)
+	zw.Write([]byte("st98,7\n"))
+	zw.Close()
+	if err := cl.ProduceSync(t.Context(), &kgo.Record{Topic: "gzipped", Value: zbuf.Bytes()}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	alerts = n.waitRows("Metrics", "Alerts", `"Station"`, 2)
+	if alerts[0][0] != "st98" || alerts[0][1] != int64(7) {
+		t.Fatalf("gzip event row %v", alerts[0])
 	}
 
 	// Restart odx (same database file, same hub) with more events produced

@@ -285,3 +285,27 @@ func freePort(t *testing.T) int {
 	n, _ := strconv.Atoi(p)
 	return n
 }
+
+// ADX refuses to embed system properties into compressed events: such an
+// event is a failure, an uncompressed neighbour is ingested with them.
+func TestCompressedEventWithSystemProperties(t *testing.T) {
+	h := startHub(t, "")
+	sink := connecttest.NewSink(testPolicy)
+	m := newManager(t, sink, embeddedConnector(h.Addr()))
+	s := spec("gzprops", "devns", "gzprops")
+	s.SystemProperties = []string{"x-opt-offset"}
+	if err := m.Apply(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	plain := &kgo.Record{Topic: "gzprops", Value: []byte("a,1")}
+	zipped := &kgo.Record{Topic: "gzprops", Value: []byte{0x1f, 0x8b}, Headers: []kgo.RecordHeader{{Key: "Compression", Value: []byte("GZip")}}}
+	produce(t, producer(t, h.Addr()), plain, zipped)
+	items := sink.WaitItems(t, 1, waitLong)
+	connecttest.Eventually(t, waitLong, func() bool { return len(sink.Failures()) == 1 }, func() string { return "no failure" })
+	if f := sink.Failures()[0]; f.Code != connect.CodePropertyNotInContext || !strings.Contains(f.Message, "compressed") {
+		t.Fatalf("failure %+v", f)
+	}
+	if len(items[0].SystemProperties) != 1 || items[0].SystemProperties[0].Name != "x-opt-offset" {
+		t.Fatalf("plain event properties %v", items[0].SystemProperties)
+	}
+}
