@@ -154,18 +154,19 @@ type FuncFrom struct {
 
 // Select is one SELECT statement; SetOp chains UNION ALL BY NAME and friends.
 type Select struct {
-	With     []CTE
-	Distinct bool
-	Items    []SelectItem
-	From     From
-	Where    Expr
-	GroupBy  []Expr
-	Having   Expr
-	Qualify  Expr
-	OrderBy  []OrderItem
-	Limit    Expr
-	SetOp    string // "UNION ALL BY NAME", ...
-	Next     *Select
+	With      []CTE
+	Recursive bool // WITH RECURSIVE
+	Distinct  bool
+	Items     []SelectItem
+	From      From
+	Where     Expr
+	GroupBy   []Expr
+	Having    Expr
+	Qualify   Expr
+	OrderBy   []OrderItem
+	Limit     Expr
+	SetOp     string // "UNION ALL BY NAME", ...
+	Next      *Select
 }
 
 // CTE is a named common table expression.
@@ -469,6 +470,9 @@ func (f *FuncFrom) printFrom(p *printer) {
 func (s *Select) printSelect(p *printer) {
 	if len(s.With) > 0 {
 		p.w("WITH ")
+		if s.Recursive {
+			p.w("RECURSIVE ")
+		}
 		for i, c := range s.With {
 			if i > 0 {
 				p.w(", ")

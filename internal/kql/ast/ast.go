@@ -435,6 +435,20 @@ type TopNested struct {
 	Levels []TopNestedLevel
 }
 
+// ScanStep is `step Name: Condition [=> var = expr, ...];`.
+type ScanStep struct {
+	Name   *Ident
+	Cond   Expr
+	Assign []*NamedExpr
+}
+
+// Scan is `scan [declare (v:type = init, ...)] with (steps)`.
+type Scan struct {
+	Span
+	Declare []*Param
+	Steps   []ScanStep
+}
+
 // Invoke is `invoke f(args)`.
 type Invoke struct {
 	Span
@@ -462,3 +476,4 @@ func (*Search) operatorNode()     {}
 func (*ParseKV) operatorNode()    {}
 func (*MvApply) operatorNode()    {}
 func (*TopNested) operatorNode()  {}
+func (*Scan) operatorNode()       {}

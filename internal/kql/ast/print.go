@@ -334,4 +334,22 @@ func (o *TopNested) String() string {
 	return strings.Join(parts, ", ")
 }
 
+func (o *Scan) String() string {
+	var b strings.Builder
+	b.WriteString("scan ")
+	if len(o.Declare) > 0 {
+		b.WriteString("declare (" + join(o.Declare, ", ") + ") ")
+	}
+	b.WriteString("with (")
+	for _, s := range o.Steps {
+		b.WriteString("step " + s.Name.String() + ": " + s.Cond.String())
+		if len(s.Assign) > 0 {
+			b.WriteString(" => " + join(s.Assign, ", "))
+		}
+		b.WriteString("; ")
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
 func (o *Invoke) String() string { return "invoke " + o.Call.String() }

@@ -230,6 +230,8 @@ func (c *compiler) node(n sem.Node) (*sqlast.Select, error) {
 		return c.parse(v)
 	case *sem.MakeSeries:
 		return c.makeSeries(v)
+	case *sem.ScanOp:
+		return c.scanOp(v)
 	}
 	return nil, unsupported("cannot compile plan node %T", n)
 }

@@ -623,6 +623,37 @@ func (p *parser) parseOperator() ast.Operator {
 		}
 		tn.Span = span()
 		return tn
+	case "scan":
+		sc := &ast.Scan{}
+		if p.isKw("declare") {
+			p.next()
+			p.expect(token.LParen)
+			for p.tok().Kind != token.RParen && p.tok().Kind != token.EOF {
+				sc.Declare = append(sc.Declare, p.parseParam())
+				if p.tok().Kind != token.Comma {
+					break
+				}
+				p.next()
+			}
+			p.expect(token.RParen)
+		}
+		p.expectKw("with")
+		p.expect(token.LParen)
+		for p.isKw("step") {
+			p.next()
+			st := ast.ScanStep{Name: p.parseIdent()}
+			p.expect(token.Colon)
+			st.Cond = p.parseBinary(0)
+			if p.tok().Kind == token.Arrow {
+				p.next()
+				st.Assign = p.parseNamedList()
+			}
+			p.expect(token.Semi)
+			sc.Steps = append(sc.Steps, st)
+		}
+		p.expect(token.RParen)
+		sc.Span = span()
+		return sc
 	case "search":
 		s := &ast.Search{Params: p.parseOpParams()}
 		s.Pred = p.parseBinary(0)

@@ -60,6 +60,7 @@ var roundTripSamples = []string{
 	"T | parse-kv s as (a:string, ['b c']:long) with (pair_delimiter=\";\", kv_delimiter=\":\")",
 	"T | mv-apply x = arr to typeof(long), y = b on (top 1 by x | extend z = x * 2)",
 	"T | top-nested 3 of a by s = sum(v) desc, top-nested of b with others = \"other\" by c = count() asc",
+	"T | sort by t asc | scan declare (a:long = 0, b:real) with (step s: x > 1 => a = s.a + x, b = 1.5; )",
 	"T | make-series n = count() default = 0, avg(v) on ts from datetime(2020-01-01) to now() step 1h by k",
 }
 

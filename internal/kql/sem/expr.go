@@ -17,6 +17,8 @@ type scope struct {
 	cols        []schema.Column
 	left, right []schema.Column // join conditions: $left / $right
 	aggs        bool            // aggregate functions allowed (summarize)
+	stepName    string          // scan: the step whose previous state s.var reads
+	state       []schema.Column // scan: declared variables
 	window      bool            // set when a window function was used
 }
 
@@ -63,6 +65,11 @@ func (a *analyzer) scalar(e *env, sc *scope, x ast.Expr) (Expr, error) {
 		if c, ok := sc.column(v.Name); ok {
 			return &ColumnRef{Name: c.Name, T: c.Type}, nil
 		}
+		if sc != nil {
+			if c, ok := findCol(sc.state, v.Name); ok {
+				return &ColumnRef{Name: c.Name, T: c.Type, Side: "state"}, nil
+			}
+		}
 		if b := e.lookup(v.Name); b != nil {
 			if b.scalar != nil {
 				return b.scalar, nil
@@ -107,6 +114,13 @@ func (a *analyzer) scalar(e *env, sc *scope, x ast.Expr) (Expr, error) {
 	case *ast.Call:
 		return a.call(e, sc, v)
 	case *ast.Member:
+		if id, ok := v.X.(*ast.Ident); ok && sc != nil && sc.stepName != "" && id.Name == sc.stepName {
+			c, ok := findCol(sc.state, v.Name.Name)
+			if !ok {
+				return nil, a.errf(v, "SEM0100", "'%s' is not a declared scan variable", v.Name.Name)
+			}
+			return &ColumnRef{Name: c.Name, T: c.Type, Side: "state"}, nil
+		}
 		if id, ok := v.X.(*ast.Ident); ok && (id.Name == "$left" || id.Name == "$right") && sc != nil {
 			cols, side := sc.left, "left"
 			if id.Name == "$right" {

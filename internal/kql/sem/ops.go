@@ -200,6 +200,8 @@ func (a *analyzer) operator1(e *env, in Node, op ast.Operator) (Node, error) {
 		return a.mvApply(e, in, o)
 	case *ast.TopNested:
 		return a.topNested(e, in, o)
+	case *ast.Scan:
+		return a.scan(e, in, o)
 	}
 	return nil, a.errf(op, "SEM0300", "The operator '%s' is not supported yet", strings.Fields(op.String())[0])
 }

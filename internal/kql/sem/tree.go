@@ -179,6 +179,17 @@ type (
 		From, To, Step Expr // From/To nil: taken from the data
 		Cols           []schema.Column
 	}
+	// ScanOp runs one scan step over the rows in order: each row whose
+	// condition holds updates the state variables and is emitted with them.
+	// Expressions read the row with Side "row" and the previous state with
+	// Side "state".
+	ScanOp struct {
+		In     Node
+		Vars   []Item // declared variables with their initial values
+		Cond   Expr
+		Assign map[string]Expr
+		Cols   []schema.Column
+	}
 	// Serialize marks the row order as meaningful.
 	Serialize struct{ In Node }
 )
@@ -220,6 +231,7 @@ func (n *MvExpand) Schema() []schema.Column   { return n.Cols }
 func (n *Parse) Schema() []schema.Column      { return n.Cols }
 func (n *Serialize) Schema() []schema.Column  { return n.In.Schema() }
 func (n *MakeSeries) Schema() []schema.Column { return n.Cols }
+func (n *ScanOp) Schema() []schema.Column     { return n.Cols }
 
 // Result is the analysed query.
 type Result struct {
@@ -250,6 +262,8 @@ func Inputs(n Node) []Node {
 	case *Parse:
 		return []Node{v.In}
 	case *MakeSeries:
+		return []Node{v.In}
+	case *ScanOp:
 		return []Node{v.In}
 	case *Join:
 		return []Node{v.L, v.R}
