@@ -61,6 +61,7 @@ type Server struct {
 	broker   *mqtt.Server
 	addr     string
 	endpoint *endpoint
+	metrics  *metrics
 	sessions sync.Map // *mqtt.Client → Identity
 	// ctx ends when Close starts, so that no device waits on a store.
 	ctx    context.Context
@@ -93,7 +94,7 @@ func Start(o Options) (*Server, error) {
 		ep.close()
 		return nil, fmt.Errorf("embedded IoT hub cannot listen on %s: %w (is another odx or MQTT broker running? pick another --mqtt-listen)", o.Listen, err)
 	}
-	s := &Server{o: o, log: o.Logger, endpoint: ep, addr: ln.Addr().String()}
+	s := &Server{o: o, log: o.Logger, endpoint: ep, metrics: newMetrics(), addr: ln.Addr().String()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	caps := mqtt.NewDefaultServerCapabilities()
@@ -163,14 +164,20 @@ func (h *deviceHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) b
 	id, err := h.s.o.Keys.Authenticate(cl.ID, string(pk.Connect.Username), string(pk.Connect.Password), time.Now())
 	if err != nil {
 		h.s.log.Warn("IoT device refused", "client", cl.ID, "remote", cl.Net.Remote, "error", err)
+		h.s.metrics.refused.Inc()
 		return false
 	}
 	h.s.sessions.Store(cl, id)
+	h.s.metrics.connected.WithLabelValues(id.Hub).Inc()
 	h.s.log.Debug("IoT device connected", "hub", id.Hub, "device", id.Device, "module", id.Module, "scope", id.Scope)
 	return true
 }
 
-func (h *deviceHook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) { h.s.sessions.Delete(cl) }
+func (h *deviceHook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	if v, ok := h.s.sessions.LoadAndDelete(cl); ok {
+		h.s.metrics.connected.WithLabelValues(v.(Identity).Hub).Dec()
+	}
+}
 
 // OnWill drops last-will messages: IoT Hub has none.
 func (h *deviceHook) OnWill(_ *mqtt.Client, w mqtt.Will) (mqtt.Will, error) {
@@ -210,6 +217,7 @@ func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 	}
 	id := v.(Identity)
 	fail := func(code packets.Code, why string) {
+		h.s.metrics.failed.WithLabelValues(id.Hub).Inc()
 		h.s.log.Warn("IoT device message not stored", "hub", id.Hub, "device", id.Device, "reason", why)
 		if cl.Properties.ProtocolVersion == 5 && pk.FixedHeader.Qos > 0 {
 			_ = cl.WritePacket(puback(pk.PacketID, code, why))
@@ -243,14 +251,18 @@ func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 		sys[PropContentType] = pk.Properties.ContentType
 	}
 	ctx, cancel := context.WithTimeout(h.s.ctx, h.s.o.StoreTimeout)
-	qos, packetID := pk.FixedHeader.Qos, pk.PacketID
+	qos, packetID, size := pk.FixedHeader.Qos, pk.PacketID, len(pk.Payload)
 	h.s.endpoint.store(ctx, id, app, sys, pk.Payload, func(err error) {
 		cancel()
 		switch {
 		case err != nil:
 			fail(packets.ErrUnspecifiedError, "the message could not be stored: "+err.Error())
-		case qos == 1:
-			_ = cl.WritePacket(puback(packetID, packets.CodeSuccess, ""))
+		default:
+			h.s.metrics.stored.WithLabelValues(id.Hub).Inc()
+			h.s.metrics.bytes.WithLabelValues(id.Hub).Add(float64(size))
+			if qos == 1 {
+				_ = cl.WritePacket(puback(packetID, packets.CodeSuccess, ""))
+			}
 		}
 	})
 	// mochi must neither acknowledge (done above, once stored), retain nor

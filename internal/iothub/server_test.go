@@ -15,6 +15,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"odx/internal/hub"
@@ -450,5 +451,53 @@ func TestMessagesOfADeviceKeepTheirOrder(t *testing.T) {
 		if string(r.Value) != strconv.Itoa(i) || r.Partition != recs[0].Partition {
 			t.Fatalf("record %d is %q on partition %d (first on %d): one device's messages must stay in order on one partition", i, r.Value, r.Partition, recs[0].Partition)
 		}
+	}
+}
+
+// metricValue reads one series of the endpoint's metrics (summed over labels).
+func metricValue(t *testing.T, srv *iothub.Server, name string) float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(srv.Collectors()...)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			v += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return v
+}
+
+func TestEndpointMetrics(t *testing.T) {
+	s := newStand(t)
+	c := s.mustConnect(t, "dev1", s.policyToken(t, "dev1", "device", time.Hour))
+	if _, err := s.connect(t, "dev2", username("dev2"), s.policyToken(t, "dev2", "device", -time.Hour)); err == nil {
+		t.Fatal("expired token accepted")
+	}
+	for range 3 {
+		if err := publish(t, c, "devices/dev1/messages/events/", 1, "12345"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range map[string]float64{"odx_iothub_connected_devices": 1, "odx_iothub_connections_refused_total": 1,
+		"odx_iothub_messages_stored_total": 3, "odx_iothub_message_bytes_total": 15, "odx_iothub_messages_failed_total": 0} {
+		if got := metricValue(t, s.server, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	c.Disconnect(100)
+	deadline := time.Now().Add(5 * time.Second)
+	for metricValue(t, s.server, "odx_iothub_connected_devices") != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := metricValue(t, s.server, "odx_iothub_connected_devices"); got != 0 {
+		t.Errorf("connected devices after disconnect = %v", got)
 	}
 }
