@@ -13,12 +13,17 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+// DefaultRetention is how long the embedded hub keeps events.
+const DefaultRetention = 7 * 24 * time.Hour
 
 // DefaultPartitions is the partition count of event hubs created on first
 // use (Event Hubs' default is 4 as well).
@@ -34,6 +39,10 @@ type Options struct {
 	DataDir string
 	// Partitions of auto-created topics; DefaultPartitions when 0.
 	Partitions int32
+	// Retention is how long events are kept (by their record timestamp);
+	// 0 means 7 days, Event Hubs Standard's maximum; negative keeps them
+	// forever.
+	Retention time.Duration
 	// SyncWrites fsyncs every produced batch: slower, but produced events
 	// then survive a machine crash, not only a process crash.
 	SyncWrites bool
@@ -42,6 +51,8 @@ type Options struct {
 
 // Hub is a running embedded event hub.
 type Hub struct {
+	stop       chan struct{}
+	done       chan struct{}
 	cluster    *kfake.Cluster
 	addr       string
 	partitions int32
@@ -60,6 +71,9 @@ func Start(o Options) (*Hub, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Retention == 0 {
+		o.Retention = DefaultRetention
+	}
 	// kfake builds its listen address itself (always 127.0.0.1); listen on
 	// the configured address instead, so --kafka-listen is honoured.
 	var ln net.Listener
@@ -76,6 +90,9 @@ func Start(o Options) (*Hub, error) {
 		kfake.ClusterID("odx-embedded-event-hub"),
 		kfake.DefaultNumPartitions(int(o.Partitions)),
 		kfake.WithLogger(slogLogger{o.Logger}),
+	}
+	if o.Retention > 0 {
+		opts = append(opts, kfake.BrokerConfigs(map[string]string{"log.retention.ms": strconv.FormatInt(o.Retention.Milliseconds(), 10)}))
 	}
 	if o.DataDir != "" {
 		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
@@ -94,8 +111,10 @@ func Start(o Options) (*Hub, error) {
 		}
 		return nil, fmt.Errorf("embedded event hub: %w", err)
 	}
-	h := &Hub{cluster: c, addr: ln.Addr().String(), partitions: o.Partitions, log: o.Logger}
+	h := &Hub{cluster: c, addr: ln.Addr().String(), partitions: o.Partitions, log: o.Logger,
+		stop: make(chan struct{}), done: make(chan struct{})}
 	c.ControlKey(int16(kmsg.Metadata), h.observeMetadata)
+	go h.enforceRetention(o.Retention)
 	o.Logger.Info("embedded event hub ready", "kafka", h.addr, "data", o.DataDir)
 	return h, nil
 }
@@ -163,8 +182,35 @@ func (h *Hub) HighWatermarks(name string) map[int32]int64 {
 	return out
 }
 
+// enforceRetention drops expired events now and then: kfake applies
+// retention by itself only to topics with an explicit retention config.
+func (h *Hub) enforceRetention(retention time.Duration) {
+	defer close(h.done)
+	if retention <= 0 {
+		<-h.stop
+		return
+	}
+	t := time.NewTicker(min(max(retention/10, 10*time.Millisecond), time.Hour))
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			h.cluster.ApplyRetention()
+		}
+	}
+}
+
 // Close stops the hub and writes its state to the data directory.
 func (h *Hub) Close() error {
+	select {
+	case <-h.stop:
+		return nil // already closed
+	default:
+	}
+	close(h.stop)
+	<-h.done
 	h.cluster.Close()
 	return nil
 }

@@ -116,6 +116,22 @@ func TestKcatCreatesHub(t *testing.T) {
 	}
 }
 
+// Events older than the retention are dropped; newer ones stay.
+func TestRetention(t *testing.T) {
+	h, err := hub.Start(hub.Options{Listen: "127.0.0.1:0", Retention: 200 * time.Millisecond, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	produce(t, h.Addr(), "short", "a")
+	time.Sleep(500 * time.Millisecond)
+	produce(t, h.Addr(), "short", "b")
+	got := readAll(t, h.Addr(), "short", 1)
+	if len(got) != 1 || got[0] != "b" {
+		t.Fatalf("after retention: %v", got)
+	}
+}
+
 // A busy --kafka-listen address is reported with what to do.
 func TestListenClash(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
