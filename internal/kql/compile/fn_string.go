@@ -476,3 +476,27 @@ func init() {
 		},
 	})
 }
+
+func init() {
+	register(map[string]lowerFunc{
+		// parse_version: up to four dot-separated numbers of at most eight
+		// digits each, as one comparable decimal (each part 8 digits wide).
+		"parse_version": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			s := fn("trim", strArg(call, a, 0))
+			re := str(`^\d{1,8}(\.\d{1,8}){0,3}$`)
+			part := func(i int) sqlast.Expr {
+				return tmpl("COALESCE(TRY_CAST(nullif(split_part({}, '.', "+itoa(i)+"), '') AS DECIMAL(38,0)), 0)", s)
+			}
+			return tmpl("CASE WHEN regexp_matches({}, {}) THEN CAST({} * CAST('1000000000000000000000000' AS DECIMAL(38,0)) + {} * CAST('10000000000000000' AS DECIMAL(38,0)) + {} * CAST('100000000' AS DECIMAL(38,0)) + {} AS DECIMAL(38,10)) ELSE NULL END",
+				s, re, part(1), part(2), part(3), part(4)), nil
+		},
+		"base64_decode_toarray": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			b := tmpl("TRY(from_base64({}))", strArg(call, a, 0))
+			return tmpl("to_json(list_transform(range(octet_length({})), i -> CAST('0x' || substr(hex({}), CAST(i * 2 + 1 AS INTEGER), 2) AS INTEGER)))", b, b), nil
+		},
+		"base64_encode_fromarray": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			l := asJSONList(dyn(call, a, 0))
+			return tmpl("to_base64(unhex(array_to_string(list_transform({}, x -> lpad(to_hex(CAST(x ->> '$' AS INTEGER)), 2, '0')), '')))", l), nil
+		},
+	})
+}
