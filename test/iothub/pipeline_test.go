@@ -204,8 +204,8 @@ func (n *node) device(t testing.TB, hubName, id string, autoReconnect bool) (pah
 	if err != nil {
 		return nil, err
 	}
-	o := paho.NewClientOptions().AddBroker("ssl://"+n.devices.Addr()).SetClientID(id).
-		SetUsername(iothub.HostName(hubName)+"/"+id+"/?api-version=2021-04-12").SetPassword(tok).
+	o := paho.NewClientOptions().AddBroker("ssl://" + n.devices.Addr()).SetClientID(id).
+		SetUsername(iothub.HostName(hubName) + "/" + id + "/?api-version=2021-04-12").SetPassword(tok).
 		SetTLSConfig(n.tls.ClientTLS()).SetProtocolVersion(4).SetCleanSession(true).
 		SetAutoReconnect(autoReconnect).SetConnectRetry(autoReconnect).SetConnectRetryInterval(100 * time.Millisecond).
 		SetMaxReconnectInterval(200 * time.Millisecond).SetConnectTimeout(5 * time.Second)
