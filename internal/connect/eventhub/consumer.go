@@ -157,6 +157,13 @@ func prepare(ctx context.Context, base []kgo.Opt, ep Endpoint, hub string) error
 		return fmt.Errorf("unreachable: %w", err)
 	}
 	if !ep.CreateTopics {
+		topics, err := kadm.NewClient(cl).ListTopics(pctx, hub)
+		if err != nil {
+			return fmt.Errorf("reading the event hub's metadata: %w", err)
+		}
+		if d, ok := topics[hub]; !ok || d.Err != nil {
+			return fmt.Errorf("the event hub does not exist in this namespace (Kafka topic %q); create it, or check eventHubResourceId", hub)
+		}
 		return nil
 	}
 	parts := ep.Partitions

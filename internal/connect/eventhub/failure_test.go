@@ -309,3 +309,23 @@ func TestCompressedEventWithSystemProperties(t *testing.T) {
 		t.Fatalf("plain event properties %v", items[0].SystemProperties)
 	}
 }
+
+// A hub missing from a configured namespace (which does not create hubs)
+// shows as Retrying with an error that says so.
+func TestMissingHubOnConfiguredNamespace(t *testing.T) {
+	broker, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "exists"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	conn := eventhub.New(eventhub.Options{Namespaces: map[string]eventhub.Endpoint{"prod": {Brokers: broker.ListenAddrs()}}, ClientOptions: fastGroup})
+	m := newManager(t, connecttest.NewSink(testPolicy), conn)
+	s := spec("typo", "prod", "exsts")
+	if err := m.Apply(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	st := waitState(t, m, s.ID, connect.Retrying, waitLong)
+	if !strings.Contains(st.LastError, `event hub does not exist in this namespace (Kafka topic "exsts")`) {
+		t.Fatalf("error %q", st.LastError)
+	}
+}
