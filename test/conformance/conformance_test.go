@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/big"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -23,7 +24,32 @@ import (
 	"odx/internal/kql/types"
 )
 
-const casesFile = "/work/shared/kql-conformance/public-cases.jsonl"
+// casesPath is the shared conformance file, relative to a folder that holds
+// both the repository and shared/ (as the work tree and CI lay them out).
+const casesPath = "shared/kql-conformance/public-cases.jsonl"
+
+// findCases looks for casesPath in ODX_CONFORMANCE_CASES, then beside each
+// parent folder of the test's working directory.
+func findCases() (string, error) {
+	if p := os.Getenv("ODX_CONFORMANCE_CASES"); p != "" {
+		return p, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, casesPath)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("%s not found beside any parent of the working directory; set ODX_CONFORMANCE_CASES", casesPath)
+		}
+		dir = parent
+	}
+}
 
 // Case is one conformance case (see the README next to the cases file).
 type Case struct {
@@ -38,6 +64,10 @@ type Case struct {
 }
 
 func loadCases(t *testing.T) []Case {
+	casesFile, err := findCases()
+	if err != nil {
+		t.Fatal(err)
+	}
 	data, err := os.ReadFile(casesFile)
 	if err != nil {
 		t.Skipf("conformance cases not available: %v", err)
