@@ -238,6 +238,8 @@ func init() {
 	add(Scalar, "_kv_value", 3, 3, str) // parse-kv's lowering helper
 	add(Scalar, "bag_zip", 2, 2, dyn)
 	add(Scalar, "parse_version", 1, 1, Fixed(types.Decimal))
+	add(Scalar, "series_stats", 1, 2, dyn)    // several columns; see sem's multiOutputs
+	add(Scalar, "series_fit_line", 1, 1, dyn) // several columns
 	add(Scalar, "bag_has_key", 2, 2, boolean)
 	add(Scalar, "set_has_element", 2, 2, boolean)
 	add(Scalar, "jaccard_index", 2, 2, real)

@@ -112,3 +112,29 @@ func init() {
 		},
 	})
 }
+
+func init() {
+	// With several arrays, array_sort_* sorts the first and reorders the
+	// others the same way; the result is an array of the arrays.
+	multiSort := func(desc bool) lowerFunc {
+		single := arraySort(desc)
+		return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			if len(a) == 1 {
+				return single(c, call, a)
+			}
+			sorter := "list_sort"
+			if desc {
+				sorter = "list_reverse_sort"
+			}
+			key := asJSONList(dyn(call, a, 0))
+			perm := tmpl("list_transform("+sorter+"(list_transform(range(len({})), i -> struct_pack(n := TRY_CAST({}[i + 1] ->> '$' AS DOUBLE), s := {}[i + 1] ->> '$', i := i))), e -> e.i)", key, key, key)
+			var arrays []sqlast.Expr
+			for n := range a {
+				l := asJSONList(dyn(call, a, n))
+				arrays = append(arrays, tmpl("to_json(list_transform({}, i -> {}[i + 1]))", perm, l))
+			}
+			return tmpl("json_array("+placeholders(len(arrays))+")", arrays...), nil
+		}
+	}
+	register(map[string]lowerFunc{"array_sort_asc": multiSort(false), "array_sort_desc": multiSort(true)})
+}

@@ -112,3 +112,28 @@ func init() {
 	}
 	register(m)
 }
+
+func init() {
+	register(map[string]lowerFunc{
+		"series_stats": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return lowerings["series_stats_dynamic"](c, call, a[:1])
+		},
+		// series_fit_line: least squares over x = 1..n.
+		"series_fit_line": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			y := tmpl("list_transform({}, v -> COALESCE(TRY_CAST(v ->> '$' AS DOUBLE), 0))", asJSONList(dyn(call, a, 0)))
+			n := tmpl("CAST(len({}) AS DOUBLE)", y)
+			sx := tmpl("({} * ({} + 1) / 2)", n, n)
+			sxx := tmpl("({} * ({} + 1) * (2 * {} + 1) / 6)", n, n, n)
+			sy := tmpl("list_sum({})", y)
+			sxy := tmpl("list_sum(list_transform(range(len({})), i -> (i + 1) * {}[i + 1]))", y, y)
+			slope := tmpl("(({} * {} - {} * {}) / nullif({} * {} - {} * {}, 0))", n, sxy, sx, sy, n, sxx, sx, sx)
+			icpt := tmpl("(({} - {} * {}) / {})", sy, slope, sx, n)
+			fit := tmpl("list_transform(range(len({})), i -> {} + {} * (i + 1))", y, icpt, slope)
+			ssr := tmpl("list_sum(list_transform(range(len({})), i -> pow({}[i + 1] - {}[i + 1], 2)))", y, y, fit)
+			mean := tmpl("({} / {})", sy, n)
+			sst := tmpl("list_sum(list_transform({}, v -> pow(v - {}, 2)))", y, mean)
+			return tmpl("json_object('rsquare', 1 - {} / nullif({}, 0), 'slope', {}, 'variance', {} / {}, 'rvariance', {} / {}, 'interception', {}, 'line_fit', to_json({}))",
+				ssr, sst, slope, sst, n, ssr, n, icpt, fit), nil
+		},
+	})
+}

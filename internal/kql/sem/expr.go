@@ -71,6 +71,11 @@ func (a *analyzer) scalar(e *env, sc *scope, x ast.Expr) (Expr, error) {
 			}
 		}
 		if b := e.lookup(v.Name); b != nil {
+			if k, ok := b.scalar.(*Const); ok {
+				named := *k
+				named.Name = v.Name
+				return &named, nil
+			}
 			if b.scalar != nil {
 				return b.scalar, nil
 			}
@@ -561,6 +566,8 @@ func (a *analyzer) scalarFunction(e *env, sc *scope, b *binding, c *ast.Call) (E
 func exprName(x Expr) string {
 	switch v := x.(type) {
 	case *ColumnRef:
+		return v.Name
+	case *Const:
 		return v.Name
 	case *Call:
 		switch v.Fn {

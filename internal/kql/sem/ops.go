@@ -245,6 +245,12 @@ func (a *analyzer) project(e *env, in Node, o *ast.Project) (Node, error) {
 			if err != nil {
 				return nil, err
 			}
+			if multi, ok := expandMulti(x, it.Names); ok {
+				for _, m := range multi {
+					items = append(items, Item{Name: uniqueName(m.Name, used), X: m.X})
+				}
+				continue
+			}
 			if len(it.Names) > 1 {
 				return nil, a.errf(it, "SEM0120", "A tuple of names needs a function returning several columns")
 			}
@@ -451,6 +457,21 @@ func (a *analyzer) extend(e *env, in Node, items []*ast.NamedExpr) (Node, error)
 			if x, err = a.scalar(e, sc, it.X); err != nil {
 				return nil, err
 			}
+		}
+		if multi, ok := expandMulti(x, it.Names); ok {
+			for _, m := range multi {
+				replaced := false
+				for i := range out {
+					if out[i].Name == m.Name {
+						out[i].X, replaced = m.X, true
+					}
+				}
+				if !replaced {
+					out = append(out, m)
+				}
+				pending[m.Name] = true
+			}
+			continue
 		}
 		var names []string
 		for _, n := range it.Names {

@@ -519,6 +519,12 @@ func (a *analyzer) source(e *env, s *ast.Source) (Node, error) {
 			if err != nil {
 				return nil, err
 			}
+			if multi, ok := expandMulti(x, it.Names); ok {
+				for _, m := range multi {
+					items = append(items, Item{Name: uniqueName(m.Name, used), X: m.X})
+				}
+				continue
+			}
 			name := fmt.Sprintf("print_%d", i)
 			if len(it.Names) > 0 {
 				name = it.Names[0].Name

@@ -28,6 +28,8 @@ type ColumnRef struct {
 type Const struct {
 	V any
 	T types.Type
+	// Name is the let variable the constant came from, for column naming.
+	Name string
 }
 
 // Call applies a builtin function or an operator (Fn "+", "==", "has", ...).
