@@ -34,6 +34,11 @@ type Options struct {
 	// Listen is the Kafka listener address, e.g. 127.0.0.1:9092 (port 0
 	// picks a free port; see Addr).
 	Listen string
+	// Advertise is the host:port the hub tells clients to connect to, when
+	// it differs from the listener's address (Listen on 0.0.0.0, clients on
+	// other machines). Kafka clients reconnect to the advertised address
+	// after their first metadata request, so it must be reachable by them.
+	Advertise string
 	// DataDir holds the hub's log segments and group offsets; "" keeps
 	// everything in memory (tests).
 	DataDir string
@@ -65,6 +70,11 @@ func Start(o Options) (*Hub, error) {
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:9092"
 	}
+	if o.Advertise != "" {
+		if _, _, err := net.SplitHostPort(o.Advertise); err != nil {
+			return nil, fmt.Errorf("embedded event hub: advertised address %q: want host:port", o.Advertise)
+		}
+	}
 	if o.Partitions <= 0 {
 		o.Partitions = DefaultPartitions
 	}
@@ -81,6 +91,9 @@ func Start(o Options) (*Hub, error) {
 		l, err := net.Listen(network, o.Listen)
 		if err != nil {
 			return nil, err
+		}
+		if o.Advertise != "" {
+			l = advertised{Listener: l, addr: advertiseAddr(o.Advertise)}
 		}
 		ln = l
 		return l, nil
@@ -214,6 +227,20 @@ func (h *Hub) Close() error {
 	h.cluster.Close()
 	return nil
 }
+
+// advertised is a listener that reports the advertised address, which kfake
+// puts into its metadata responses.
+type advertised struct {
+	net.Listener
+	addr net.Addr
+}
+
+func (a advertised) Addr() net.Addr { return a.addr }
+
+type advertiseAddr string
+
+func (a advertiseAddr) Network() string { return "tcp" }
+func (a advertiseAddr) String() string  { return string(a) }
 
 type slogLogger struct{ l *slog.Logger }
 

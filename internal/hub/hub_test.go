@@ -132,6 +132,23 @@ func TestRetention(t *testing.T) {
 	}
 }
 
+// Clients are told the advertised address, and reach the hub through it.
+func TestAdvertise(t *testing.T) {
+	port := freePort(t)
+	h, err := hub.Start(hub.Options{Listen: fmt.Sprintf("127.0.0.1:%d", port), Advertise: fmt.Sprintf("localhost:%d", port), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if h.Addr() != fmt.Sprintf("localhost:%d", port) {
+		t.Fatalf("addr %s", h.Addr())
+	}
+	produce(t, h.Addr(), "adv", "x")
+	if got := readAll(t, fmt.Sprintf("127.0.0.1:%d", port), "adv", 1); got[0] != "x" {
+		t.Fatal(got)
+	}
+}
+
 // A busy --kafka-listen address is reported with what to do.
 func TestListenClash(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
