@@ -137,3 +137,21 @@ func init() {
 		},
 	})
 }
+
+func init() {
+	register(map[string]lowerFunc{
+		// series_iir(x, b, a): y[n] = (sum_k b[k]·x[n-k] - sum_{k>=1} a[k]·y[n-k]) / a[0],
+		// folded left over the indexes (each element a one-item list, as
+		// list_reduce needs the accumulator's type).
+		"series_iir": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			num := func(n int) sqlast.Expr {
+				return tmpl("list_transform({}, v -> COALESCE(TRY_CAST(v ->> '$' AS DOUBLE), 0))", asJSONList(dyn(call, a, n)))
+			}
+			x, b, den := num(0), num(1), num(2)
+			return tmpl("to_json(list_reduce(list_transform(range(len({})), i -> [CAST(i AS DOUBLE)]), (acc, e) -> list_append(acc, "+
+				"(list_sum(list_transform(range(len({})), k -> CASE WHEN CAST(e[1] AS BIGINT) - k >= 0 THEN {}[k + 1] * {}[CAST(e[1] AS BIGINT) - k + 1] ELSE 0 END)) - "+
+				"COALESCE(list_sum(list_transform(range(1, len({})), k -> CASE WHEN CAST(e[1] AS BIGINT) - k >= 0 THEN {}[k + 1] * acc[CAST(e[1] AS BIGINT) - k + 1] ELSE 0 END)), 0)) / {}[1]), CAST([] AS DOUBLE[])))",
+				x, b, b, x, den, den, den), nil
+		},
+	})
+}

@@ -452,11 +452,12 @@ func init() {
 func init() {
 	register(map[string]lowerFunc{
 		"unicode_codepoints_to_string": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			if len(a) == 1 && argType(call, 0) == types.Dynamic {
-				return tmpl("array_to_string(list_transform(CAST({} AS JSON[]), x -> chr(CAST(x AS INTEGER))), '')", a[0]), nil
-			}
 			var parts []sqlast.Expr
 			for i, x := range a {
+				if argType(call, i) == types.Dynamic {
+					parts = append(parts, tmpl("array_to_string(list_transform(CAST({} AS JSON[]), x -> chr(CAST(x AS INTEGER))), '')", x))
+					continue
+				}
 				parts = append(parts, fn("chr", convert(x, argType(call, i), types.Int)))
 			}
 			return fn("concat", parts...), nil
