@@ -200,11 +200,22 @@ var telemetry = []schema.Column{
 
 // device connects a paho (MQTT 3.1.1) device with a token from `odx iot token`'s code path.
 func (n *node) device(t testing.TB, hubName, id string, autoReconnect bool) (paho.Client, error) {
+	return n.connectDevice(n.devices.Addr(), hubName, id, autoReconnect)
+}
+
+// deviceAt connects a device that reconnects by itself to the node at addr.
+func (n *node) deviceAt(t testing.TB, addr, hubName, id string) (paho.Client, error) {
+	return n.connectDevice(addr, hubName, id, true)
+}
+
+func pkiFor(dir string) (*pki.Bundle, error) { return pki.Ensure(dir, nil) }
+
+func (n *node) connectDevice(addr, hubName, id string, autoReconnect bool) (paho.Client, error) {
 	tok, err := n.keys.DeviceToken(hubName, id, "", "", time.Hour)
 	if err != nil {
 		return nil, err
 	}
-	o := paho.NewClientOptions().AddBroker("ssl://" + n.devices.Addr()).SetClientID(id).
+	o := paho.NewClientOptions().AddBroker("ssl://" + addr).SetClientID(id).
 		SetUsername(iothub.HostName(hubName) + "/" + id + "/?api-version=2021-04-12").SetPassword(tok).
 		SetTLSConfig(n.tls.ClientTLS()).SetProtocolVersion(4).SetCleanSession(true).
 		SetAutoReconnect(autoReconnect).SetConnectRetry(autoReconnect).SetConnectRetryInterval(100 * time.Millisecond).
