@@ -119,12 +119,8 @@ func init() {
 		"make_bag_if": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			return bagAgg(c, call, a, c.truth(call.Args[1], a[1])), nil
 		},
-		"arg_max_by": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return aggCall("arg_max", a[0], a[1]), nil
-		},
-		"arg_min_by": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return aggCall("arg_min", a[0], a[1]), nil
-		},
+		"arg_max_by": argBy("arg_max"),
+		"arg_min_by": argBy("arg_min"),
 		"take_any": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			return aggCall("any_value", a[0]), nil
 		},
@@ -141,6 +137,14 @@ func init() {
 			return cast(aggCall("bit_xor", a[0]), "BIGINT"), nil
 		},
 	})
+}
+
+// argBy lowers arg_max/arg_min; when every value to maximise is null, Kusto
+// returns the group's first row.
+func argBy(name string) lowerFunc {
+	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		return tmpl("CASE WHEN count({}) = 0 THEN first({}) ELSE "+name+"({}, {}) END", a[1], a[0], a[0], a[1]), nil
+	}
 }
 
 func placeholders(n int) string {

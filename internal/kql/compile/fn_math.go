@@ -110,3 +110,24 @@ func extremeOf(name string) lowerFunc {
 		return fn(name, args...), nil
 	}
 }
+
+// erfc computes the complementary error function in SQL: the Taylor series
+// of erf near zero, and a continued fraction (evaluated from its tail with
+// list_reduce) further out, both to double precision.
+func erfcExpr(x sqlast.Expr) sqlast.Expr {
+	series := tmpl("(1 - 2 / sqrt(pi()) * list_sum(list_transform(range(0, 60), n -> pow(-1, n) * pow({}, 2 * n + 1) / (gamma(n + 1) * (2 * n + 1)))))", x)
+	ax := tmpl("abs({})", x)
+	frac := tmpl("(exp(-{} * {}) / (sqrt(pi()) * list_reduce(list_transform(range(120, 0, -1), k -> CAST(k AS DOUBLE) / 2), (t, h) -> {} + h / t, {})))", ax, ax, ax, ax)
+	return tmpl("CASE WHEN isnan({}) THEN CAST('NaN' AS DOUBLE) WHEN abs({}) < 2 THEN {} WHEN {} > 0 THEN {} ELSE 2 - {} END", x, x, series, x, frac, frac)
+}
+
+func init() {
+	register(map[string]lowerFunc{
+		"erfc": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return erfcExpr(double(call, a, 0)), nil
+		},
+		"erf": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return bin("-", sqlast.Keyword("1.0"), erfcExpr(double(call, a, 0))), nil
+		},
+	})
+}
