@@ -47,13 +47,14 @@ type partQueue struct {
 	entries   []entry
 }
 
-// entry is one event read and not yet committed. item is nil for an event
-// that failed routing: it is only waiting for the position to move past it.
+// entry is one event read and not yet committed. An entry that is not
+// routed failed routing: it only waits for the position to move past it.
 type entry struct {
 	offset int64
 	table  tableKey
-	item   *Item
+	routed bool
 	size   int64
+	item   Item // by value: one allocation less per event
 }
 
 type tableBatch struct {
@@ -91,8 +92,8 @@ func (b *Batcher) Revoke(p int32) {
 	if q == nil {
 		return
 	}
-	for _, e := range q.entries {
-		if e.item != nil {
+	for i := range q.entries {
+		if e := &q.entries[i]; e.routed {
 			b.tables[e.table].count--
 			b.tables[e.table].bytes -= e.size
 		}
@@ -139,8 +140,7 @@ func (b *Batcher) Add(it Item) (full bool) {
 	size := int64(len(it.Event.Body))
 	t.count++
 	t.bytes += size
-	item := it
-	q.entries = append(q.entries, entry{offset: off, table: k, item: &item, size: size})
+	q.entries = append(q.entries, entry{offset: off, table: k, routed: true, size: size, item: it})
 	q.next = off + 1
 	return t.count >= t.policy.MaxItems || t.bytes >= t.policy.MaxBytes
 }
@@ -217,9 +217,10 @@ func (b *Batcher) Flush(ctx context.Context) error {
 // partition (after routing failures), lowest partition first.
 func (b *Batcher) headTable() (tableKey, bool) {
 	for _, p := range b.Owned() {
-		for _, e := range b.parts[p].entries {
-			if e.item != nil {
-				return e.table, true
+		q := b.parts[p]
+		for i := range q.entries {
+			if q.entries[i].routed {
+				return q.entries[i].table, true
 			}
 		}
 	}
@@ -234,18 +235,19 @@ type run struct {
 }
 
 func (b *Batcher) commitTable(ctx context.Context, k tableKey) error {
-	c := Commit{Connection: b.conn}
+	c := Commit{Connection: b.conn, Items: make([]Item, 0, b.tables[k].count)}
 	var runs []run
 	for _, p := range b.Owned() {
 		q := b.parts[p]
 		r := run{p: p}
-		for _, e := range q.entries {
-			if e.item != nil && e.table != k {
+		for i := range q.entries {
+			e := &q.entries[i]
+			if e.routed && e.table != k {
 				break
 			}
 			r.n++
-			if e.item != nil {
-				c.Items = append(c.Items, *e.item)
+			if e.routed {
+				c.Items = append(c.Items, e.item)
 				r.items++
 				r.bytes += e.size
 			}

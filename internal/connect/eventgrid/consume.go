@@ -143,6 +143,7 @@ func (r *run) loop(ctx context.Context) error {
 		// recognised by their identity and not ingested again.
 		var jobs []job
 		ends := map[int32]int64{}
+		var fresh []connect.Position // partitions without a committed position yet
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 			r.rt.Stats.Watermark(p.Partition, p.HighWatermark)
 			first := int64(-1)
@@ -152,11 +153,21 @@ func (r *run) loop(ctx context.Context) error {
 				}
 				if first < 0 {
 					first = rec.Offset
+					if r.committed(p.Partition) < 0 {
+						fresh = append(fresh, connect.Position{Partition: p.Partition, NextOffset: first})
+					}
 				}
 				jobs = append(jobs, r.jobs(ctx, rec, connect.Position{Partition: p.Partition, NextOffset: first})...)
 				ends[p.Partition] = rec.Offset + 1
 			}
 		})
+		// A partition's first position is stored before its blobs commit in
+		// parallel: they then update one row instead of racing to insert it.
+		for _, pos := range fresh {
+			if r.commitPosition(ctx, pos) {
+				r.advance(pos.Partition, pos.NextOffset)
+			}
+		}
 		if r.runJobs(ctx, jobs) {
 			for p, next := range ends {
 				if r.commitPosition(ctx, connect.Position{Partition: p, NextOffset: next}) {
@@ -189,6 +200,16 @@ func (r *run) accept(p int32, offset int64) bool {
 	return ok && (n < 0 || offset >= n)
 }
 
+// committed is a partition's committed position, -1 when it has none.
+func (r *run) committed(p int32) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n, ok := r.next[p]; ok {
+		return n
+	}
+	return -1
+}
+
 func (r *run) advance(p int32, next int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -206,6 +227,7 @@ func (r *run) adjustOffsets(ctx context.Context, offsets map[string]map[int32]kg
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.rt.Logger.Debug("notification partitions assigned", "hub", r.cfg.hub, "positions", pos)
 	for _, parts := range offsets {
 		for p := range parts {
 			if n, ok := pos[p]; ok {
@@ -228,6 +250,7 @@ func (r *run) adjustOffsets(ctx context.Context, offsets map[string]map[int32]kg
 func (r *run) forget(_ context.Context, _ *kgo.Client, gone map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.rt.Logger.Debug("notification partitions gone", "hub", r.cfg.hub, "partitions", gone[r.cfg.hub])
 	for _, p := range gone[r.cfg.hub] {
 		delete(r.next, p)
 		r.rt.Stats.Revoked(p)

@@ -157,6 +157,7 @@ type env struct {
 	store   *storage.Store
 	svc     *pipeline.Service
 	grid    *eventgrid.Connector
+	reg     *connect.Registry
 	mgr     *connect.Manager
 	root    string // embedded storage folder
 	account string // the bound account's name in the configuration
@@ -208,16 +209,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := connect.NewRegistry()
-	if err := eventgrid.Register(reg, e.grid); err != nil {
+	e.reg = connect.NewRegistry()
+	if err := eventgrid.Register(e.reg, e.grid); err != nil {
 		t.Fatal(err)
 	}
-	sink := svc.Sink()
-	e.mgr, err = connect.NewManager(connect.Options{Registry: reg, Sink: sink, Checkpoints: sink, Logger: quietLogger(),
-		MinBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.mgr = e.newManager()
 	t.Cleanup(func() {
 		e.mgr.Close()
 		svc.Close()
@@ -229,6 +225,28 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	t.Cleanup(e.prod.Close)
 	return e
+}
+
+func (e *env) newManager() *connect.Manager {
+	e.t.Helper()
+	sink := e.svc.Sink()
+	m, err := connect.NewManager(connect.Options{Registry: e.reg, Sink: sink, Checkpoints: sink, Logger: quietLogger(),
+		MinBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+// restart stops every connection and runs them again from what is
+// committed, as an odx restart does.
+func (e *env) restart(specs ...connect.Spec) {
+	e.t.Helper()
+	e.mgr.Close()
+	e.mgr = e.newManager()
+	for _, s := range specs {
+		e.apply(s)
+	}
 }
 
 var (

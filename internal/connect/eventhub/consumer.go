@@ -284,7 +284,7 @@ func (cs *consumer) take(ctx context.Context, r *kgo.Record) bool {
 			ev.Properties[h.Key] = string(h.Value)
 		}
 	}
-	source := fmt.Sprintf("%s/%s/partition %d/offset %d", cs.namespace, cs.hub, r.Partition, r.Offset)
+	source := cs.namespace + "/" + cs.hub + "/partition " + strconv.Itoa(int(r.Partition)) + "/offset " + strconv.FormatInt(r.Offset, 10)
 	route, err := cs.router.Route(ev.Properties)
 	var withProps bool
 	if err == nil {
