@@ -281,7 +281,7 @@ func (cs *consumer) take(ctx context.Context, r *kgo.Record) bool {
 	if len(r.Headers) > 0 {
 		ev.Properties = make(map[string]string, len(r.Headers))
 		for _, h := range r.Headers {
-			ev.Properties[h.Key] = string(h.Value)
+			ev.Properties[h.Key] = headerValue(h.Value)
 		}
 	}
 	source := cs.namespace + "/" + cs.hub + "/partition " + strconv.Itoa(int(r.Partition)) + "/offset " + strconv.FormatInt(r.Offset, 10)
