@@ -78,7 +78,8 @@ func TestKcatProducesToEmbeddedHub(t *testing.T) {
 func TestSASL(t *testing.T) {
 	const cs = "Endpoint=sb://secure-ns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=c2VjcmV0"
 	broker, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "secure"), kfake.EnableSASL(),
-		kfake.Superuser("PLAIN", "$ConnectionString", cs), kfake.Superuser("SCRAM-SHA-256", "odx", "scram-secret"))
+		kfake.Superuser("PLAIN", "$ConnectionString", cs), kfake.Superuser("SCRAM-SHA-256", "odx", "scram-secret"),
+		kfake.Superuser("SCRAM-SHA-512", "odx512", "scram-secret-512"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +88,7 @@ func TestSASL(t *testing.T) {
 	conn := eventhub.New(eventhub.Options{ClientOptions: fastGroup, Namespaces: map[string]eventhub.Endpoint{
 		"secure-ns": {Brokers: []string{addr}, SASL: &eventhub.SASL{Mechanism: "PLAIN", Username: "$ConnectionString", Password: cs}},
 		"scram-ns":  {Brokers: []string{addr}, SASL: &eventhub.SASL{Mechanism: "SCRAM-SHA-256", Username: "odx", Password: "scram-secret"}},
+		"scram512":  {Brokers: []string{addr}, SASL: &eventhub.SASL{Mechanism: "SCRAM-SHA-512", Username: "odx512", Password: "scram-secret-512"}},
 		"wrong-ns":  {Brokers: []string{addr}, SASL: &eventhub.SASL{Mechanism: "PLAIN", Username: "$ConnectionString", Password: cs + "x"}},
 	}})
 	sink := connecttest.NewSink(testPolicy)
@@ -96,9 +98,12 @@ func TestSASL(t *testing.T) {
 	scramSpec := spec("scram", "scram-ns", "secure")
 	scramSpec.ConsumerGroup = "odx-scram"
 	scramSpec.Table = "Scram"
+	scram512Spec := spec("scram512", "scram512", "secure")
+	scram512Spec.ConsumerGroup = "odx-scram512"
+	scram512Spec.Table = "Scram512"
 	wrongSpec := spec("wrong", "wrong-ns", "secure")
 	wrongSpec.ConsumerGroup = "odx-wrong"
-	for _, s := range []connect.Spec{plainSpec, scramSpec, wrongSpec} {
+	for _, s := range []connect.Spec{plainSpec, scramSpec, scram512Spec, wrongSpec} {
 		if err := m.Apply(t.Context(), s); err != nil {
 			t.Fatal(err)
 		}
@@ -107,13 +112,13 @@ func TestSASL(t *testing.T) {
 	recs := numbered("secure", "s", 0, 25)
 	produce(t, p, recs...)
 
-	// Both authenticated connections (separate consumer groups) read every event.
-	items := sink.WaitItems(t, 2*len(recs), waitLong)
+	// The authenticated connections (separate consumer groups) read every event.
+	items := sink.WaitItems(t, 3*len(recs), waitLong)
 	perTable := map[string]int{}
 	for _, it := range items {
 		perTable[it.Route.Table]++
 	}
-	if perTable["T"] != len(recs) || perTable["Scram"] != len(recs) {
+	if perTable["T"] != len(recs) || perTable["Scram"] != len(recs) || perTable["Scram512"] != len(recs) {
 		t.Fatalf("per table %v, want %d each", perTable, len(recs))
 	}
 	st := waitState(t, m, wrongSpec.ID, connect.Retrying, waitLong)
