@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,11 @@ func startNode(t testing.TB, dir, kafkaAddr, mqttAddr string) (*node, error) {
 	if n.store, err = storage.Open(ctx, filepath.Join(dir, "odx.duckdb"), storage.Options{RetentionInterval: -1}); err != nil {
 		return nil, err
 	}
-	if n.svc, err = pipeline.New(ctx, n.store, pipeline.Options{Logger: quiet(), DefaultBatching: pipeline.BatchingPolicy{MaxDelay: 200 * time.Millisecond}}); err != nil {
+	batching := pipeline.BatchingPolicy{MaxDelay: 200 * time.Millisecond}
+	if v, err := strconv.Atoi(os.Getenv("ODX_IOT_BENCH_MAXITEMS")); err == nil {
+		batching.MaxItems = v // benchmark knob: events per commit (ADX's default is 500)
+	}
+	if n.svc, err = pipeline.New(ctx, n.store, pipeline.Options{Logger: quiet(), DefaultBatching: batching}); err != nil {
 		return nil, err
 	}
 	reg := connect.NewRegistry()
@@ -143,6 +148,37 @@ func (n *node) rows(db, table, orderBy string) ([][]any, error) {
 		cols = append(cols, `"`+c.Name+`"`)
 	}
 	rs, err := n.store.Engine().Query(context.Background(), "SELECT "+strings.Join(cols, ", ")+" FROM "+tbl.SQL()+" ORDER BY "+orderBy)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out [][]any
+	for rs.Next() {
+		v, err := rs.Values()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, slices.Clone(v))
+	}
+	return out, nil
+}
+
+// tableSQL is a table's SQL name, for queries of the benchmark.
+func (n *node) tableSQL(db, table string) string {
+	d, ok := n.store.Snapshot().DB(db)
+	if !ok {
+		return ""
+	}
+	tbl, ok := d.Tbl(table)
+	if !ok {
+		return ""
+	}
+	return tbl.SQL()
+}
+
+// query runs SQL on the store.
+func (n *node) query(sql string) ([][]any, error) {
+	rs, err := n.store.Engine().Query(context.Background(), sql)
 	if err != nil {
 		return nil, err
 	}

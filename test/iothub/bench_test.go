@@ -1,0 +1,196 @@
+package iothub_test
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"odx/internal/kql/schema"
+	"odx/internal/kql/types"
+)
+
+// publishLoad has devices publish perDevice messages each at QoS 1, one at
+// a time per device (as device SDKs do by default), with body(device, seq).
+// It returns the publish time of every message by "device,seq".
+func publishLoad(t *testing.T, connect func(dev string) (paho.Client, error), topic func(dev string) string, devices, perDevice int) (map[string]time.Time, time.Duration) {
+	t.Helper()
+	clients := make([]paho.Client, devices)
+	for i := range clients {
+		c, err := connect(fmt.Sprintf("bench-%03d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[i] = c
+		defer c.Disconnect(50)
+	}
+	var mu sync.Mutex
+	sentAt := map[string]time.Time{}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, c := range clients {
+		dev := fmt.Sprintf("bench-%03d", i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := range perDevice {
+				id := dev + "," + strconv.Itoa(seq)
+				at := time.Now()
+				tk := c.Publish(topic(dev), 1, false, id+","+strings.Repeat("x", 200))
+				if !tk.WaitTimeout(30*time.Second) || tk.Error() != nil {
+					t.Errorf("publish %s: %v", id, tk.Error())
+					return
+				}
+				mu.Lock()
+				sentAt[id] = at
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return sentAt, time.Since(start)
+}
+
+func percentile(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return d[min(len(d)-1, len(d)*p/100)]
+}
+
+// TestBenchmarkPublishToQueryable: 100 devices at QoS 1 through the embedded
+// IoT hub, the IotHub connection and the pipeline into DuckDB; messages/s
+// from first publish to all rows queryable, and each message's latency from
+// publish to queryable (p50/p99, polled every 20ms), against the same
+// devices publishing to mosquitto (acknowledged on receipt, nothing
+// stored) in the same run. Opt in: ODX_IOT_BENCH=1 (ODX_IOT_BENCH_MSGS per
+// device, default 100).
+func TestBenchmarkPublishToQueryable(t *testing.T) {
+	if os.Getenv("ODX_IOT_BENCH") == "" {
+		t.Skip("set ODX_IOT_BENCH=1 to measure")
+	}
+	perDevice := 100
+	if n, err := strconv.Atoi(os.Getenv("ODX_IOT_BENCH_MSGS")); err == nil && n > 0 {
+		perDevice = n
+	}
+	const devices = 100
+	total := devices * perDevice
+	dir := t.TempDir()
+	n := mustStartNode(t, dir)
+	if err := n.table("Plant", "Bench", []schema.Column{{Name: "Device", Type: types.String}, {Name: "Seq", Type: types.Long}, {Name: "Pad", Type: types.String}}); err != nil {
+		t.Fatal(err)
+	}
+	s := connSpec("bench", "bench-hub")
+	s.Table, s.SystemProperties = "Bench", nil
+	if err := n.m.Apply(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+
+	// Watch the table every 20ms: the row count, and the sampled messages
+	// (every 10th of a device), whose first sighting is when they became
+	// queryable. Sampling keeps the watcher from loading the machine.
+	const sampleEvery = 10
+	seenAt := map[string]time.Time{}
+	stopWatch := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stopWatch:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			rows, err := n.query(fmt.Sprintf(`SELECT "Device", "Seq", (SELECT count(*) FROM %s) FROM %s WHERE "Seq" %% %d = 0`, n.tableSQL("Plant", "Bench"), n.tableSQL("Plant", "Bench"), sampleEvery))
+			if err != nil || len(rows) == 0 {
+				continue
+			}
+			now := time.Now()
+			for _, r := range rows {
+				id := fmt.Sprintf("%s,%d", r[0], r[1])
+				if _, ok := seenAt[id]; !ok {
+					seenAt[id] = now
+				}
+			}
+			if rows[0][2].(int64) >= int64(total) {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	sentAt, pubTook := publishLoad(t, func(dev string) (paho.Client, error) { return n.device(t, "bench-hub", dev, false) },
+		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice)
+	select {
+	case <-watched:
+	case <-time.After(120 * time.Second):
+		close(stopWatch)
+		<-watched
+		t.Fatalf("not all %d rows queryable after 120s", total)
+	}
+	allQueryable := time.Since(start)
+	var lat []time.Duration
+	for id, at := range sentAt {
+		if seen, ok := seenAt[id]; ok {
+			lat = append(lat, seen.Sub(at))
+		}
+	}
+	odxRate := float64(total) / allQueryable.Seconds()
+	t.Logf("odx: %d devices × %d msgs: published (all acknowledged) in %v; all queryable after %v = %.0f msg/s publish→queryable; latency (%d sampled messages) p50 %v p99 %v",
+		devices, perDevice, pubTook.Round(time.Millisecond), allQueryable.Round(time.Millisecond), odxRate, len(lat),
+		percentile(lat, 50).Round(time.Millisecond), percentile(lat, 99).Round(time.Millisecond))
+
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		t.Log("mosquitto not installed (apt-get install -y mosquitto): no comparison")
+		return
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("user root\nlistener %s 127.0.0.1\nallow_anonymous true\npersistence false\ncertfile %s\nkeyfile %s\nlog_type error\n",
+		port, n.tls.ServerCertFile, n.tls.ServerKeyFile)), 0o600)
+	cmd := exec.Command(bin, "-c", conf)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("mosquitto did not start")
+		}
+	}
+	cfg := n.tls.ClientTLS()
+	_, mqTook := publishLoad(t, func(dev string) (paho.Client, error) { return mosquittoDevice(addr, cfg, dev) },
+		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice)
+	mqRate := float64(total) / mqTook.Seconds()
+	t.Logf("mosquitto: same devices, published (all acknowledged, nothing stored) in %v = %.0f msg/s", mqTook.Round(time.Millisecond), mqRate)
+	t.Logf("ratio odx publish→queryable / mosquitto publish: %.2f (target ≥ 0.8)", odxRate/mqRate)
+}
+
+func mosquittoDevice(addr string, cfg *tls.Config, dev string) (paho.Client, error) {
+	c := paho.NewClient(paho.NewClientOptions().AddBroker("ssl://" + addr).SetClientID(dev).SetTLSConfig(cfg).
+		SetProtocolVersion(4).SetAutoReconnect(false))
+	tk := c.Connect()
+	if !tk.WaitTimeout(10 * time.Second) {
+		return nil, context.DeadlineExceeded
+	}
+	return c, tk.Error()
+}
