@@ -119,3 +119,15 @@ func (s *Store) CommitBlobBookkeeping(ctx context.Context, connection, blob stri
 		return InsertFailuresTx(tx, failures)
 	})
 }
+
+// DeleteConnectionBlobs forgets the blobs of a connection (when it is
+// deleted, next to DeletePositions).
+func (s *Store) DeleteConnectionBlobs(ctx context.Context, connection string) error {
+	if err := s.EnsureBlobTable(ctx); err != nil {
+		return err
+	}
+	return s.retryConflicts(ctx, func(tx *engine.Tx) error {
+		_, err := tx.Exec(`DELETE FROM odx_meta.connection_blobs WHERE connection = ?`, strings.ToLower(connection))
+		return err
+	})
+}

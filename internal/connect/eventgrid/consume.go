@@ -25,6 +25,9 @@ import (
 // are ingested before the next poll, and a rebalance waits for them.
 const maxPollRecords = 128
 
+// finalCommitTimeout bounds the position commit of a stopping connection.
+const finalCommitTimeout = 10 * time.Second
+
 // bufferedBlobBytes: blobs up to this size are read into memory before
 // decoding (at most Parallel of them at a time); larger ones stream.
 const bufferedBlobBytes = 16 << 20
@@ -169,11 +172,16 @@ func (r *run) loop(ctx context.Context) error {
 			}
 		}
 		if r.runJobs(ctx, jobs) {
+			// Every blob of the poll is committed: move the positions on,
+			// also when the connection is stopping, so that a clean restart
+			// does not read these notifications again.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalCommitTimeout)
 			for p, next := range ends {
-				if r.commitPosition(ctx, connect.Position{Partition: p, NextOffset: next}) {
+				if r.commitPosition(cctx, connect.Position{Partition: p, NextOffset: next}) {
 					r.advance(p, next)
 				}
 			}
+			cancel()
 			r.mirror()
 		}
 		r.client.AllowRebalance()
@@ -309,7 +317,8 @@ func (r *run) jobs(ctx context.Context, rec *kgo.Record, safe connect.Position) 
 
 // runJobs ingests the jobs, Parallel at a time; jobs of one blob URL run
 // one after the other (a repeated notification waits for the first and is
-// then a duplicate). It returns false when ctx ended first.
+// then a duplicate). It returns false when ctx ended before every job was
+// committed.
 func (r *run) runJobs(ctx context.Context, jobs []job) bool {
 	var groups [][]job
 	byURL := map[string]int{}
@@ -341,13 +350,14 @@ func (r *run) runJobs(ctx context.Context, jobs []job) bool {
 	}
 	for _, g := range groups {
 		if ctx.Err() != nil {
+			stopped.Store(true)
 			break
 		}
 		work <- g
 	}
 	close(work)
 	wg.Wait()
-	return ctx.Err() == nil && !stopped.Load()
+	return !stopped.Load()
 }
 
 func header(rec *kgo.Record, key string) string {
