@@ -87,12 +87,15 @@ func (o *operations) wait() { o.wg.Wait() }
 // list returns operations, newest first; id "" lists all. An operation
 // left in progress by an earlier run of odx shows as Abandoned.
 func (o *operations) list(ctx context.Context, id string) ([]Operation, error) {
+	// Read the documents under the lock: an operation finishing meanwhile
+	// writes its outcome before it leaves o.running, so a document still in
+	// progress here belongs to a running operation or to an earlier odx.
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	docs, err := o.s.store.ListDocs(ctx, docKind, id)
 	if err != nil {
 		return nil, err
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	var out []Operation
 	for _, d := range docs {
 		var op Operation
