@@ -753,7 +753,7 @@ func (p *parser) parseParse(start token.Pos, name string) ast.Operator {
 		case t.Kind == token.Star:
 			p.next()
 			ps.Parts = append(ps.Parts, ast.ParsePart{})
-		case t.Kind == token.Ident || t.Kind == token.LBrack:
+		case t.Kind == token.Ident || t.Kind == token.LBrack && p.peek(1).Kind == token.String:
 			part := ast.ParsePart{Name: p.parseIdent()}
 			if p.tok().Kind == token.Colon {
 				p.next()
