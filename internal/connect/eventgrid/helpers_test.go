@@ -97,6 +97,7 @@ func startAzurite(t *testing.T) string {
 		port := freePort(t)
 		cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--inMemoryPersistence",
 			"--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent")
+		dieWithTest(cmd)
 		if err := cmd.Start(); err != nil {
 			azurite.err = err
 			return
