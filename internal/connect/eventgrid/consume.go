@@ -74,6 +74,9 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 	defer counts.update(func(st *BlobStatus) { st.Active, st.Pending = false, 0 })
 
 	if c.o.Blobs.Embedded(cfg.account) {
+		if c.o.Blobs.Root() == "" {
+			return fmt.Errorf("storage account %s is not bound in the configuration file (storageAccounts) and the embedded storage is off", cfg.account)
+		}
 		stop, err := c.watch(cfg, base, rt.Logger)
 		if err != nil {
 			return err
