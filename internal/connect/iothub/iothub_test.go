@@ -201,12 +201,17 @@ func TestIotHubConnectionRoutingFailuresAndMultiDatabase(t *testing.T) {
 	send(t, d, "dev", "Database=other&%24.mid=x", `{}`) // single-database connection: refused
 	send(t, d, "dev", "Format=raw&%24.mid=y", `{}`)     // RAW is not for IoT Hub connections
 	send(t, d, "dev", "%24.mid=ok", `{"v":1}`)          // ingested
-	items := sink.WaitItems(t, 1, 20*time.Second)
+	// IoT Hub connections have no Tags: ADX ignores the property.
+	send(t, d, "dev", "Tags=%5B%27t1%27%5D&%24.mid=plain", `{"v":2}`)
+	items := sink.WaitItems(t, 2, 20*time.Second)
 	connecttest.Eventually(t, 10*time.Second, func() bool { return len(sink.Failures()) >= 2 }, func() string {
 		return "want 2 recorded failures"
 	})
-	if len(items) != 1 || items[0].Event.Properties["message-id"] != "ok" {
+	if len(items) != 2 || items[0].Event.Properties["message-id"] != "ok" || items[1].Event.Properties["message-id"] != "plain" {
 		t.Fatalf("items %+v", items)
+	}
+	if r := items[1].Route; r.Compression != "" || len(r.Tags) != 0 {
+		t.Errorf("the Tags message property was applied to an IoT Hub connection: %+v", r)
 	}
 	codes := map[string]bool{}
 	for _, f := range sink.Failures() {
