@@ -746,6 +746,7 @@ func (p *parser) parseParse(start token.Pos, name string) ast.Operator {
 	p.expectKw("with")
 	for !p.atOperatorEnd() {
 		t := p.tok()
+		start := p.p // every pass must consume a token, or a malformed pattern would loop
 		switch {
 		case t.Kind == token.String:
 			lit := p.parsePrimary().(*ast.Literal)
@@ -753,7 +754,7 @@ func (p *parser) parseParse(start token.Pos, name string) ast.Operator {
 		case t.Kind == token.Star:
 			p.next()
 			ps.Parts = append(ps.Parts, ast.ParsePart{})
-		case t.Kind == token.Ident || t.Kind == token.LBrack && p.peek(1).Kind == token.String:
+		case t.Kind == token.Ident || t.Kind == token.LBrack && p.peek(1).Kind == token.String && p.peek(2).Kind == token.RBrack:
 			part := ast.ParsePart{Name: p.parseIdent()}
 			if p.tok().Kind == token.Colon {
 				p.next()
@@ -766,6 +767,10 @@ func (p *parser) parseParse(start token.Pos, name string) ast.Operator {
 			ps.Parts = append(ps.Parts, part)
 		default:
 			p.expected("a string, a column name or '*' in the parse pattern")
+			return nil
+		}
+		if p.p == start {
+			p.expected("a parse pattern")
 			return nil
 		}
 	}
