@@ -13,7 +13,7 @@ import (
 // dropped, and UTF-16 input announced by its byte order mark is converted to
 // UTF-8. Input without a mark is read as UTF-8.
 func textInput(r io.Reader) io.Reader {
-	br := bufio.NewReaderSize(r, readBufferSize)
+	br := bufferFor(r)
 	head, _ := br.Peek(3)
 	switch {
 	case len(head) >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF:

@@ -10,6 +10,21 @@ import (
 
 const readBufferSize = 256 << 10
 
+// bufferFor wraps r in a read buffer sized to the input: a payload whose
+// length is known (an event body in a bytes.Reader) gets a buffer of its own
+// size, so a 300-byte event does not allocate 256 KiB; files and streams get
+// readBufferSize. A *bufio.Reader is used as it is.
+func bufferFor(r io.Reader) *bufio.Reader {
+	if br, ok := r.(*bufio.Reader); ok {
+		return br
+	}
+	size := readBufferSize
+	if l, ok := r.(interface{ Len() int }); ok && l.Len() < size {
+		size = max(l.Len()+1, 16) // bufio's minimum; +1 lets ReadSlice see EOF without growing
+	}
+	return bufio.NewReaderSize(r, size)
+}
+
 // lineReader reads '\n'-terminated lines of any length from a buffered
 // reader, counting them, without allocating for lines that fit the buffer.
 type lineReader struct {
@@ -21,7 +36,7 @@ type lineReader struct {
 }
 
 func newLineReader(r io.Reader, max int) *lineReader {
-	return &lineReader{r: bufio.NewReaderSize(r, readBufferSize), max: max}
+	return &lineReader{r: bufferFor(r), max: max}
 }
 
 // next returns the next line without its '\n' (a trailing '\r' is kept), or
