@@ -37,10 +37,12 @@ type Blob struct {
 	// not at fault and must be retried, not recorded as a failure. Nil
 	// means every error is the blob's.
 	ReadErr func() error
-	// Position is the notification position committed with the blob's last
-	// rows (the next offset after the notification when this is its last
-	// blob, the notification's own offset otherwise, so that a crash
-	// re-reads the notification and only the blobs not committed yet).
+	// Position is a notification position committed with the blob's last
+	// rows (never one past a notification whose blobs are not all
+	// committed). NextOffset < 0 commits none: the connector then moves
+	// the position itself (a position-only Commit) once every blob before
+	// it is committed; a crash in between re-reads notifications whose
+	// blobs are recognised by their identity.
 	Position Position
 	// Reject, when set, is why the connector will not ingest the blob (a
 	// routing error, over the size limit, gone from storage): the sink

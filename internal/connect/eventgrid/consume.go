@@ -147,33 +147,20 @@ func (r *run) loop(ctx context.Context) error {
 		// then each partition's position moves past its notifications. A
 		// crash before that re-reads them: the blobs committed meanwhile are
 		// recognised by their identity and not ingested again.
+		// Blob commits carry no position (they would all update the same
+		// row, and a conflict would redo a whole blob's transaction).
 		var jobs []job
 		ends := map[int32]int64{}
-		var fresh []connect.Position // partitions without a committed position yet
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 			r.rt.Stats.Watermark(p.Partition, p.HighWatermark)
-			first := int64(-1)
 			for _, rec := range p.Records {
 				if !r.accept(rec.Partition, rec.Offset) {
 					continue
 				}
-				if first < 0 {
-					first = rec.Offset
-					if r.committed(p.Partition) < 0 {
-						fresh = append(fresh, connect.Position{Partition: p.Partition, NextOffset: first})
-					}
-				}
-				jobs = append(jobs, r.jobs(ctx, rec, connect.Position{Partition: p.Partition, NextOffset: first})...)
+				jobs = append(jobs, r.jobs(ctx, rec, connect.Position{Partition: p.Partition, NextOffset: -1})...)
 				ends[p.Partition] = rec.Offset + 1
 			}
 		})
-		// A partition's first position is stored before its blobs commit in
-		// parallel: they then update one row instead of racing to insert it.
-		for _, pos := range fresh {
-			if r.commitPosition(ctx, pos) {
-				r.advance(pos.Partition, pos.NextOffset)
-			}
-		}
 		if r.runJobs(ctx, jobs) {
 			// Every blob of the poll is committed: move the positions on,
 			// also when the connection is stopping, so that a clean restart
@@ -211,8 +198,8 @@ func (r *run) accept(p int32, offset int64) bool {
 	return ok && (n < 0 || offset >= n)
 }
 
-// committed is a partition's committed position, -1 when it has none.
-func (r *run) committed(p int32) int64 {
+// position is a partition's committed position, -1 when it has none.
+func (r *run) position(p int32) int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if n, ok := r.next[p]; ok {
@@ -287,7 +274,7 @@ func (r *run) mirror() {
 // job is one blob to ingest.
 type job struct {
 	n      Notice
-	pos    connect.Position // a position safe to commit with the blob: every notification before it is done
+	pos    connect.Position // committed with the blob; NextOffset -1: none
 	source string
 }
 
@@ -480,7 +467,9 @@ func (r *run) ingest(ctx context.Context, n Notice, pos connect.Position, source
 		return false
 	}
 	now := time.Now()
-	r.rt.Stats.Committed(pos.Partition, pos.NextOffset, 1, size, now)
+	// The blob counts for its partition; the position shown stays the
+	// committed one until the notification's position commits.
+	r.rt.Stats.Committed(pos.Partition, max(pos.NextOffset, r.position(pos.Partition)), 1, size, now)
 	r.counts.update(func(st *BlobStatus) {
 		st.Pending--
 		switch {

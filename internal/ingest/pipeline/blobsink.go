@@ -30,7 +30,10 @@ func (c *ConnectionSink) IngestBlob(ctx context.Context, b connect.Blob) (connec
 		return rep, err
 	}
 	st := c.s.store
-	positions := []storage.SourcePosition{{Partition: b.Position.Partition, NextOffset: b.Position.NextOffset}}
+	var positions []storage.SourcePosition
+	if b.Position.NextOffset >= 0 {
+		positions = []storage.SourcePosition{{Partition: b.Position.Partition, NextOffset: b.Position.NextOffset}}
+	}
 	prog, err := st.BlobState(ctx, b.Connection, b.Identity)
 	if err != nil {
 		return rep, err
