@@ -20,7 +20,7 @@ import (
 
 // loadResult is one run of the device load.
 type loadResult struct {
-	messages int
+	messages int // acknowledged
 	elapsed  time.Duration
 	p50, p99 time.Duration
 }
@@ -69,6 +69,7 @@ func runDeviceLoad(t *testing.T, addr string, cfg *tls.Config, devices, perDevic
 			wait := func(s sent) {
 				if !s.tok.WaitTimeout(60*time.Second) || s.tok.Error() != nil {
 					t.Errorf("publish: %v", s.tok.Error())
+					return
 				}
 				lat[i] = append(lat[i], time.Since(s.at))
 			}
@@ -85,8 +86,8 @@ func runDeviceLoad(t *testing.T, addr string, cfg *tls.Config, devices, perDevic
 		}()
 	}
 	wg.Wait()
-	r := loadResult{messages: devices * perDevice, elapsed: time.Since(start)}
 	all := slices.Concat(lat...)
+	r := loadResult{messages: len(all), elapsed: time.Since(start)}
 	slices.Sort(all)
 	if len(all) > 0 {
 		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
@@ -107,11 +108,11 @@ func TestDeviceEndpointThroughput(t *testing.T) {
 		perDevice = n
 	}
 	const devices, window = 100, 10
-	s := newStand(t)
+	s := newStandWith(t, 30*time.Second) // a loaded machine must not fail stores
 	hubRes := runDeviceLoad(t, s.server.Addr(), s.clientTLS, devices, perDevice, window, func(dev string) (string, string) {
 		return username(dev), s.policyToken(t, dev, "device", time.Hour)
 	})
-	if got := sum(s.eventHub.HighWatermarks(iothub.BuiltInEventHub("myhub"))); got != int64(hubRes.messages) {
+	if got := sum(s.eventHub.HighWatermarks(iothub.BuiltInEventHub("myhub"))); got < int64(hubRes.messages) {
 		t.Fatalf("the built-in endpoint holds %d of %d acknowledged messages", got, hubRes.messages)
 	}
 	t.Logf("odx embedded IoT hub: %v", hubRes)

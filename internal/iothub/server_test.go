@@ -43,6 +43,13 @@ type stand struct {
 
 func newStand(t *testing.T) *stand {
 	t.Helper()
+	return newStandWith(t, 2*time.Second)
+}
+
+// newStandWith is newStand with a store timeout (short ones make the
+// failure tests fast).
+func newStandWith(t *testing.T, storeTimeout time.Duration) *stand {
+	t.Helper()
 	dir := t.TempDir()
 	b, err := pki.Ensure(dir, nil)
 	if err != nil {
@@ -62,7 +69,7 @@ func newStand(t *testing.T) *stand {
 		t.Fatal(err)
 	}
 	srv, err := iothub.Start(iothub.Options{Listen: "127.0.0.1:0", TLS: b.ServerTLS, Keys: keys, EventHub: eh,
-		StoreTimeout: 2 * time.Second, Logger: quietLogger()})
+		StoreTimeout: storeTimeout, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
