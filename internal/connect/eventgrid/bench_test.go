@@ -32,6 +32,7 @@ func TestThroughputBlobs(t *testing.T) {
 	e := newEnv(t, envOptions{endpoint: ep})
 	e.table("db", "T", colsT)
 	e.table("db", "Direct", colsT)
+	e.table("db", "Direct2", colsT)
 	bc := blobClient(t, ep)
 
 	// 1 MB of CSV per blob.
@@ -65,27 +66,32 @@ func TestThroughputBlobs(t *testing.T) {
 	wg.Wait()
 	mb := float64(total) / (1 << 20)
 
-	// The same files through the pipeline directly, 4 at a time.
-	start := time.Now()
-	jobs := make(chan int)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				if _, err := e.svc.IngestReader(context.Background(), pipeline.Request{Database: "db", Table: "Direct",
-					Source: fmt.Sprintf("b%04d.csv", i)}, bytes.NewReader(files[i])); err != nil {
-					t.Error(err)
+	// The same files through the pipeline directly, 4 at a time (before
+	// and after the connection's run: the second run sees the bigger store).
+	direct := func(table string) time.Duration {
+		start := time.Now()
+		jobs := make(chan int)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range jobs {
+					if _, err := e.svc.IngestReader(context.Background(), pipeline.Request{Database: "db", Table: table,
+						Source: fmt.Sprintf("b%04d.csv", i)}, bytes.NewReader(files[i])); err != nil {
+						t.Error(err)
+					}
 				}
-			}
-		}()
+			}()
+		}
+		for i := range files {
+			jobs <- i
+		}
+		close(jobs)
+		wg.Wait()
+		return time.Since(start)
 	}
-	for i := range files {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	direct := time.Since(start)
+	direct1 := direct("Direct")
+	start := time.Now()
 
 	// Reading the blobs alone (4 at a time), to see what the storage costs.
 	start = time.Now()
@@ -139,10 +145,12 @@ func TestThroughputBlobs(t *testing.T) {
 		if time.Since(start) > 30*time.Minute {
 			t.Fatal("the blobs were not ingested within 30 minutes")
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 	}
 	viaGrid := time.Since(start)
-	ratio := direct.Seconds() / viaGrid.Seconds()
-	t.Logf("%d blobs, %.0f MB, %d rows: Event Grid %.2fs (%.1f MB/s), pipeline directly %.2fs (%.1f MB/s), ratio %.2f (target 0.8); downloading alone from Azurite %.2fs (%.1f MB/s)",
-		n, mb, want, viaGrid.Seconds(), mb/viaGrid.Seconds(), direct.Seconds(), mb/direct.Seconds(), ratio, download.Seconds(), mb/download.Seconds())
+	direct2 := direct("Direct2")
+	best := min(direct1, direct2)
+	ratio := best.Seconds() / viaGrid.Seconds()
+	t.Logf("%d blobs, %.0f MB, %d rows: Event Grid %.2fs (%.1f MB/s); pipeline directly %.2fs before, %.2fs after (best %.1f MB/s); ratio %.2f (target 0.8); downloading alone from Azurite %.2fs (%.1f MB/s)",
+		n, mb, want, viaGrid.Seconds(), mb/viaGrid.Seconds(), direct1.Seconds(), direct2.Seconds(), mb/best.Seconds(), ratio, download.Seconds(), mb/download.Seconds())
 }
