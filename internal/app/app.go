@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error) 
 		return nil, err
 	}
 	sink := a.ingest.Sink()
-	a.dc, err = startDataConnections(a.cfg, sink, sink, log)
+	a.dc, err = startDataConnections(a.cfg, a.tls.ServerTLS, sink, sink, log)
 	if err != nil {
 		return nil, err
 	}
@@ -207,4 +207,3 @@ func baseURL(public, listenAddr string) string {
 	}
 	return "https://" + net.JoinHostPort(host, port)
 }
-

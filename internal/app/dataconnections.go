@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,50 +14,87 @@ import (
 	"odx/internal/connect"
 	"odx/internal/connect/armadapter"
 	"odx/internal/connect/eventhub"
+	iotconn "odx/internal/connect/iothub"
 	"odx/internal/hub"
+	"odx/internal/iothub"
 )
 
 // EventHubDir is the embedded event hub's directory under the data directory.
 const EventHubDir = "eventhub"
 
 // dataConnections is the running side of data connections: the embedded
-// event hub and the connection manager with its connectors.
-//
-// Wiring (in New, after the ingestion pipeline exists):
-//
-//	a.dc, err = startDataConnections(a.cfg, svc.Sink(), svc.Sink(), log)
-//	arm.Options{Connections: a.dc.armConnections(), ...}
-//	a.metrics.registry.MustRegister(a.dc.collectors()...)
-//	a.arm.StartConnections(ctx) // resume every provisioned connection
-//
-// and in Close, a.dc.close() before the pipeline and the store close.
+// event hub, the embedded IoT hub's device endpoint, and the connection
+// manager with its connectors.
 type dataConnections struct {
 	hub      *hub.Hub
+	devices  *iothub.Server // the embedded IoT hub's device endpoint (MQTT over TLS)
 	registry *connect.Registry
 	manager  *connect.Manager
 }
 
 // startDataConnections starts the embedded event hub on --kafka-listen
 // (persisted under DIR/eventhub) and the manager over the pipeline's sink.
-func startDataConnections(cfg config.Serve, sink connect.Sink, checkpoints connect.Checkpoints, log *slog.Logger) (*dataConnections, error) {
-	h, err := hub.Start(hub.Options{Listen: cfg.KafkaListen, DataDir: filepath.Join(cfg.DataDir, EventHubDir), Logger: log})
+func startDataConnections(cfg config.Serve, serverTLS *tls.Config, sink connect.Sink, checkpoints connect.Checkpoints, log *slog.Logger) (_ *dataConnections, err error) {
+	d := &dataConnections{registry: connect.NewRegistry()}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	d.hub, err = hub.Start(hub.Options{Listen: cfg.KafkaListen, DataDir: filepath.Join(cfg.DataDir, EventHubDir), Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	reg := connect.NewRegistry()
-	opts := eventHubOptions(cfg.File, h.Addr())
+	opts := eventHubOptions(cfg.File, d.hub.Addr())
 	host, _ := os.Hostname()
 	opts.NodeID = host + ":" + cfg.DataDir // stable across restarts, distinct between nodes
-	if err := eventhub.Register(reg, eventhub.New(opts)); err != nil {
-		h.Close()
+	if err := eventhub.Register(d.registry, eventhub.New(opts)); err != nil {
 		return nil, err
 	}
-	m, err := connect.NewManager(connect.Options{Registry: reg, Sink: sink, Checkpoints: checkpoints, Logger: log})
+	if err := d.startIoT(cfg, serverTLS, opts.NodeID, log); err != nil {
+		return nil, err
+	}
+	d.manager, err = connect.NewManager(connect.Options{Registry: d.registry, Sink: sink, Checkpoints: checkpoints, Logger: log})
 	if err != nil {
-		h.Close()
 		return nil, fmt.Errorf("data connections: %w", err)
 	}
-	return &dataConnections{hub: h, registry: reg, manager: m}, nil
+	return d, nil
+}
+
+// startIoT starts the embedded IoT hub's device endpoint on --mqtt-listen,
+// writing device messages to the embedded event hub, and registers the
+// IotHub connector for embedded and config-bound hubs.
+func (d *dataConnections) startIoT(cfg config.Serve, serverTLS *tls.Config, nodeID string, log *slog.Logger) error {
+	policies := map[string]map[string]string{}
+	bound := map[string]iotconn.BoundHub{}
+	for name, ih := range cfg.File.IoTHubs {
+		if len(ih.Policies) > 0 {
+			policies[name] = ih.Policies
+		}
+		if k := ih.EventHubEndpoint; len(k.Brokers) > 0 {
+			bound[name] = iotconn.BoundHub{Endpoint: kafkaEndpoint(k), EventHubName: ih.EventHubName}
+		}
+	}
+	keys, err := iothub.OpenKeys(cfg.DataDir, policies)
+	if err != nil {
+		return err
+	}
+	// Embedded hubs named in the config exist from the start, with their keys.
+	for name := range cfg.File.IoTHubs {
+		if _, isBound := bound[name]; !isBound {
+			if _, err := keys.EnsureHub(name); err != nil {
+				return err
+			}
+		}
+	}
+	d.devices, err = iothub.Start(iothub.Options{Listen: cfg.MQTTListen, TLS: serverTLS, Keys: keys, EventHub: d.hub, Logger: log})
+	if err != nil {
+		return err
+	}
+	return iotconn.Register(d.registry, iotconn.New(iotconn.Options{
+		Keys: keys, Hubs: bound, NodeID: nodeID,
+		Embedded: &eventhub.Endpoint{Brokers: []string{d.hub.Addr()}, Partitions: hub.DefaultPartitions, StaticMembership: true},
+	}))
 }
 
 // eventHubOptions translates the config file's eventHubNamespaces; every
@@ -68,21 +106,36 @@ func eventHubOptions(f config.File, embeddedAddr string) eventhub.Options {
 			StaticMembership: true},
 	}
 	for name, ns := range f.EventHubNamespaces {
-		ep := eventhub.Endpoint{Brokers: ns.Kafka.Brokers, TLS: ns.Kafka.TLS, CAFile: ns.Kafka.CAFile}
-		if s := ns.Kafka.SASL; s != nil {
-			ep.SASL = &eventhub.SASL{Mechanism: s.Mechanism, Username: s.Username, Password: s.Password}
-		}
-		o.Namespaces[name] = ep
+		o.Namespaces[name] = kafkaEndpoint(ns.Kafka)
 	}
 	return o
 }
 
+// kafkaEndpoint translates a config Kafka endpoint for the connectors.
+func kafkaEndpoint(k config.Kafka) eventhub.Endpoint {
+	ep := eventhub.Endpoint{Brokers: k.Brokers, TLS: k.TLS, CAFile: k.CAFile}
+	if s := k.SASL; s != nil {
+		ep.SASL = &eventhub.SASL{Mechanism: s.Mechanism, Username: s.Username, Password: s.Password}
+	}
+	return ep
+}
+
 func (d *dataConnections) armConnections() arm.Connections { return armadapter.New(d.manager) }
 
-func (d *dataConnections) collectors() []prometheus.Collector { return d.manager.Collectors() }
+func (d *dataConnections) collectors() []prometheus.Collector {
+	return append(d.manager.Collectors(), d.devices.Collectors()...)
+}
 
-// close stops every connection (each commits what it read), then the hub.
+// close stops taking device messages, then every connection (each commits
+// what it read), then the event hub they read from.
 func (d *dataConnections) close() {
-	d.manager.Close()
-	d.hub.Close()
+	if d.devices != nil {
+		d.devices.Close()
+	}
+	if d.manager != nil {
+		d.manager.Close()
+	}
+	if d.hub != nil {
+		d.hub.Close()
+	}
 }

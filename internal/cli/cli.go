@@ -23,6 +23,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run odx: Kusto data plane, Azure AD token endpoint, ARM API, data connections", runServe},
 		{"ingest", "bulk-load files, globs, folders and URLs into a table of a running odx", runIngest},
+		{"iot", "IoT hub device tokens, connection strings and policies (token, connection-string, policy)", runIoT},
 		{"env", "print shell export lines for the Azure SDKs and Kusto clients", runEnv},
 		{"kql", "format or explain a KQL query without a server (fmt, explain)", runKQL},
 		{"principals", "add, list or remove service principals (add, list, remove)", runPrincipals},
