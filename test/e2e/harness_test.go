@@ -57,6 +57,7 @@ type server struct {
 	t       testing.TB
 	dataDir string
 	listen  string
+	mqtt    string // --mqtt-listen, kept across restarts
 	cmd     *exec.Cmd
 	log     *os.File
 	creds   credentials
@@ -81,7 +82,7 @@ func startServer(t testing.TB, dataDir string) *server {
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
-	s := &server{t: t, dataDir: dataDir, listen: freePort(t)}
+	s := &server{t: t, dataDir: dataDir, listen: freePort(t), mqtt: freePort(t)}
 	s.start()
 	t.Cleanup(s.stop)
 	return s
@@ -97,7 +98,7 @@ func (s *server) start() {
 	}
 	s.log = logFile
 	s.cmd = exec.Command(odxBinary, "serve", "--data", s.dataDir, "--listen", s.listen,
-		"--kafka-listen", freePort(t), "--mqtt-listen", freePort(t))
+		"--kafka-listen", freePort(t), "--mqtt-listen", s.mqtt)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
