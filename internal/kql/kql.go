@@ -41,6 +41,10 @@ type Query struct {
 	Args       []any           // positional arguments for SQL, DuckDB-driver-friendly Go values
 	Columns    []schema.Column // result columns with exact Kusto types, in order
 	Properties map[string]any  // e.g. "Visualization" from `render` (kind + properties), set options
+	// Databases are the databases whose tables or stored functions the query
+	// reads (the request's own database included when it reads from it):
+	// the caller must be allowed to view each one.
+	Databases []string
 }
 
 // Parse parses a query text; errors are *kerr.Error syntax errors with line and column.
@@ -73,7 +77,7 @@ func Compile(text string, opts Options) (q *Query, err error) {
 	if len(res.Options) > 0 {
 		props["Options"] = res.Options
 	}
-	return &Query{SQL: out.SQL, Args: out.Args, Columns: out.Columns, Properties: props}, nil
+	return &Query{SQL: out.SQL, Args: out.Args, Columns: out.Columns, Properties: props, Databases: res.Databases}, nil
 }
 
 func compileAll(text string, opts Options) (*sem.Result, *compile.Output, error) {

@@ -70,7 +70,7 @@ func (r *run) ingestQuery() (*result.Set, error) {
 	if !r.caller.Can(need, roles) {
 		return nil, access.Forbidden(r.caller, need, d.Name())
 	}
-	q, err := r.q.Compile(d.Name(), r.c.query, nil)
+	q, err := r.q.Compile(r.caller, d.Name(), r.c.query, nil)
 	if err != nil {
 		if ke := kerr.As(err); ke.Line > 0 {
 			// Point into the whole command, not just the query after <|.

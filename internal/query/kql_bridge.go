@@ -10,6 +10,6 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return &Compiled{SQL: q.SQL, Args: q.Args, Columns: q.Columns, Properties: q.Properties}, nil
+		return &Compiled{SQL: q.SQL, Args: q.Args, Columns: q.Columns, Properties: q.Properties, Databases: q.Databases}, nil
 	}
 }

@@ -23,6 +23,8 @@ type Compiled struct {
 	Columns []schema.Column
 	// Properties go to the result set (e.g. the `render` visualization).
 	Properties map[string]any
+	// Databases are the databases the query reads; Compile authorizes each.
+	Databases []string
 }
 
 // CompileRequest is what a compiler needs to lower one query.
@@ -93,12 +95,23 @@ func clusterContext(store *storage.Store, database string) bool {
 	return !exists
 }
 
-// Compile lowers text against the current catalog without running it.
-func (s *Service) Compile(database, text string, params map[string]string) (*Compiled, error) {
+// Compile lowers text against the current catalog without running it, and
+// checks that caller may view every database the query reads (a query can
+// reach other databases with database("D").T).
+func (s *Service) Compile(caller access.Caller, database, text string, params map[string]string) (*Compiled, error) {
 	if s.compile == nil {
 		return nil, kerr.New(kerr.Unavailable, kerr.CodeInternal, "the KQL compiler is not built into this odx")
 	}
-	return s.compile(CompileRequest{Text: text, Database: database, Catalog: s.store.Catalog(), Parameters: params, Now: s.store.Now().UTC()})
+	q, err := s.compile(CompileRequest{Text: text, Database: database, Catalog: s.store.Catalog(), Parameters: params, Now: s.store.Now().UTC()})
+	if err != nil {
+		return nil, err
+	}
+	for _, db := range q.Databases {
+		if err := Authorize(s.store, caller, access.OpView, db); err != nil {
+			return nil, err
+		}
+	}
+	return q, nil
 }
 
 // Query compiles and runs text in database for caller. The returned set
@@ -109,7 +122,7 @@ func (s *Service) Query(ctx context.Context, caller access.Caller, database, tex
 			return nil, err
 		}
 	}
-	q, err := s.Compile(database, text, params)
+	q, err := s.Compile(caller, database, text, params)
 	if err != nil {
 		return nil, err
 	}

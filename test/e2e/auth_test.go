@@ -152,6 +152,18 @@ func TestAuthentication(t *testing.T) {
 	if resp, body := s.do("POST", "/v1/rest/query", `{"db":"Private","csl":"T | summarize sum(a), sum(b)"}`, boot); resp.StatusCode != 200 || !strings.Contains(body, "[4,6]") {
 		t.Fatalf("rows from streaming ingest: %d %s", resp.StatusCode, body)
 	}
+	// Another database stays closed even when named from one the principal may view.
+	for _, cmd := range []string{".create database Secret", ".create table S (x: long)", ".ingest inline into table S <| 42"} {
+		if resp, body := s.do("POST", "/v1/rest/mgmt", `{"db":"Secret","csl":"`+cmd+`"}`, boot); resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", cmd, resp.StatusCode, body)
+		}
+	}
+	if resp, body := s.do("POST", "/v2/rest/query", `{"db":"Private","csl":"database('Secret').S | count"}`, dataTok); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-database query without a role there: %d, want 403 (%s)", resp.StatusCode, body)
+	}
+	if resp, body := s.do("POST", "/v2/rest/query", `{"db":"Private","csl":"database('Secret').S | count"}`, boot); resp.StatusCode != 200 || !strings.Contains(body, "[1]") {
+		t.Fatalf("cross-database query as admin: %d %s", resp.StatusCode, body)
+	}
 	if resp, body := s.do("POST", "/v1/rest/mgmt", `{"db":"Private","csl":".create table T (x: long)"}`, dataTok); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("DDL as a viewer: %d, want 403 (%s)", resp.StatusCode, body)
 	}

@@ -2,6 +2,7 @@ package sem
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -58,6 +59,8 @@ type analyzer struct {
 	// subquery: its operators work per input row.
 	partition string
 	carry     []schema.Column // the input row's columns, carried through the subquery
+	// databases are the databases whose entities the query reads, for authorization.
+	databases map[string]bool
 }
 
 // Analyze checks a parsed script and returns its typed plan. src maps
@@ -66,7 +69,7 @@ func Analyze(script *ast.Script, src *token.Source, opts Options) (res *Result, 
 	if opts.Now.IsZero() {
 		opts.Now = time.Now().UTC()
 	}
-	a := &analyzer{opts: opts, src: src, env: (&env{}).child(), props: map[string]any{}, options: map[string]any{}}
+	a := &analyzer{opts: opts, src: src, env: (&env{}).child(), props: map[string]any{}, options: map[string]any{}, databases: map[string]bool{}}
 	a.extent = strings.Contains(src.Text, "ingestion_time")
 	var plan Node
 	for _, st := range script.Stmts {
@@ -102,7 +105,12 @@ func Analyze(script *ast.Script, src *token.Source, opts Options) (res *Result, 
 	if plan == nil {
 		return nil, kerr.Semantic("SEM0001", 0, 0, "The query has no tabular expression to return; add a query after the let statements")
 	}
-	return &Result{Plan: plan, Properties: a.props, Options: a.options}, nil
+	dbs := make([]string, 0, len(a.databases))
+	for db := range a.databases {
+		dbs = append(dbs, db)
+	}
+	sort.Strings(dbs)
+	return &Result{Plan: plan, Properties: a.props, Options: a.options, Databases: dbs}, nil
 }
 
 func (a *analyzer) errf(n ast.Node, sem string, format string, args ...any) *kerr.Error {
@@ -329,6 +337,7 @@ func (a *analyzer) tableByName(e *env, at ast.Node, name string) (Node, error) {
 func (a *analyzer) catalogTable(at ast.Node, dbName, name string) (Node, error) {
 	if a.opts.Catalog != nil {
 		if db, ok := a.opts.Catalog.Database(dbName); ok {
+			a.databases[db.Name()] = true
 			if t, ok := db.Table(name); ok {
 				cols := append([]schema.Column(nil), t.Columns()...)
 				if a.extent {
@@ -362,6 +371,7 @@ func (a *analyzer) lookupFunction(e *env, name string) *binding {
 			if f, ok := db.Function(name); ok {
 				fn, errs := parser.ParseFunction(f.Parameters, f.Body)
 				if len(errs) == 0 {
+					a.databases[db.Name()] = true
 					return &binding{fn: fn, fnEnv: a.env, fnName: name}
 				}
 			}

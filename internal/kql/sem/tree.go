@@ -240,6 +240,9 @@ type Result struct {
 	Plan       Node
 	Properties map[string]any
 	Options    map[string]any
+	// Databases lists, sorted, every database whose tables or stored
+	// functions the query reads: the caller must be allowed to view each.
+	Databases []string
 }
 
 // Inputs returns a node's input nodes (for plan walks).
