@@ -10,17 +10,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"odx/internal/arm"
+	"odx/internal/blobstore"
 	"odx/internal/config"
 	"odx/internal/connect"
 	"odx/internal/connect/armadapter"
+	"odx/internal/connect/eventgrid"
 	"odx/internal/connect/eventhub"
 	iotconn "odx/internal/connect/iothub"
 	"odx/internal/hub"
 	"odx/internal/iothub"
 )
 
-// EventHubDir is the embedded event hub's directory under the data directory.
-const EventHubDir = "eventhub"
+// Folders of the embedded sources under the data directory.
+const (
+	EventHubDir = "eventhub" // the embedded event hub's topics
+	StorageDir  = "storage"  // embedded blob storage: storage/<account>/<container>/...
+)
 
 // dataConnections is the running side of data connections: the embedded
 // event hub, the embedded IoT hub's device endpoint, and the connection
@@ -28,6 +33,7 @@ const EventHubDir = "eventhub"
 type dataConnections struct {
 	hub      *hub.Hub
 	devices  *iothub.Server // the embedded IoT hub's device endpoint (MQTT over TLS)
+	grid     *eventgrid.Connector
 	registry *connect.Registry
 	manager  *connect.Manager
 }
@@ -48,7 +54,11 @@ func startDataConnections(cfg config.Serve, serverTLS *tls.Config, sink connect.
 	opts := eventHubOptions(cfg.File, d.hub.Addr())
 	host, _ := os.Hostname()
 	opts.NodeID = host + ":" + cfg.DataDir // stable across restarts, distinct between nodes
-	if err := eventhub.Register(d.registry, eventhub.New(opts)); err != nil {
+	hubs := eventhub.New(opts)
+	if err := eventhub.Register(d.registry, hubs); err != nil {
+		return nil, err
+	}
+	if err := d.startEventGrid(cfg, hubs, log); err != nil {
 		return nil, err
 	}
 	if err := d.startIoT(cfg, serverTLS, opts.NodeID, log); err != nil {
@@ -59,6 +69,23 @@ func startDataConnections(cfg config.Serve, serverTLS *tls.Config, sink connect.
 		return nil, fmt.Errorf("data connections: %w", err)
 	}
 	return d, nil
+}
+
+// startEventGrid registers the EventGrid connector: notifications come from
+// event hubs (the same connector instance resolves them), blobs from the
+// config's storage accounts or, for any other account, DIR/storage/<account>.
+func (d *dataConnections) startEventGrid(cfg config.Serve, hubs *eventhub.Connector, log *slog.Logger) error {
+	accounts := map[string]blobstore.Account{}
+	for name, sa := range cfg.File.StorageAccounts {
+		accounts[name] = blobstore.Account{BlobEndpoint: sa.BlobEndpoint, AccountKey: sa.AccountKey, SASToken: sa.SASToken}
+	}
+	blobs := blobstore.New(blobstore.Options{Accounts: accounts, Root: filepath.Join(cfg.DataDir, StorageDir)})
+	grid, err := eventgrid.New(eventgrid.Options{Hubs: hubs, Blobs: blobs, Logger: log})
+	if err != nil {
+		return err
+	}
+	d.grid = grid
+	return eventgrid.Register(d.registry, grid)
 }
 
 // startIoT starts the embedded IoT hub's device endpoint on --mqtt-listen,
@@ -123,7 +150,8 @@ func kafkaEndpoint(k config.Kafka) eventhub.Endpoint {
 func (d *dataConnections) armConnections() arm.Connections { return armadapter.New(d.manager) }
 
 func (d *dataConnections) collectors() []prometheus.Collector {
-	return append(d.manager.Collectors(), d.devices.Collectors()...)
+	cs := append(d.manager.Collectors(), d.devices.Collectors()...)
+	return append(cs, d.grid.Collector())
 }
 
 // close stops taking device messages, then every connection (each commits
