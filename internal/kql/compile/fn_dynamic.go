@@ -107,18 +107,31 @@ func init() {
 			return tmpl("CASE WHEN json_type({}) = 'OBJECT' THEN to_json(json_keys({})) ELSE NULL END", x, x), nil
 		},
 		"bag_merge": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			// the first bag wins on a key conflict, and keys keep first-seen order
-			var out sqlast.Expr
+			// The first bag wins on a key conflict and keys keep first-seen
+			// order: concatenate every bag's entries and keep each key's first
+			// entry. (json_merge_patch would merge nested objects and reorder.)
+			var entries sqlast.Expr
 			for i := range a {
 				x := dyn(call, a, i)
-				x = tmpl("CASE WHEN json_type({}) = 'OBJECT' THEN {} ELSE json_object() END", x, x)
-				if out == nil {
-					out = x
+				e := tmpl("CASE WHEN json_type({}) = 'OBJECT' THEN map_entries(CAST({} AS MAP(VARCHAR, JSON))) ELSE [] END", x, x)
+				if entries == nil {
+					entries = e
 				} else {
-					out = fn("json_merge_patch", fn("json_merge_patch", out, x), out)
+					entries = fn("list_concat", entries, e)
 				}
 			}
-			return out, nil
+			return tmpl("to_json(map_from_entries(list_filter({}, (e, i) -> list_position(list_transform({}, f -> f.key), e.key) = i)))", entries, entries), nil
+		},
+		"bag_remove_keys": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			// Each key is a top-level name or a JSONPath ('$.a.b'). A key is
+			// removed by a merge patch whose leaf is null, applied only when
+			// the path exists (a patch on a missing path would add objects).
+			bag := dyn(call, a, 0)
+			keys := asJSONList(dyn(call, a, 1))
+			const path = "(CASE WHEN starts_with(k ->> '$', '$') THEN k ->> '$' ELSE '$.' || to_json(k ->> '$') END)"
+			const segs = "(CASE WHEN starts_with(k ->> '$', '$.') THEN string_split((k ->> '$')[3:], '.') ELSE [k ->> '$'] END)"
+			const patch = "list_reduce(list_reverse(" + segs + "), (p, g) -> '{' || to_json(g) || ':' || p || '}', 'null')"
+			return tmpl("CASE WHEN json_type({}) <> 'OBJECT' THEN NULL ELSE list_reduce(COALESCE({}, []), (acc, k) -> CASE WHEN json_exists(acc, "+path+") THEN json_merge_patch(acc, CAST("+patch+" AS JSON)) ELSE acc END, CAST({} AS JSON)) END", bag, keys, bag), nil
 		},
 		"bag_has_key": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			x := dyn(call, a, 0)
