@@ -186,6 +186,11 @@ func (c *ConnectionSink) decodeItem(cache map[string]*target, req Request, it *c
 		if t, err = c.s.resolve(Request{Database: req.Database, Table: req.Table, Props: p}); err != nil {
 			return nil, nil, err
 		}
+		// Binding is compiled once per route of the commit; each event
+		// takes a view naming itself (see below).
+		if t.binder, err = mapping.Bind(t.mapping, t.columns, mapping.Options{}); err != nil {
+			return nil, nil, err
+		}
 		cache[key] = t
 	}
 	body := it.Event.Body
@@ -216,10 +221,7 @@ func (c *ConnectionSink) decodeItem(cache map[string]*target, req Request, it *c
 			return err
 		}
 		defer format.Close(dec)
-		binder, err := mapping.Bind(t.mapping, t.columns, mapping.Options{Source: it.Source})
-		if err != nil {
-			return err
-		}
+		binder := t.binder.ForSource(it.Source)
 		first := true
 		for {
 			b, err := dec.Next()

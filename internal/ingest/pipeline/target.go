@@ -27,6 +27,9 @@ type target struct {
 	tags         []string
 	ifNotExists  []string
 	creationTime time.Time
+	// binder is the compiled mapping, set by callers that bind many sources
+	// with one target (ConnectionSink); nil otherwise.
+	binder *mapping.Binder
 }
 
 // resolve finds the table and the mapping of req. Format and compression
