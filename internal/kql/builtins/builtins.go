@@ -252,6 +252,7 @@ func init() {
 	table["row_number"] = &Func{Name: "row_number", Kind: Window, Min: 0, Max: 2, Result: long}
 	table["prev"] = &Func{Name: "prev", Kind: Window, Min: 1, Max: 3, Result: Arg(0)}
 	table["next"] = &Func{Name: "next", Kind: Window, Min: 1, Max: 3, Result: Arg(0)}
+	table["row_window_session"] = &Func{Name: "row_window_session", Kind: Window, Min: 3, Max: 4, Result: Arg(0)}
 	table["row_cumsum"] = &Func{Name: "row_cumsum", Kind: Window, Min: 1, Max: 2, Result: widenInt}
 
 	// aggregates

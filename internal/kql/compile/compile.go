@@ -28,6 +28,8 @@ type compiler struct {
 	aliases int
 	sides   map[string]string // join side ("left"/"right") → relation alias
 	window  bool              // lowering a projection that may use window functions
+	runs    map[*sem.Call]string // restartable window call → its run column (window_restart.go)
+	layered bool                 // lowering a projection over the restart layers: order windows by __i
 }
 
 // Compile lowers a plan to SQL. The outermost SELECT converts every column
@@ -130,6 +132,10 @@ func unsupported(format string, args ...any) error {
 }
 
 func (c *compiler) node(n sem.Node) (*sqlast.Select, error) {
+	// a subquery inside a layered projection has no serialized position
+	saved := c.layered
+	c.layered = false
+	defer func() { c.layered = saved }()
 	switch v := n.(type) {
 	case *sem.Scan:
 		q := &sqlast.Select{From: &sqlast.Table{SQL: v.Table.SQL()}}
@@ -156,7 +162,18 @@ func (c *compiler) node(n sem.Node) (*sqlast.Select, error) {
 		if err != nil {
 			return nil, err
 		}
+		layered := false
+		if v.Window {
+			if f, layered, err = c.restartLayers(f, v.Items); err != nil {
+				return nil, err
+			}
+		}
 		q := &sqlast.Select{From: f}
+		if layered {
+			// the run windows sort by position; keep the serialized order
+			q.OrderBy = []sqlast.OrderItem{{X: col(rowIndex)}}
+			c.layered = true
+		}
 		for _, it := range v.Items {
 			x, err := c.expr(it.X)
 			if err != nil {
