@@ -595,8 +595,13 @@ func (a *analyzer) summarize(e *env, in Node, aggs, by []*ast.NamedExpr, at ast.
 			}
 			continue
 		}
-		if isCall && call.Fn == "percentiles" {
-			for j, p := range call.Args[1:] {
+		if isCall && (call.Fn == "percentiles" || call.Fn == "percentilesw") {
+			// one column per percentile; percentilesw carries its weight
+			fixed := 1
+			if call.Fn == "percentilesw" {
+				fixed = 2
+			}
+			for j, p := range call.Args[fixed:] {
 				name := ""
 				if j < len(it.Names) {
 					name = it.Names[j].Name
@@ -605,6 +610,9 @@ func (a *analyzer) summarize(e *env, in Node, aggs, by []*ast.NamedExpr, at ast.
 				}
 				name = uniqueName(name, used)
 				px := &Call{Fn: "percentile", Args: []Expr{call.Args[0], p}, T: call.T}
+				if fixed == 2 {
+					px = &Call{Fn: "percentilew", Args: []Expr{call.Args[0], call.Args[1], p}, T: call.T}
+				}
 				node.Aggs = append(node.Aggs, Item{Name: name, X: px})
 				node.Cols = append(node.Cols, schema.Column{Name: name, Type: px.T})
 			}
