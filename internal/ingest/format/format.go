@@ -179,6 +179,9 @@ type Options struct {
 	// MaxRecordBytes bounds one record of a text format; a longer record is
 	// reported and skipped. DefaultMaxRecordBytes when 0.
 	MaxRecordBytes int
+	// JSONShape, when set, is shared by the json decoders of sources of
+	// one shape (see JSONShape); nil: each decoder learns on its own.
+	JSONShape *JSONShape
 }
 
 const (

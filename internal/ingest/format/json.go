@@ -19,11 +19,15 @@ type jsonLines struct {
 	opts    Options
 	records int64
 	done    bool
-	keys    keyCache
+	shape   *JSONShape
 }
 
 func newJSONLines(r io.Reader, opts Options) *jsonLines {
-	return &jsonLines{lines: newLineReader(r, opts.maxRecordBytes()), opts: opts}
+	shape := opts.JSONShape
+	if shape == nil {
+		shape = NewJSONShape()
+	}
+	return &jsonLines{lines: newLineReader(r, opts.maxRecordBytes()), opts: opts, shape: shape}
 }
 
 func (j *jsonLines) Next() (*Batch, error) {
@@ -66,10 +70,7 @@ func (j *jsonLines) Next() (*Batch, error) {
 }
 
 func (j *jsonLines) decode(line []byte) (any, error) {
-	if j.keys == nil {
-		j.keys = keyCache{}
-	}
-	p := jsonParser{data: line, keys: j.keys, lenient: true}
+	p := jsonParser{data: line, keys: j.shape.keys, top: &j.shape.topFields, lenient: true}
 	return p.parse()
 }
 

@@ -27,6 +27,20 @@ type keyCache map[string]string
 
 const maxCachedKeys = 4096
 
+// JSONShape carries what the JSON decoders learn about the records of a
+// source to the next source of the same shape: interned property names and
+// the size of the last top-level object (to size the next one's map at
+// once instead of growing it). A caller decoding many small sources of one
+// shape, such as the events of a data connection, passes one JSONShape in
+// Options to all of their decoders. It is not safe for concurrent use.
+type JSONShape struct {
+	keys      keyCache
+	topFields int
+}
+
+// NewJSONShape returns an empty JSONShape.
+func NewJSONShape() *JSONShape { return &JSONShape{keys: keyCache{}} }
+
 func (c keyCache) intern(b []byte) string {
 	if k, ok := c[string(b)]; ok { // this lookup does not allocate
 		return k
@@ -58,6 +72,9 @@ type jsonParser struct {
 	data []byte
 	pos  int
 	keys keyCache // nil: no interning
+	// top, when set, holds the field count of the last top-level object and
+	// is updated by each one: consecutive records tend to share a shape.
+	top *int
 	// lenient accepts what ADX's json (JSON Lines) reader accepts beyond
 	// strict JSON: // and /* */ comments, and single-quoted strings and
 	// property names.
@@ -153,7 +170,14 @@ func (p *jsonParser) literal(word string, v any) (any, error) {
 
 func (p *jsonParser) object(depth int) (any, error) {
 	p.pos++ // '{'
-	obj := make(map[string]any)
+	hint := 0
+	if depth == 1 && p.top != nil {
+		hint = *p.top
+	}
+	obj := make(map[string]any, hint)
+	if depth == 1 && p.top != nil {
+		defer func() { *p.top = len(obj) }()
+	}
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++

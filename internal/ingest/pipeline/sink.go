@@ -191,6 +191,7 @@ func (c *ConnectionSink) decodeItem(cache map[string]*target, req Request, it *c
 		if t.binder, err = mapping.Bind(t.mapping, t.columns, mapping.Options{}); err != nil {
 			return nil, nil, err
 		}
+		t.jsonShape = format.NewJSONShape()
 		cache[key] = t
 	}
 	body := it.Event.Body
@@ -216,7 +217,7 @@ func (c *ConnectionSink) decodeItem(cache map[string]*target, req Request, it *c
 	var rows [][]any
 	var errs []format.RecordError
 	err := format.Unpack(bytes.NewReader(body), t.compression, "", func(_ string, rd io.Reader) error {
-		dec, err := format.NewDecoder(t.format, rd, format.Options{Source: it.Source, CheckFieldCount: true})
+		dec, err := format.NewDecoder(t.format, rd, format.Options{Source: it.Source, CheckFieldCount: true, JSONShape: t.jsonShape})
 		if err != nil {
 			return err
 		}
