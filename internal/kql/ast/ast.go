@@ -455,6 +455,18 @@ type Invoke struct {
 	Call *Call
 }
 
+// Evaluate is `evaluate [hints] plugin(args) [: (schema)]`. Schema is the
+// declared output schema; SchemaStar is its leading `*` (keep the input's
+// columns).
+type Evaluate struct {
+	Span
+	Params     []OpParam
+	Call       *Call
+	Schema     []*TypedColumn
+	SchemaStar bool
+}
+
+func (*Evaluate) operatorNode()   {}
 func (*Where) operatorNode()      {}
 func (*Project) operatorNode()    {}
 func (*Summarize) operatorNode()  {}

@@ -353,3 +353,23 @@ func (o *Scan) String() string {
 }
 
 func (o *Invoke) String() string { return "invoke " + o.Call.String() }
+
+func (o *Evaluate) String() string {
+	var b strings.Builder
+	b.WriteString("evaluate ")
+	if p := params(o.Params); p != "" {
+		b.WriteString(strings.TrimSpace(p) + " ")
+	}
+	b.WriteString(o.Call.String())
+	if o.SchemaStar || len(o.Schema) > 0 {
+		var cols []string
+		if o.SchemaStar {
+			cols = append(cols, "*")
+		}
+		for _, c := range o.Schema {
+			cols = append(cols, c.String())
+		}
+		b.WriteString(" : (" + strings.Join(cols, ", ") + ")")
+	}
+	return b.String()
+}

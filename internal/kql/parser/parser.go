@@ -693,6 +693,45 @@ func (p *parser) parseOperator() ast.Operator {
 		}
 		m.Span = span()
 		return m
+	case "evaluate":
+		ev := &ast.Evaluate{Params: p.parseOpParams()}
+		x := p.parsePostfix()
+		c, ok := x.(*ast.Call)
+		if !ok {
+			p.errorAt(x.Pos(), "expected a plugin call after 'evaluate', such as bag_unpack(d)")
+			return nil
+		}
+		ev.Call = c
+		if p.tok().Kind == token.Colon {
+			p.next()
+			p.expect(token.LParen)
+			if p.tok().Kind == token.Star {
+				p.next()
+				ev.SchemaStar = true
+				if p.tok().Kind == token.Comma {
+					p.next()
+				}
+			}
+			for p.tok().Kind != token.RParen && p.tok().Kind != token.EOF {
+				cs := p.tok().Pos
+				name := p.parseIdent()
+				p.expect(token.Colon)
+				typ := ""
+				if p.tok().Kind == token.Ident {
+					typ = strings.ToLower(p.next().Value)
+				} else {
+					p.expected("a type name")
+				}
+				ev.Schema = append(ev.Schema, &ast.TypedColumn{Span: ast.Span{From: cs, To: p.prevEnd()}, Name: name, Type: typ})
+				if p.tok().Kind != token.Comma {
+					break
+				}
+				p.next()
+			}
+			p.expect(token.RParen)
+		}
+		ev.Span = span()
+		return ev
 	case "invoke":
 		x := p.parsePostfix()
 		c, ok := x.(*ast.Call)

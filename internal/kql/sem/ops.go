@@ -190,6 +190,8 @@ func (a *analyzer) operator1(e *env, in Node, op ast.Operator) (Node, error) {
 		return in, nil
 	case *ast.Invoke:
 		return a.callTabularFunction(e, o.Call, in)
+	case *ast.Evaluate:
+		return a.evaluate(e, in, o)
 	case *ast.MakeSeries:
 		return a.makeSeries(e, in, o)
 	case *ast.Search:
