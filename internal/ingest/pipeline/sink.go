@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -89,34 +91,48 @@ func (c *ConnectionSink) Ingest(ctx context.Context, cm connect.Commit) (connect
 	seenTag := map[string]bool{}
 	var db, table string
 	targets := map[string]*target{}
+	// Routes are resolved in order (cheap, cached per route); the events'
+	// bodies are then decoded in parallel, each into its own slot, and the
+	// slots are merged in event order so that rows and failures come out as
+	// a serial decode would produce them.
+	decoded := make([]decodedItem, len(cm.Items))
+	reqs := make([]Request, len(cm.Items))
 	for i := range cm.Items {
 		it := &cm.Items[i]
 		if db == "" {
 			db, table = it.Route.Database, it.Route.Table
 		}
-		req := Request{Database: it.Route.Database, Table: it.Route.Table, Source: it.Source, OperationID: opID,
+		reqs[i] = Request{Database: it.Route.Database, Table: it.Route.Table, Source: it.Source, OperationID: opID,
 			OperationKind: KindDataConnection, Principal: cm.Connection}
 		if it.Route.Database != db || it.Route.Table != table {
 			// The contract says one table per commit; never mix tables in one extent.
-			f := c.s.failure(req, "BadRequest", fmt.Sprintf("%s: the event targets %s.%s but its batch is for %s.%s; it was not ingested", it.Source, it.Route.Database, it.Route.Table, db, table))
+			decoded[i].misrouted = fmt.Sprintf("%s: the event targets %s.%s but its batch is for %s.%s; it was not ingested", it.Source, it.Route.Database, it.Route.Table, db, table)
+			continue
+		}
+		decoded[i].target, decoded[i].err = c.target(targets, reqs[i], it)
+	}
+	c.decodeAll(cm.Items, decoded)
+	for i := range cm.Items {
+		it, d, req := &cm.Items[i], &decoded[i], reqs[i]
+		if d.misrouted != "" {
+			f := c.s.failure(req, "BadRequest", d.misrouted)
 			fails = append(fails, f)
 			rep.Failures = append(rep.Failures, f.Details)
 			continue
 		}
-		itemRows, itemErrs, err := c.decodeItem(targets, req, it)
-		if err != nil {
-			ke := kerr.As(err)
+		if d.err != nil {
+			ke := kerr.As(d.err)
 			f := c.s.failure(req, ke.Code, prefixSource(it.Source, ke.Error()))
 			fails = append(fails, f)
 			rep.Failures = append(rep.Failures, f.Details)
 			continue
 		}
 		budget := c.s.opts.MaxFailuresPerSource
-		for _, f := range c.s.recordFailures(req, itemErrs, &budget) {
+		for _, f := range c.s.recordFailures(req, d.errs, &budget) {
 			fails = append(fails, f)
 			rep.Failures = append(rep.Failures, f.Details)
 		}
-		rows = append(rows, itemRows...)
+		rows = append(rows, d.rows...)
 		for _, tg := range it.Route.Tags {
 			if !seenTag[tg] {
 				seenTag[tg] = true
@@ -155,9 +171,58 @@ func prefixSource(src, msg string) string {
 	return src + ": " + msg
 }
 
-// decodeItem decodes one event body by its route. The item is all or
-// nothing: a fatal decoding error drops every record of it.
-func (c *ConnectionSink) decodeItem(cache map[string]*target, req Request, it *connect.Item) ([][]any, []format.RecordError, error) {
+// decodedItem is one event of a commit: its resolved route, then its rows
+// and record errors, or the error that drops it.
+type decodedItem struct {
+	target *target
+	rows   [][]any
+	errs   []format.RecordError
+	err    error
+	// misrouted: the event targets another table than its commit.
+	misrouted string
+}
+
+// minEventsPerWorker keeps small commits on one goroutine: below it the
+// hand-off costs more than the decoding.
+const minEventsPerWorker = 512
+
+// decodeAll decodes the items whose route resolved, on up to GOMAXPROCS
+// goroutines over contiguous ranges of items. Each goroutine has its own
+// JSON shapes (they are not safe for concurrent use); binders are.
+func (c *ConnectionSink) decodeAll(items []connect.Item, out []decodedItem) {
+	workers := min(runtime.GOMAXPROCS(0), len(items)/minEventsPerWorker)
+	if workers <= 1 {
+		decodeRange(items, out)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(items) + workers - 1) / workers
+	for lo := 0; lo < len(items); lo += per {
+		hi := min(lo+per, len(items))
+		wg.Go(func() { decodeRange(items[lo:hi], out[lo:hi]) })
+	}
+	wg.Wait()
+}
+
+func decodeRange(items []connect.Item, out []decodedItem) {
+	shapes := map[*target]*format.JSONShape{}
+	for i := range items {
+		d := &out[i]
+		if d.err != nil || d.misrouted != "" || d.target == nil {
+			continue
+		}
+		shape := shapes[d.target]
+		if shape == nil {
+			shape = format.NewJSONShape()
+			shapes[d.target] = shape
+		}
+		d.rows, d.errs, d.err = decodeItem(d.target, shape, &items[i])
+	}
+}
+
+// target resolves an event's route (format, compression, mapping) and
+// compiles its binding, once per distinct route of a commit.
+func (c *ConnectionSink) target(cache map[string]*target, req Request, it *connect.Item) (*target, error) {
 	r := it.Route
 	key := strings.Join([]string{r.Format, r.Mapping, r.Compression}, "\x00")
 	t := cache[key]
@@ -168,32 +233,38 @@ func (c *ConnectionSink) decodeItem(cache map[string]*target, req Request, it *c
 			f, err = format.CSV, nil
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		p.Format = f
 		comp, err := format.ParseCompression(r.Compression)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if comp == format.Zip {
-			return nil, nil, kerr.New(kerr.BadRequest, format.CodePropertyNotSupported, "event hub events may be gzip-compressed only, not zip")
+			return nil, kerr.New(kerr.BadRequest, format.CodePropertyNotSupported, "event hub events may be gzip-compressed only, not zip")
 		}
 		if comp != format.None && f.Binary() {
-			return nil, nil, kerr.New(kerr.BadRequest, format.CodePropertyNotSupported,
+			return nil, kerr.New(kerr.BadRequest, format.CodePropertyNotSupported,
 				"compression is not supported for the binary format %s (it compresses internally); send the events uncompressed", f)
 		}
 		p.Compression = comp
 		if t, err = c.s.resolve(Request{Database: req.Database, Table: req.Table, Props: p}); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		// Binding is compiled once per route of the commit; each event
 		// takes a view naming itself (see below).
 		if t.binder, err = mapping.Bind(t.mapping, t.columns, mapping.Options{}); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		t.jsonShape = format.NewJSONShape()
 		cache[key] = t
 	}
+	return t, nil
+}
+
+// decodeItem decodes one event body by its resolved route. The item is all
+// or nothing: a fatal decoding error drops every record of it.
+func decodeItem(t *target, shape *format.JSONShape, it *connect.Item) ([][]any, []format.RecordError, error) {
+	r := it.Route
 	body := it.Event.Body
 	if enc := strings.ToUpper(strings.ReplaceAll(r.Encoding, "-", "")); enc != "" && enc != "UTF8" {
 		if t.format.Binary() || t.compression != format.None {
@@ -217,7 +288,7 @@ func (c *ConnectionSink) decodeItem(cache map[string]*target, req Request, it *c
 	var rows [][]any
 	var errs []format.RecordError
 	err := format.Unpack(bytes.NewReader(body), t.compression, "", func(_ string, rd io.Reader) error {
-		dec, err := format.NewDecoder(t.format, rd, format.Options{Source: it.Source, CheckFieldCount: true, JSONShape: t.jsonShape})
+		dec, err := format.NewDecoder(t.format, rd, format.Options{Source: it.Source, CheckFieldCount: true, JSONShape: shape})
 		if err != nil {
 			return err
 		}

@@ -30,8 +30,6 @@ type target struct {
 	// binder is the compiled mapping, set by callers that bind many sources
 	// with one target (ConnectionSink); nil otherwise.
 	binder *mapping.Binder
-	// jsonShape is shared by the JSON decoders of those sources.
-	jsonShape *format.JSONShape
 }
 
 // resolve finds the table and the mapping of req. Format and compression
