@@ -26,8 +26,8 @@ type Output struct {
 
 type compiler struct {
 	aliases int
-	sides   map[string]string // join side ("left"/"right") → relation alias
-	window  bool              // lowering a projection that may use window functions
+	sides   map[string]string    // join side ("left"/"right") → relation alias
+	window  bool                 // lowering a projection that may use window functions
 	runs    map[*sem.Call]string // restartable window call → its run column (window_restart.go)
 	layered bool                 // lowering a projection over the restart layers: order windows by __i
 }

@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"odx/internal/kql/schema"
 	"odx/internal/kql/sem"
 	"odx/internal/kql/types"
 	"odx/internal/sqlast"
@@ -96,14 +97,18 @@ func (c *compiler) union(v *sem.Union) (*sqlast.Select, error) {
 		}
 		q := &sqlast.Select{From: f}
 		incols := in.Schema()
-		for _, uc := range v.Cols {
+		for j, uc := range v.Cols {
 			var x sqlast.Expr
 			if uc.Name == v.SourceCol && v.SourceCol != "" {
 				x = str(v.SourceNames[i])
 			} else {
 				x = null(uc.Type)
+				origin := schema.Column{Name: uc.Name, Type: uc.Type}
+				if j < len(v.Origin) {
+					origin = v.Origin[j]
+				}
 				for _, ic := range incols {
-					if (ic.Name == uc.Name || ic.Name+"_"+ic.Type.String() == uc.Name) && ic.Type == uc.Type {
+					if ic.Name == origin.Name && ic.Type == origin.Type {
 						x = col(ic.Name)
 						break
 					}

@@ -864,6 +864,11 @@ func (a *analyzer) union(e *env, in Node, o *ast.Union) (Node, error) {
 		name := fmt.Sprintf("union_arg%d", len(names))
 		if s, ok := n.(*Scan); ok {
 			name = s.Table.Name()
+		} else if id, ok := t.(*ast.Ident); ok {
+			// a view is named as written; a let-bound table expression is not
+			if b := e.lookup(id.Name); b != nil && b.fn != nil {
+				name = id.Name
+			}
 		}
 		names = append(names, name)
 	}
@@ -891,21 +896,43 @@ func (a *analyzer) union(e *env, in Node, o *ast.Union) (Node, error) {
 		}
 		return cnt
 	}
-	seen := map[string]bool{}
+	if u.SourceCol != "" {
+		u.Origin = append(u.Origin, schema.Column{})
+	}
+	// A renamed column (x_long) must not take the name of another input
+	// column: ADX numbers it (x_long1).
+	plain := map[string]bool{}
+	for c := range typesOf {
+		if len(typesOf[c]) == 1 {
+			plain[c] = true
+		}
+	}
+	used := map[string]bool{}
+	for _, c := range u.Cols {
+		used[c.Name] = true
+	}
+	done := map[schema.Column]bool{}
 	for _, n := range inputs {
 		for _, c := range visible(n.Schema()) {
-			col := c
-			if len(typesOf[c.Name]) > 1 {
-				col.Name = c.Name + "_" + c.Type.String()
-			}
-			if seen[col.Name] {
+			k := schema.Column{Name: c.Name, Type: c.Type}
+			if done[k] {
 				continue
 			}
+			done[k] = true
 			if kind == "inner" && present(c.Name, c.Type) != len(inputs) {
 				continue
 			}
-			seen[col.Name] = true
+			col := c
+			if len(typesOf[c.Name]) > 1 {
+				base := c.Name + "_" + c.Type.String()
+				col.Name = base
+				for i := 1; plain[col.Name] || used[col.Name]; i++ {
+					col.Name = fmt.Sprintf("%s%d", base, i)
+				}
+			}
+			used[col.Name] = true
 			u.Cols = append(u.Cols, col)
+			u.Origin = append(u.Origin, k)
 		}
 	}
 	return u, nil

@@ -151,6 +151,9 @@ type (
 		Cols        []schema.Column
 		SourceCol   string
 		SourceNames []string
+		// Origin[j] is the input column (name and type) that fills Cols[j];
+		// zero for the source column.
+		Origin []schema.Column
 	}
 	// MvExpand expands arrays or bags into rows.
 	MvExpand struct {
