@@ -38,25 +38,30 @@ func (a *App) mountARM(mux *http.ServeMux) {
 		Logger:       a.log,
 		DataPlaneURL: a.creds.DataEndpoint,
 		BaseURL:      a.cfg.File.PublicURL,
-		Authorize:    armAuthorize,
+		Authorize:    a.armAuthorize,
 	})
 	h := guard.Middleware(a.arm)
 	mux.Handle("/subscriptions/", h)
 	mux.Handle("/providers/", h)
 }
 
-// armAuthorize applies the token's ARM roles: Contributor may do anything,
-// Reader only read.
-func armAuthorize(r *http.Request, action, scope string) (bool, string) {
+// armAuthorize applies the caller's ARM roles as Azure RBAC does: Owner and
+// Contributor may do anything, Reader only read, each everywhere or at its
+// assigned scope and below. Assignments are read live from the principal
+// registry, so `odx principals assign` takes effect without a new token.
+func (a *App) armAuthorize(r *http.Request, action, scope string) (bool, string) {
 	p, ok := auth.PrincipalFrom(r.Context())
 	if !ok {
 		return false, "an unauthenticated client"
 	}
 	caller := "The client '" + p.ClientID + "' with object id '" + p.ObjectID + "'"
-	if p.HasRole(auth.RoleContributor) {
-		return true, caller
+	read := arm.IsReadAction(action)
+	if app, found, err := a.authority.LookupApp(p.ClientID); err == nil && found {
+		return app.ARMAllows(read, scope), caller
 	}
-	return arm.IsReadAction(action) && p.HasRole(auth.RoleReader), caller
+	// A principal removed since its token was issued keeps the token's roles
+	// until it expires, as with Azure AD.
+	return auth.App{Roles: p.Roles}.ARMAllows(read, scope), caller
 }
 
 // dataPlane shows the storage layer to ARM: a database made through ARM is

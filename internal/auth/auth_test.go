@@ -540,7 +540,7 @@ func TestRolesAndPrincipalsAddedWhileRunning(t *testing.T) {
 	if err := auth.RemovePrincipal(o.dir, readerID); err == nil {
 		t.Error("removing an unknown principal succeeded")
 	}
-	if _, _, err := auth.AddPrincipal(o.dir, "x", []string{"Owner"}); err == nil || !strings.Contains(err.Error(), "AllDatabasesAdmin") {
+	if _, _, err := auth.AddPrincipal(o.dir, "x", []string{"Superuser"}); err == nil || !strings.Contains(err.Error(), "AllDatabasesAdmin") {
 		t.Errorf("unknown role: err = %v, want one listing the valid roles", err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 const (
 	RoleAllDatabasesAdmin  = "AllDatabasesAdmin"  // data plane: everything
 	RoleAllDatabasesViewer = "AllDatabasesViewer" // data plane: read every database
+	RoleOwner              = "Owner"              // ARM: everything a Contributor may do
 	RoleContributor        = "Contributor"        // ARM: create, change, delete resources
 	RoleReader             = "Reader"             // ARM: read resources
 )
@@ -26,10 +27,64 @@ const (
 // AllRoles are the roles the bootstrap principal holds.
 var AllRoles = []string{RoleAllDatabasesAdmin, RoleAllDatabasesViewer, RoleContributor, RoleReader}
 
+// validRoles are the roles a principal may be given.
+var validRoles = []string{RoleAllDatabasesAdmin, RoleAllDatabasesViewer, RoleOwner, RoleContributor, RoleReader}
+
+// ARMRoles are the roles that may be assigned at an ARM scope.
+var ARMRoles = []string{RoleOwner, RoleContributor, RoleReader}
+
+// Assignment gives an ARM role at a scope: a subscription
+// (/subscriptions/S), a resource group (/subscriptions/S/resourceGroups/G)
+// or a resource such as a cluster, and everything below it, as Azure RBAC does.
+type Assignment struct {
+	Role  string `json:"role"`
+	Scope string `json:"scope"`
+}
+
+// Covers reports whether the assignment's scope is scope or one of its parents.
+func (as Assignment) Covers(scope string) bool {
+	a := strings.ToLower(strings.TrimRight(as.Scope, "/"))
+	s := strings.ToLower(strings.TrimRight(scope, "/"))
+	return s == a || strings.HasPrefix(s, a+"/")
+}
+
+// ValidateAssignment checks an assignment's role and scope.
+func ValidateAssignment(as Assignment) error {
+	if !slices.Contains(ARMRoles, as.Role) {
+		return fmt.Errorf("role %q cannot be assigned at a scope; ARM roles are %s", as.Role, strings.Join(ARMRoles, ", "))
+	}
+	parts := strings.Split(strings.Trim(as.Scope, "/"), "/")
+	if !strings.HasPrefix(as.Scope, "/") || len(parts) < 2 || !strings.EqualFold(parts[0], "subscriptions") || len(parts)%2 != 0 {
+		return fmt.Errorf("scope %q: want an ARM id such as /subscriptions/<id>[/resourceGroups/<name>[/providers/Microsoft.Kusto/clusters/<name>]]", as.Scope)
+	}
+	return nil
+}
+
+// ARMAllows reports whether the principal may perform an ARM action at
+// scope: its cluster-wide ARM roles apply everywhere, its assignments at
+// their scope and below. Owner and Contributor may do anything, Reader only read.
+func (a App) ARMAllows(read bool, scope string) bool {
+	allows := func(role string) bool {
+		return role == RoleOwner || role == RoleContributor || (read && role == RoleReader)
+	}
+	for _, r := range a.Roles {
+		if allows(r) {
+			return true
+		}
+	}
+	for _, as := range a.Assignments {
+		if allows(as.Role) && as.Covers(scope) {
+			return true
+		}
+	}
+	return false
+}
+
 // impliedRoles: a role also grants the weaker roles listed here, as in Azure
 // (a Contributor can read) and Kusto (an admin can view).
 var impliedRoles = map[string][]string{
 	RoleAllDatabasesAdmin: {RoleAllDatabasesViewer},
+	RoleOwner:             {RoleContributor, RoleReader},
 	RoleContributor:       {RoleReader},
 }
 
@@ -38,13 +93,15 @@ const bootstrapDisplayName = "odx-bootstrap"
 
 // App is a service principal (an AAD application registration).
 type App struct {
-	TenantID    string    `json:"tenantId"`
-	ClientID    string    `json:"clientId"`
-	ObjectID    string    `json:"objectId"`
-	DisplayName string    `json:"displayName"`
-	SecretHash  string    `json:"secretHash"`
-	Roles       []string  `json:"roles"`
-	CreatedAt   time.Time `json:"createdAt"`
+	TenantID    string   `json:"tenantId"`
+	ClientID    string   `json:"clientId"`
+	ObjectID    string   `json:"objectId"`
+	DisplayName string   `json:"displayName"`
+	SecretHash  string   `json:"secretHash"`
+	Roles       []string `json:"roles"`
+	// Assignments are ARM roles at a scope, on top of the cluster-wide Roles.
+	Assignments []Assignment `json:"armRoleAssignments,omitempty"`
+	CreatedAt   time.Time    `json:"createdAt"`
 }
 
 // registryFile is the content of principals.json.
@@ -114,8 +171,8 @@ func updateRegistry(dataDir string, change func(*registryFile) error) (registryF
 // unknown one.
 func ValidateRoles(roles []string) error {
 	for _, r := range roles {
-		if !slices.Contains(AllRoles, r) {
-			return fmt.Errorf("unknown role %q; valid roles are %s", r, strings.Join(AllRoles, ", "))
+		if !slices.Contains(validRoles, r) {
+			return fmt.Errorf("unknown role %q; valid roles are %s", r, strings.Join(validRoles, ", "))
 		}
 	}
 	return nil
@@ -150,6 +207,28 @@ func AddPrincipal(dataDir, displayName string, roles []string) (clientID, secret
 		return "", "", err
 	}
 	return clientID, secret, nil
+}
+
+// AssignRole gives an existing principal an ARM role at a scope. A running
+// odx applies it to the principal's next ARM request.
+func AssignRole(dataDir, clientID string, as Assignment) error {
+	if err := ValidateAssignment(as); err != nil {
+		return err
+	}
+	_, err := updateRegistry(dataDir, func(f *registryFile) error {
+		i, ok := f.find(clientID)
+		if !ok {
+			return fmt.Errorf("no principal with client id %s (see odx principals list)", clientID)
+		}
+		for _, have := range f.Apps[i].Assignments {
+			if have.Role == as.Role && strings.EqualFold(strings.TrimRight(have.Scope, "/"), strings.TrimRight(as.Scope, "/")) {
+				return nil
+			}
+		}
+		f.Apps[i].Assignments = append(f.Apps[i].Assignments, as)
+		return nil
+	})
+	return err
 }
 
 // ListPrincipals returns the registered service principals, oldest first.

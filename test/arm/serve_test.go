@@ -199,6 +199,12 @@ func TestAgainstOdxServe(t *testing.T) {
 	s := startServe(t, t.TempDir())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	// The article's prerequisite: an IoT hub with the shared access policy
+	// its IotHub connection names ("iothubforread"), allowed to read.
+	if out, err := exec.Command(odxBinary(t), "iot", "policy", "add", "--data", s.dir, "--hub", "hub1",
+		"--name", "iothubforread", "--rights", "ServiceConnect").CombinedOutput(); err != nil {
+		t.Fatalf("odx iot policy add: %v\n%s", err, out)
+	}
 
 	t.Run("python", func(t *testing.T) {
 		if err := exec.Command(debianPython, "-c", "import azure.mgmt.kusto, azure.identity, adal").Run(); err != nil {
