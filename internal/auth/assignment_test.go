@@ -44,7 +44,7 @@ func TestARMRoleAssignments(t *testing.T) {
 	f(false, rg+"/providers/Microsoft.Kusto/clusters/c/databases/d", true)            // Contributor on its resource group, case-insensitive
 	f(false, strings.ToLower(rg)+"/providers/Microsoft.Kusto/clusters/c", true)
 	f(false, sub+"/resourceGroups/TeamAB/providers/Microsoft.Kusto/clusters/c", false) // a prefix is not a parent
-	f(true, "/subscriptions/22222222-2222-2222-2222-222222222222", false)            // another subscription
+	f(true, "/subscriptions/22222222-2222-2222-2222-222222222222", false)              // another subscription
 
 	bad := func(as auth.Assignment, want string) {
 		t.Helper()
