@@ -105,11 +105,26 @@ func numOp(op string, l, r sqlast.Expr, t types.Type) sqlast.Expr {
 	case "%":
 		return kustoMod(l, r, t)
 	case "+", "-", "*":
-		if t == types.Decimal {
+		switch t {
+		case types.Decimal:
 			return cast(bin(op, l, r), t.DuckDB())
+		case types.Long:
+			return wrapping(op, l, r, "BIGINT", "9223372036854775808", "18446744073709551616")
+		case types.Int:
+			return wrapping(op, l, r, "INTEGER", "2147483648", "4294967296")
 		}
 	}
 	return bin(op, l, r)
+}
+
+// wrapping is integer arithmetic that wraps around on overflow, as Kusto's
+// (.NET unchecked) int and long do, where DuckDB raises an error. The
+// checked operation runs first; only a row whose result overflows takes the
+// HUGEINT path, so the common case costs nothing extra.
+func wrapping(op string, l, r sqlast.Expr, typ, half, full string) sqlast.Expr {
+	wide := bin(op, cast(l, "HUGEINT"), cast(r, "HUGEINT"))
+	wrapped := tmpl("CAST(((({} + "+half+") % "+full+") + "+full+") % "+full+" - "+half+" AS "+typ+")", wide)
+	return fn("COALESCE", fn("TRY", bin(op, l, r)), wrapped)
 }
 
 func kustoMod(l, r sqlast.Expr, t types.Type) sqlast.Expr {
