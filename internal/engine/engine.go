@@ -150,6 +150,21 @@ func (t *Tx) Query(query string, args ...any) (*Rows, error) {
 // as a string or number, a UUID as [16]byte, UUID or string, a JSON column
 // as JSON text (string, []byte or json.RawMessage).
 func (t *Tx) Append(schema, table string, rows [][]any) error {
+	return t.AppendFunc(schema, table, len(rows), func(i int, dst []any) error {
+		if len(rows[i]) != len(dst) {
+			return fmt.Errorf("row has %d values, table has %d columns", len(rows[i]), len(dst))
+		}
+		copy(dst, rows[i])
+		return nil
+	})
+}
+
+// AppendFunc is Append for callers that lay rows out differently from the
+// table (reordered, with generated columns): fill writes row i's values,
+// one per table column in physical order, into dst. dst is reused for the
+// next row, so fill must not keep it; an error from fill stops the append.
+// It saves Append's caller a copy of every row.
+func (t *Tx) AppendFunc(schema, table string, n int, fill func(i int, dst []any) error) error {
 	return t.conn.Raw(func(dc any) error {
 		conn, ok := dc.(driver.Conn)
 		if !ok {
@@ -163,13 +178,15 @@ func (t *Tx) Append(schema, table string, rows [][]any) error {
 		if err != nil {
 			return fmt.Errorf("cannot open appender on %s.%s: %w", schema, table, err)
 		}
+		row := make([]any, len(convs))
 		vals := make([]driver.Value, len(convs))
-		for _, r := range rows {
-			if len(r) != len(convs) {
+		for r := 0; r < n; r++ {
+			clear(row)
+			if err := fill(r, row); err != nil {
 				app.Close()
-				return fmt.Errorf("cannot append to %s.%s: row has %d values, table has %d columns", schema, table, len(r), len(convs))
+				return fmt.Errorf("cannot append to %s.%s: %w", schema, table, err)
 			}
-			for i, v := range r {
+			for i, v := range row {
 				cv, err := convs[i](v)
 				if err != nil {
 					app.Close()

@@ -78,8 +78,7 @@ func (s *Store) Ingest(ctx context.Context, b IngestBatch) (ExtentInfo, error) {
 			return err
 		}
 		id := newGUID()
-		physical := physicalRows(t, b.Rows, id)
-		if err := tx.Append(t.schemaRaw, t.tableRaw, physical); err != nil {
+		if err := appendPhysical(tx, t, b.Rows, id); err != nil {
 			return kerr.Wrap(err, kerr.BadRequest, kerr.CodeBadRequest, "cannot ingest into table '%s'", b.Table)
 		}
 		info, err = s.insertExtent(tx, t, id, int64(len(b.Rows)), estimateSize(b.Rows), b.Tags, b.CreationTime, b.Source)
@@ -144,32 +143,38 @@ func ingestedAlready(tx *engine.Tx, db, table string, values []string) (bool, er
 	return n > 0, rows.Err()
 }
 
-// physicalRows reorders rows from Kusto column order into the table's
-// storage order and fills the hidden extent column.
-func physicalRows(t *Table, rows [][]any, id engine.UUID) [][]any {
-	idx := make([]int, len(t.physical))
+// appendPhysical appends rows given in Kusto column order in the table's
+// storage order, with the hidden extent column set to id. The reordering
+// happens row by row inside the appender, without a copy of the batch.
+func appendPhysical(tx *engine.Tx, t *Table, rows [][]any, id engine.UUID) error {
+	idx := make([]int, len(t.physical)) // Kusto column of each physical one; -1: extent, -2: none
 	for i, p := range t.physical {
-		idx[i] = -1
+		idx[i] = -2
+		if p == schema.ExtentColumn {
+			idx[i] = -1
+			continue
+		}
 		for j, c := range t.columns {
 			if c.Name == p {
 				idx[i] = j
 			}
 		}
 	}
-	out := make([][]any, len(rows))
-	for r, row := range rows {
-		pr := make([]any, len(idx))
+	return tx.AppendFunc(t.schemaRaw, t.tableRaw, len(rows), func(r int, dst []any) error {
+		if len(dst) != len(idx) {
+			return fmt.Errorf("the table has %d storage columns, odx expected %d; reopen the database", len(dst), len(idx))
+		}
+		row := rows[r]
 		for i, j := range idx {
 			switch {
-			case t.physical[i] == schema.ExtentColumn:
-				pr[i] = id
+			case j == -1:
+				dst[i] = id
 			case j >= 0:
-				pr[i] = row[j]
+				dst[i] = row[j]
 			}
 		}
-		out[r] = pr
-	}
-	return out
+		return nil
+	})
 }
 
 func estimateSize(rows [][]any) int64 {
