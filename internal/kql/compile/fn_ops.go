@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"odx/internal/kql/builtins"
 	"odx/internal/kql/sem"
 	"odx/internal/kql/types"
 	"odx/internal/sqlast"
@@ -57,6 +58,10 @@ func arith(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 	switch {
 	case call.T.Numeric():
 		l, r = asType(call.Args[0], l, call.T), asType(call.Args[1], r, call.T)
+		if (call.T == types.Long || call.T == types.Int) && (op == "+" || op == "-" || op == "*") && spansRows(call) {
+			// TRY cannot hold aggregates, window functions or subqueries
+			return wrapped(op, l, r, call.T), nil
+		}
 		return numOp(op, l, r, call.T), nil
 	case lt == types.DateTime && rt == types.DateTime:
 		return bin("//", bin("-", epochNs(l), epochNs(r)), i64(100)), nil
@@ -108,10 +113,8 @@ func numOp(op string, l, r sqlast.Expr, t types.Type) sqlast.Expr {
 		switch t {
 		case types.Decimal:
 			return cast(bin(op, l, r), t.DuckDB())
-		case types.Long:
-			return wrapping(op, l, r, "BIGINT", "9223372036854775808", "18446744073709551616")
-		case types.Int:
-			return wrapping(op, l, r, "INTEGER", "2147483648", "4294967296")
+		case types.Long, types.Int:
+			return wrapping(op, l, r, t)
 		}
 	}
 	return bin(op, l, r)
@@ -121,10 +124,43 @@ func numOp(op string, l, r sqlast.Expr, t types.Type) sqlast.Expr {
 // (.NET unchecked) int and long do, where DuckDB raises an error. The
 // checked operation runs first; only a row whose result overflows takes the
 // HUGEINT path, so the common case costs nothing extra.
-func wrapping(op string, l, r sqlast.Expr, typ, half, full string) sqlast.Expr {
+func wrapping(op string, l, r sqlast.Expr, t types.Type) sqlast.Expr {
+	return fn("COALESCE", fn("TRY", bin(op, l, r)), wrapped(op, l, r, t))
+}
+
+// wrapped is the wrapping operation computed in HUGEINT for every row.
+func wrapped(op string, l, r sqlast.Expr, t types.Type) sqlast.Expr {
+	half, full, typ := "9223372036854775808", "18446744073709551616", "BIGINT"
+	if t == types.Int {
+		half, full, typ = "2147483648", "4294967296", "INTEGER"
+	}
 	wide := bin(op, cast(l, "HUGEINT"), cast(r, "HUGEINT"))
-	wrapped := tmpl("CAST(((({} + "+half+") % "+full+") + "+full+") % "+full+" - "+half+" AS "+typ+")", wide)
-	return fn("COALESCE", fn("TRY", bin(op, l, r)), wrapped)
+	return tmpl("CAST(((({} + "+half+") % "+full+") + "+full+") % "+full+" - "+half+" AS "+typ+")", wide)
+}
+
+// spansRows reports whether an expression holds an aggregate, a window
+// function or a subquery, none of which DuckDB allows inside TRY.
+func spansRows(x sem.Expr) bool {
+	switch v := x.(type) {
+	case *sem.TabularExpr:
+		return true
+	case *sem.Call:
+		if f, ok := builtins.Lookup(v.Fn); ok && f.Kind != builtins.Scalar {
+			return true
+		}
+		for _, a := range v.Args {
+			if spansRows(a) {
+				return true
+			}
+		}
+	case *sem.List:
+		for _, it := range v.Items {
+			if spansRows(it) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func kustoMod(l, r sqlast.Expr, t types.Type) sqlast.Expr {
