@@ -20,8 +20,10 @@ func (a *analyzer) evaluate(e *env, in Node, o *ast.Evaluate) (Node, error) {
 		return a.bagUnpack(e, in, o)
 	case "narrow":
 		return a.narrow(in, o)
+	case "schema_merge":
+		return a.schemaMerge(e, in, o)
 	}
-	return nil, a.errf(o.Call, "SEM0300", "The plugin '%s' is not supported; supported plugins: bag_unpack, narrow", o.Call.Fun.Name)
+	return nil, a.errf(o.Call, "SEM0300", "The plugin '%s' is not supported; supported plugins: bag_unpack, narrow, schema_merge", o.Call.Fun.Name)
 }
 
 // optString reads an optional constant string argument of a plugin.
@@ -282,4 +284,113 @@ func (a *analyzer) narrow(in Node, o *ast.Evaluate) (Node, error) {
 		{Name: "Column", X: cell("c")},
 		{Name: "Value", X: cell("v")},
 	}}, nil
+}
+
+// schemaMerge merges getschema outputs into one schema: a column takes the
+// ordinal of its first appearance; a column seen again with another type,
+// or (PreserveOrder, the default) at another ordinal, becomes an error row
+// with ordinal -1 after the others. The input must be compile-time
+// constant, which getschema results (and unions of them) are.
+func (a *analyzer) schemaMerge(e *env, in Node, o *ast.Evaluate) (Node, error) {
+	preserve := true
+	if len(o.Call.Args) > 1 {
+		return nil, a.errf(o.Call, "SEM0219", "schema_merge expects at most 1 argument (PreserveOrder)")
+	}
+	if len(o.Call.Args) == 1 {
+		arg := o.Call.Args[0]
+		if n, ok := arg.(*ast.NamedExpr); ok && len(n.Names) == 1 && strings.EqualFold(n.Names[0].Name, "PreserveOrder") {
+			arg = n.X
+		}
+		x, err := a.scalar(e, nil, arg)
+		if err != nil {
+			return nil, err
+		}
+		c, ok := x.(*Const)
+		b, isBool := c.V.(bool)
+		if !ok || !isBool {
+			return nil, a.errf(arg, "SEM0007", "schema_merge's PreserveOrder must be a constant bool")
+		}
+		preserve = b
+	}
+	var inputs []*Values
+	switch v := in.(type) {
+	case *Values:
+		inputs = append(inputs, v)
+	case *Union:
+		for _, n := range v.Inputs {
+			vals, ok := n.(*Values)
+			if !ok {
+				return nil, a.errf(o, "SEM0300", "schema_merge needs getschema results known at compile time")
+			}
+			inputs = append(inputs, vals)
+		}
+	default:
+		return nil, a.errf(o, "SEM0300", "schema_merge needs getschema results known at compile time")
+	}
+	type entry struct {
+		name, dataType, colType string
+		ordinal                 int64
+		bad                     string // why the column cannot merge
+	}
+	var merged []*entry
+	byName := map[string]*entry{}
+	for _, v := range inputs {
+		idx := map[string]int{}
+		for i, c := range v.Cols {
+			idx[c.Name] = i
+		}
+		for _, need := range []string{"ColumnName", "ColumnOrdinal", "DataType", "ColumnType"} {
+			if _, ok := idx[need]; !ok {
+				return nil, a.errf(o, "SEM0100", "schema_merge expects getschema output; column '%s' is missing", need)
+			}
+		}
+		for _, row := range v.Rows {
+			get := func(col string) any {
+				if c, ok := row[idx[col]].(*Const); ok {
+					return c.V
+				}
+				return nil
+			}
+			name, _ := get("ColumnName").(string)
+			dt, _ := get("DataType").(string)
+			ct, _ := get("ColumnType").(string)
+			var ord int64
+			switch n := get("ColumnOrdinal").(type) {
+			case int32:
+				ord = int64(n)
+			case int64:
+				ord = n
+			}
+			if prev, ok := byName[name]; ok {
+				switch {
+				case prev.colType != ct:
+					prev.bad = "conflicting column types"
+				case preserve && prev.ordinal != ord && prev.bad == "":
+					prev.bad = "columns out of order"
+				}
+				continue
+			}
+			en := &entry{name: name, dataType: dt, colType: ct, ordinal: ord}
+			byName[name] = en
+			merged = append(merged, en)
+		}
+	}
+	out := &Values{Cols: []schema.Column{{Name: "ColumnName", Type: types.String}, {Name: "ColumnOrdinal", Type: types.Int},
+		{Name: "DataType", Type: types.String}, {Name: "ColumnType", Type: types.String}}}
+	row := func(name string, ord int32, dt, ct string) []Expr {
+		return []Expr{&Const{V: name, T: types.String}, &Const{V: ord, T: types.Int}, &Const{V: dt, T: types.String}, &Const{V: ct, T: types.String}}
+	}
+	n := int32(0)
+	for _, en := range merged {
+		if en.bad == "" {
+			out.Rows = append(out.Rows, row(en.name, n, en.dataType, en.colType))
+			n++
+		}
+	}
+	for _, en := range merged {
+		if reason := en.bad; reason != "" {
+			out.Rows = append(out.Rows, row(en.name, -1, "ERROR(unknown CSL type:ERROR("+reason+"))", "ERROR("+reason+")"))
+		}
+	}
+	return out, nil
 }
