@@ -70,7 +70,7 @@ func (j *jsonLines) Next() (*Batch, error) {
 }
 
 func (j *jsonLines) decode(line []byte) (any, error) {
-	p := jsonParser{data: line, keys: j.shape.keys, top: &j.shape.topFields, lenient: true}
+	p := jsonParser{data: line, keys: j.shape.keys, values: j.shape.values, top: &j.shape.topFields, lenient: true}
 	return p.parse()
 }
 

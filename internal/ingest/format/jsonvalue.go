@@ -35,11 +35,36 @@ const maxCachedKeys = 4096
 // Options to all of their decoders. It is not safe for concurrent use.
 type JSONShape struct {
 	keys      keyCache
+	values    valueCache
 	topFields int
 }
 
 // NewJSONShape returns an empty JSONShape.
-func NewJSONShape() *JSONShape { return &JSONShape{keys: keyCache{}} }
+func NewJSONShape() *JSONShape { return &JSONShape{keys: keyCache{}, values: valueCache{}} }
+
+// valueCache holds short string values already boxed: telemetry repeats
+// device ids, metric names and units from record to record, and a cached
+// value costs a lookup instead of two allocations (the text and its
+// interface). It is bounded in entries and value size, so varied data
+// only pays the lookup.
+type valueCache map[string]any
+
+const (
+	maxCachedValues     = 8192
+	maxCachedValueBytes = 48
+)
+
+func (c valueCache) get(b []byte) any {
+	if v, ok := c[string(b)]; ok { // this lookup does not allocate
+		return v
+	}
+	s := string(b)
+	var v any = s
+	if len(c) < maxCachedValues {
+		c[s] = v
+	}
+	return v
+}
 
 func (c keyCache) intern(b []byte) string {
 	if k, ok := c[string(b)]; ok { // this lookup does not allocate
@@ -72,6 +97,8 @@ type jsonParser struct {
 	data []byte
 	pos  int
 	keys keyCache // nil: no interning
+	// values, when set, caches short string values (see valueCache).
+	values valueCache
 	// top, when set, holds the field count of the last top-level object and
 	// is updated by each one: consecutive records tend to share a shape.
 	top *int
@@ -331,6 +358,9 @@ func (p *jsonParser) str() (any, error) {
 		if c == q {
 			p.pos = i + 1
 			if ascii || utf8.Valid(d[start:i]) {
+				if p.values != nil && i-start <= maxCachedValueBytes {
+					return p.values.get(d[start:i]), nil
+				}
 				return string(d[start:i]), nil
 			}
 			return p.slowString(start, q)

@@ -398,6 +398,26 @@ func fromValue(v any, t types.Type) (any, bool) {
 		}
 		return nil, true
 	}
+	// A value that already is the column's Go type is returned as it is:
+	// re-boxing it would allocate once per cell.
+	switch v.(type) {
+	case string:
+		if t == types.String {
+			return v, true
+		}
+	case float64:
+		if t == types.Real {
+			return v, true
+		}
+	case int64:
+		if t == types.Long {
+			return v, true
+		}
+	case bool:
+		if t == types.Bool {
+			return v, true
+		}
+	}
 	if j, ok := v.(format.JSONText); ok {
 		if t == types.Dynamic {
 			return dynamicFromText(string(j)), true
