@@ -60,11 +60,29 @@ func converterFor(typ string) converter {
 		}
 		return func(v any) (any, error) { return toScaledDecimal(v, scale) }
 	case typ == "UUID":
-		return toUUID
+		return sameUUIDOnce()
 	case typ == "JSON":
 		return toJSON
 	}
 	return passThrough
+}
+
+// sameUUIDOnce is toUUID remembering its last UUID: an ingest appends the
+// same extent id on every row, and converting it once saves an allocation
+// per row. Each append builds its own converters, so no state is shared.
+func sameUUIDOnce() converter {
+	var last UUID
+	var lastOut any
+	return func(v any) (any, error) {
+		u, ok := v.(UUID)
+		if !ok {
+			return toUUID(v)
+		}
+		if lastOut == nil || u != last {
+			last, lastOut = u, duckdb.UUID(u)
+		}
+		return lastOut, nil
+	}
 }
 
 // toScaledDecimal returns the unscaled integer of v at the given scale,
