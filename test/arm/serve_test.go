@@ -205,13 +205,19 @@ func TestAgainstOdxServe(t *testing.T) {
 		"--name", "iothubforread", "--rights", "ServiceConnect").CombinedOutput(); err != nil {
 		t.Fatalf("odx iot policy add: %v\n%s", err, out)
 	}
+	// A Reader for the flows' 403 step.
+	readerID, readerSecret, err := auth.AddPrincipal(s.dir, "flow-reader", []string{auth.RoleReader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readerEnv := []string{"ODX_READER_ID=" + readerID, "ODX_READER_SECRET=" + readerSecret}
 
 	t.Run("python", func(t *testing.T) {
 		if err := exec.Command(debianPython, "-c", "import azure.mgmt.kusto, azure.identity, adal").Run(); err != nil {
 			t.Skip("Debian's python3-azure is not installed")
 		}
 		cmd := exec.CommandContext(ctx, debianPython, "testdata/seed_flow.py")
-		cmd.Env = s.env()
+		cmd.Env = append(s.env(), readerEnv...)
 		if out, err := cmd.CombinedOutput(); err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "OK") {
 			t.Fatalf("seed_flow.py: %v\n%s", err, out)
 		}
@@ -221,7 +227,7 @@ func TestAgainstOdxServe(t *testing.T) {
 			t.Skip("test/arm/node has no node_modules (TestNodeFlow installs them)")
 		}
 		cmd := exec.CommandContext(ctx, "node", "flow.mjs")
-		cmd.Dir, cmd.Env = "node", s.env()
+		cmd.Dir, cmd.Env = "node", append(s.env(), readerEnv...)
 		if out, err := cmd.CombinedOutput(); err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "OK") {
 			t.Fatalf("flow.mjs: %v\n%s", err, out)
 		}

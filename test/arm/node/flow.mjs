@@ -76,6 +76,20 @@ try {
   expect(e.statusCode === 400 && /dataFormat/.test(e.message), `bad PUT: ${e.statusCode} ${e.message}`);
 }
 
+// A Reader (ODX_READER_ID/SECRET, when the test made one) reads but may not delete.
+if (env.ODX_READER_ID) {
+  const reader = new KustoManagementClient(new ClientSecretCredential(env.ODX_TENANT, env.ODX_READER_ID, env.ODX_READER_SECRET,
+    { authorityHost: url, disableInstanceDiscovery: true }), sub, { endpoint: url, credentialScopes: ["https://management.azure.com/.default"] });
+  const seen = await reader.dataConnections.get(rg, cluster, db, "eh1");
+  expect(seen.kind === "EventHub", `Reader GET ${seen.kind}`);
+  try {
+    await reader.dataConnections.beginDeleteAndWait(rg, cluster, db, "eh1", lro);
+    fail("a Reader deleted a data connection");
+  } catch (e) {
+    expect(e.statusCode === 403 && e.code === "AuthorizationFailed", `Reader delete: ${e.statusCode} ${e.code}`);
+  }
+}
+
 await client.dataConnections.beginDeleteAndWait(rg, cluster, db, "eh1", lro);
 try {
   await client.dataConnections.get(rg, cluster, db, "eh1");

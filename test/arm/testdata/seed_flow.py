@@ -166,6 +166,19 @@ taken = kusto_management_client.data_connections.check_name_availability(
     {"name": "myeventhubconnect", "type": "Microsoft.Kusto/clusters/databases/dataConnections"})
 expect(taken.name_available is False and taken.reason == "AlreadyExists", f"name check {taken}")
 
+# A Reader (ODX_READER_ID/SECRET, when the test made one) reads but may not delete.
+if os.environ.get("ODX_READER_ID"):
+    reader = KustoManagementClient(ClientSecretCredential(tenant_id, os.environ["ODX_READER_ID"], os.environ["ODX_READER_SECRET"],
+                                                          authority=url, instance_discovery=False),
+                                   subscription_id, base_url=url, polling_interval=1)
+    seen = reader.data_connections.get(resource_group_name, cluster_name, database_name, "myeventhubconnect")
+    expect(seen.kind == "EventHub", f"Reader GET {seen.kind}")
+    try:
+        reader.data_connections.begin_delete(resource_group_name, cluster_name, database_name, "myeventhubconnect").result()
+        expect(False, "a Reader deleted a data connection")
+    except HttpResponseError as e:
+        expect(e.status_code == 403 and e.error.code == "AuthorizationFailed", f"Reader delete: {e.status_code} {e.error.code}")
+
 # Delete, then 404.
 kusto_management_client.data_connections.begin_delete(resource_group_name, cluster_name, database_name, "myeventhubconnect").result()
 try:
