@@ -11,6 +11,7 @@ import (
 
 	"odx/internal/access"
 	"odx/internal/kerr"
+	"odx/internal/kql"
 	"odx/internal/kql/schema"
 	"odx/internal/result"
 	"odx/internal/storage"
@@ -39,9 +40,15 @@ type CompileRequest struct {
 // CompileFunc lowers KQL text to SQL.
 type CompileFunc func(CompileRequest) (*Compiled, error)
 
-// defaultCompile is the KQL compiler; set by kql_bridge.go once the
-// compiler package exists, so this package builds before it does.
-var defaultCompile CompileFunc
+// compileKQL is odx's KQL compiler: queries and `.set-or-append` compile
+// through the same code path.
+func compileKQL(req CompileRequest) (*Compiled, error) {
+	q, err := kql.Compile(req.Text, kql.Options{Database: req.Database, Catalog: req.Catalog, Parameters: req.Parameters, Now: req.Now})
+	if err != nil {
+		return nil, err
+	}
+	return &Compiled{SQL: q.SQL, Args: q.Args, Columns: q.Columns, Properties: q.Properties, Databases: q.Databases}, nil
+}
 
 // Options tunes the Service.
 type Options struct {
@@ -61,7 +68,7 @@ type Service struct {
 func New(store *storage.Store, opts Options) *Service {
 	s := &Service{store: store, compile: opts.Compile, log: opts.Logger}
 	if s.compile == nil {
-		s.compile = defaultCompile
+		s.compile = compileKQL
 	}
 	if s.log == nil {
 		s.log = slog.Default()
