@@ -106,9 +106,6 @@ func clusterContext(store *storage.Store, database string) bool {
 // checks that caller may view every database the query reads (a query can
 // reach other databases with database("D").T).
 func (s *Service) Compile(caller access.Caller, database, text string, params map[string]string) (*Compiled, error) {
-	if s.compile == nil {
-		return nil, kerr.New(kerr.Unavailable, kerr.CodeInternal, "the KQL compiler is not built into this odx")
-	}
 	q, err := s.compile(CompileRequest{Text: text, Database: database, Catalog: s.store.Catalog(), Parameters: params, Now: s.store.Now().UTC()})
 	if err != nil {
 		return nil, err
