@@ -2,6 +2,7 @@ package compile
 
 import (
 	"odx/internal/kql/sem"
+	"odx/internal/kql/types"
 	"odx/internal/sqlast"
 )
 
@@ -30,6 +31,15 @@ func arrayShift(dir int64) lowerFunc {
 			fill = dyn(call, a, 2)
 		}
 		return tmpl("to_json(list_transform(range(len({})), i -> CASE WHEN i + {} >= 0 AND i + {} < len({}) THEN {}[i + {} + 1] ELSE {} END))", l, n, n, l, l, n, fill), nil
+	}
+}
+
+// arrayRotate moves elements dir*n places towards the start, wrapping around.
+func arrayRotate(dir int64) lowerFunc {
+	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		l := asJSONList(dyn(call, a, 0))
+		n := bin("*", cast(a[1], "BIGINT"), i64(dir))
+		return tmpl("to_json(list_transform(range(len({})), i -> {}[(((i + {}) % len({})) + len({})) % len({}) + 1]))", l, l, n, l, l, l), nil
 	}
 }
 
@@ -100,6 +110,31 @@ func init() {
 
 func init() {
 	register(map[string]lowerFunc{
+		"array_rotate_left":  arrayRotate(1),
+		"array_rotate_right": arrayRotate(-1),
+		// array_split(arr, indices): the pieces between the split points;
+		// negative indices count from the end, points are clamped to the array.
+		"array_split": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			l := asJSONList(dyn(call, a, 0))
+			var idx sqlast.Expr
+			if argType(call, 1) == types.Dynamic {
+				idx = tmpl("list_transform(COALESCE({}, []), x -> CAST(x AS BIGINT))", asJSONList(a[1]))
+			} else {
+				idx = tmpl("[CAST({} AS BIGINT)]", a[1])
+			}
+			n := tmpl("len({})", l)
+			points := tmpl("list_concat([0], list_transform({}, p -> least(greatest(CASE WHEN p < 0 THEN p + {} ELSE p END, 0), {})), [{}])", idx, n, n, n)
+			return tmpl("to_json(list_transform(range(len({}) - 1), k -> {}[{}[k + 1] + 1:{}[k + 2]]))", points, l, points, points), nil
+		},
+		"set_has_element": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			v := cast(dyn(call, a, 1), "VARCHAR")
+			return tmpl("COALESCE(list_contains(list_transform({}, x -> CAST(x AS VARCHAR)), {}), FALSE)", asJSONList(dyn(call, a, 0)), v), nil
+		},
+		// repeat(value, count): count copies of value; none when count <= 0.
+		"repeat": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			v := fn("COALESCE", dyn(call, a, 0), sqlast.Keyword("'null'::JSON"))
+			return tmpl("to_json(list_transform(range(greatest(CAST({} AS BIGINT), 0)), i -> {}))", a[1], v), nil
+		},
 		"has_any_index": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			s := strArg(call, a, 0)
 			l := asJSONList(dyn(call, a, 1))

@@ -138,6 +138,22 @@ func datePart(part string) lowerFunc {
 
 func init() {
 	register(map[string]lowerFunc{
+		// make_timespan(hour, minute [, second]) or (day, hour, minute, second)
+		"make_timespan": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			var d, h, m, s sqlast.Expr = i64(0), i64(0), i64(0), i64(0)
+			switch len(a) {
+			case 2:
+				h, m = a[0], a[1]
+			case 3:
+				h, m, s = a[0], a[1], a[2]
+			case 4:
+				d, h, m, s = a[0], a[1], a[2], a[3]
+			default:
+				return nil, unsupported("make_timespan expects (hour, minute[, second]) or (day, hour, minute, second)")
+			}
+			mins := tmpl("((CAST({} AS BIGINT) * 24 + CAST({} AS BIGINT)) * 60 + CAST({} AS BIGINT))", d, h, m)
+			return tmpl("CAST({} * 600000000 + round(CAST({} AS DOUBLE) * 10000000) AS BIGINT)", mins, s), nil
+		},
 		"bin":   binFn,
 		"floor": binFn,
 		"bin_at": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {

@@ -133,6 +133,18 @@ func init() {
 			const patch = "list_reduce(list_reverse(" + segs + "), (p, g) -> '{' || to_json(g) || ':' || p || '}', 'null')"
 			return tmpl("CASE WHEN json_type({}) <> 'OBJECT' THEN NULL ELSE list_reduce(COALESCE({}, []), (acc, k) -> CASE WHEN json_exists(acc, "+path+") THEN json_merge_patch(acc, CAST("+patch+" AS JSON)) ELSE acc END, CAST({} AS JSON)) END", bag, keys, bag), nil
 		},
+		// bag_pack_columns(c1, c2, ...): a bag keyed by the column names.
+		"bag_pack_columns": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			var args []sqlast.Expr
+			for i, x := range call.Args {
+				ref, ok := x.(*sem.ColumnRef)
+				if !ok {
+					return nil, unsupported("bag_pack_columns expects column names")
+				}
+				args = append(args, str(ref.Name), fn("COALESCE", dyn(call, a, i), sqlast.Keyword("'null'::JSON")))
+			}
+			return fn("json_object", args...), nil
+		},
 		"bag_has_key": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			x := dyn(call, a, 0)
 			return tmpl("COALESCE(json_type({}) = 'OBJECT' AND list_contains(json_keys({}), {}), FALSE)", x, x, strArg(call, a, 1)), nil

@@ -15,6 +15,33 @@ import (
 
 func init() {
 	register(map[string]lowerFunc{
+		// translate(searchList, replacementList, source): each character of
+		// searchList becomes the character at its position in
+		// replacementList, or that list's last character past its end; an
+		// empty replacementList deletes them.
+		"translate": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			from, to, src := strArg(call, a, 0), strArg(call, a, 1), strArg(call, a, 2)
+			padded := tmpl("CASE WHEN length({}) = 0 THEN '' ELSE rpad({}, CAST(greatest(length({}), length({})) AS INTEGER), right({}, 1)) END", to, to, from, to, to)
+			return fn("translate", src, from, padded), nil
+		},
+		"hash_sha1": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("sha1", strArg(call, a, 0)), nil
+		},
+		"make_string": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return lowerings["unicode_codepoints_to_string"](c, call, a)
+		},
+		// DuckDB strings are valid UTF-8 by construction.
+		"isutf8": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return sqlast.Keyword("TRUE"), nil
+		},
+		// indexof_regex(source, regex): the position of the first match, or -1.
+		"indexof_regex": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			if len(a) > 2 {
+				return nil, unsupported("indexof_regex with start, length or occurrence is not supported; use indexof_regex(source, regex)")
+			}
+			s, re := strArgs(call, a)
+			return tmpl("CAST(CASE WHEN regexp_matches({}, {}) THEN length(regexp_split_to_array({}, {})[1]) ELSE -1 END AS BIGINT)", s, re, s, re), nil
+		},
 		"=~": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			l, r := strArgs(call, a)
 			return bin("=", fn("lower", l), fn("lower", r)), nil
