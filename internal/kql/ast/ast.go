@@ -420,6 +420,17 @@ type MvApply struct {
 	Ops    []Operator
 }
 
+// Partition is `partition [hints] by Column (operators)`: the operators
+// run on each partition's rows and the results are concatenated.
+type Partition struct {
+	Span
+	Params []OpParam
+	By     *Ident
+	Ops    []Operator
+}
+
+func (*Partition) operatorNode() {}
+
 // TopNestedLevel is one `top-nested [N] of Expr [with others = V] by Agg [asc|desc]`.
 type TopNestedLevel struct {
 	N      Expr // nil: all groups

@@ -373,3 +373,11 @@ func (o *Evaluate) String() string {
 	}
 	return b.String()
 }
+
+func (o *Partition) String() string {
+	s := "partition "
+	if p := params(o.Params); p != "" {
+		s += strings.TrimSpace(p) + " "
+	}
+	return s + "by " + o.By.String() + " (" + join(o.Ops, " | ") + ")"
+}

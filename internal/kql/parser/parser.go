@@ -518,23 +518,16 @@ func (p *parser) parseOperator() ast.Operator {
 		m.Span = span()
 		ma := &ast.MvApply{Expand: m}
 		p.expectKw("on")
-		p.expect(token.LParen)
-		for p.tok().Kind != token.RParen && p.tok().Kind != token.EOF {
-			if p.tok().Kind == token.Pipe {
-				p.next()
-			}
-			op := p.parseOperator()
-			if op == nil {
-				break
-			}
-			ma.Ops = append(ma.Ops, op)
-			if p.tok().Kind != token.Pipe {
-				break
-			}
-		}
-		p.expect(token.RParen)
+		ma.Ops = p.parseSubOperators()
 		ma.Span = span()
 		return ma
+	case "partition":
+		pt := &ast.Partition{Params: p.parseOpParams()}
+		p.expectKw("by")
+		pt.By = p.parseIdent()
+		pt.Ops = p.parseSubOperators()
+		pt.Span = span()
+		return pt
 	case "mv-expand":
 		m := p.parseMvItems()
 		m.Span = span()
@@ -743,6 +736,28 @@ func (p *parser) parseOperator() ast.Operator {
 	}
 	p.errorAt(start, fmt.Sprintf("unknown or unsupported query operator '%s'", name))
 	return nil
+}
+
+// parseSubOperators parses `( [|] op | op ... )`, the operators of an
+// mv-apply or partition subquery.
+func (p *parser) parseSubOperators() []ast.Operator {
+	var ops []ast.Operator
+	p.expect(token.LParen)
+	for p.tok().Kind != token.RParen && p.tok().Kind != token.EOF {
+		if p.tok().Kind == token.Pipe {
+			p.next()
+		}
+		op := p.parseOperator()
+		if op == nil {
+			break
+		}
+		ops = append(ops, op)
+		if p.tok().Kind != token.Pipe {
+			break
+		}
+	}
+	p.expect(token.RParen)
+	return ops
 }
 
 // atOperatorEnd reports whether the current operator has no more arguments.

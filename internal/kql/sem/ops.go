@@ -50,17 +50,21 @@ func (a *analyzer) operator(e *env, in Node, op ast.Operator) (Node, error) {
 // and work per input row.
 func (a *analyzer) keepPartition(n Node, op ast.Operator) (Node, error) {
 	p := a.partition
+	pt := a.partitionT
+	if pt == types.Invalid {
+		pt = types.Long
+	}
 	switch v := n.(type) {
 	case *Project:
-		for _, c := range append([]schema.Column{{Name: p, Type: types.Long}}, a.carry...) {
+		for _, c := range append([]schema.Column{{Name: p, Type: pt}}, a.carry...) {
 			if _, ok := findCol(v.Schema(), c.Name); !ok {
 				v.Items = append(v.Items, Item{Name: c.Name, X: &ColumnRef{Name: c.Name, T: c.Type}})
 			}
 		}
 	case *Aggregate:
 		if _, ok := findCol(v.Cols, p); !ok {
-			v.Keys = append([]Item{{Name: p, X: &ColumnRef{Name: p, T: types.Long}}}, v.Keys...)
-			v.Cols = append([]schema.Column{{Name: p, Type: types.Long}}, v.Cols...)
+			v.Keys = append([]Item{{Name: p, X: &ColumnRef{Name: p, T: pt}}}, v.Keys...)
+			v.Cols = append([]schema.Column{{Name: p, Type: pt}}, v.Cols...)
 		}
 		// the row's own columns are constant within the partition
 		for _, c := range a.carry {
@@ -73,9 +77,47 @@ func (a *analyzer) keepPartition(n Node, op ast.Operator) (Node, error) {
 		v.PartitionBy = append(v.PartitionBy, p)
 	case *Distinct, *Filter, *Sort, *Serialize, *MvExpand, *Parse:
 	default:
-		return nil, a.errf(op, "SEM0301", "This operator is not supported inside mv-apply")
+		return nil, a.errf(op, "SEM0301", "This operator is not supported inside mv-apply or partition")
 	}
 	return n, nil
+}
+
+// partitionOp runs the subquery on each partition of the input: every
+// operator works per value of the partition column (grouping, limits and
+// projections keep it), which is the union of the per-partition results.
+// The partition column stays in the output only where the subquery keeps it.
+func (a *analyzer) partitionOp(e *env, in Node, o *ast.Partition) (Node, error) {
+	if a.partition != "" {
+		return nil, a.errf(o, "SEM0301", "partition cannot be nested in mv-apply or partition")
+	}
+	col, ok := findCol(in.Schema(), o.By.Name)
+	if !ok {
+		return nil, a.errf(o.By, "SEM0100", "Failed to resolve column named '%s'", o.By.Name)
+	}
+	// the columns the subquery yields on its own decide the output
+	natural := in
+	for _, op := range o.Ops {
+		next, err := a.operator(e, natural, op)
+		if err != nil {
+			return nil, err
+		}
+		natural = next
+	}
+	a.partition, a.partitionT, a.carry = col.Name, col.Type, nil
+	defer func() { a.partition, a.partitionT, a.carry = "", types.Invalid, nil }()
+	cur := in
+	for _, op := range o.Ops {
+		next, err := a.operator(e, cur, op)
+		if err != nil {
+			return nil, err
+		}
+		cur = next
+	}
+	var items []Item
+	for _, c := range natural.Schema() {
+		items = append(items, Item{Name: c.Name, X: &ColumnRef{Name: c.Name, T: c.Type}})
+	}
+	return &Project{In: cur, Items: items}, nil
 }
 
 // mvApply numbers the input rows, expands them and runs the subquery per row:
@@ -200,6 +242,8 @@ func (a *analyzer) operator1(e *env, in Node, op ast.Operator) (Node, error) {
 		return a.parseKV(e, in, o)
 	case *ast.MvApply:
 		return a.mvApply(e, in, o)
+	case *ast.Partition:
+		return a.partitionOp(e, in, o)
 	case *ast.TopNested:
 		return a.topNested(e, in, o)
 	case *ast.Scan:

@@ -58,6 +58,8 @@ type analyzer struct {
 	// partition is the hidden row-id column while analysing an mv-apply
 	// subquery: its operators work per input row.
 	partition string
+	// partitionT is the partition column's type (long for mv-apply's row id)
+	partitionT types.Type
 	carry     []schema.Column // the input row's columns, carried through the subquery
 	// databases are the databases whose entities the query reads, for authorization.
 	databases map[string]bool
