@@ -420,6 +420,16 @@ type MvApply struct {
 	Ops    []Operator
 }
 
+// TopHitters is `top-hitters N of Expr [by SumExpr]`.
+type TopHitters struct {
+	Span
+	N  Expr
+	Of *NamedExpr
+	By Expr // nil: count rows
+}
+
+func (*TopHitters) operatorNode() {}
+
 // Partition is `partition [hints] by Column (operators)`: the operators
 // run on each partition's rows and the results are concatenated.
 type Partition struct {

@@ -381,3 +381,11 @@ func (o *Partition) String() string {
 	}
 	return s + "by " + o.By.String() + " (" + join(o.Ops, " | ") + ")"
 }
+
+func (o *TopHitters) String() string {
+	s := "top-hitters " + o.N.String() + " of " + o.Of.String()
+	if o.By != nil {
+		s += " by " + o.By.String()
+	}
+	return s
+}

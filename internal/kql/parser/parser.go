@@ -521,6 +521,16 @@ func (p *parser) parseOperator() ast.Operator {
 		ma.Ops = p.parseSubOperators()
 		ma.Span = span()
 		return ma
+	case "top-hitters":
+		th := &ast.TopHitters{N: p.parseBinary(0)}
+		p.expectKw("of")
+		th.Of = p.parseNamed()
+		if p.isKw("by") {
+			p.next()
+			th.By = p.parseBinary(0)
+		}
+		th.Span = span()
+		return th
 	case "partition":
 		pt := &ast.Partition{Params: p.parseOpParams()}
 		p.expectKw("by")

@@ -82,6 +82,46 @@ func (a *analyzer) keepPartition(n Node, op ast.Operator) (Node, error) {
 	return n, nil
 }
 
+// topHitters is top-hitters N of X [by S]: the N most frequent values of X
+// (or those with the largest sum of S) with approximate_count_X
+// (approximate_sum_S). odx counts exactly, which ADX's estimate approaches.
+func (a *analyzer) topHitters(e *env, in Node, o *ast.TopHitters) (Node, error) {
+	const hits = "__odx_hits"
+	agg := &ast.Call{Span: o.Span, Fun: &ast.Ident{Span: o.Span, Name: "count"}}
+	if o.By != nil {
+		agg = &ast.Call{Span: o.Span, Fun: &ast.Ident{Span: o.Span, Name: "sum"}, Args: []ast.Expr{o.By}}
+	}
+	aggs := []*ast.NamedExpr{{Span: o.Span, Names: []*ast.Ident{{Span: o.Span, Name: hits}}, X: agg}}
+	grouped, err := a.summarize(e, in, aggs, []*ast.NamedExpr{o.Of}, o)
+	if err != nil {
+		return nil, err
+	}
+	cols := grouped.Schema()
+	key := cols[0]
+	name := "approximate_count_" + key.Name
+	if o.By != nil {
+		name = "approximate_sum_" + exprNameAST(o.By)
+	}
+	renamed := &Project{In: grouped, Items: []Item{
+		{Name: key.Name, X: &ColumnRef{Name: key.Name, T: key.Type}},
+		{Name: name, X: &ColumnRef{Name: hits, T: cols[len(cols)-1].Type}},
+	}}
+	n, err := a.scalar(e, nil, o.N)
+	if err != nil {
+		return nil, err
+	}
+	sorted := &Sort{In: renamed, Keys: []SortKey{{X: &ColumnRef{Name: name, T: cols[len(cols)-1].Type}, Desc: true}}}
+	return &Limit{In: sorted, N: n}, nil
+}
+
+// exprNameAST names a column after an expression: its identifier, or Column1.
+func exprNameAST(x ast.Expr) string {
+	if id, ok := x.(*ast.Ident); ok {
+		return id.Name
+	}
+	return "Column1"
+}
+
 // partitionOp runs the subquery on each partition of the input: every
 // operator works per value of the partition column (grouping, limits and
 // projections keep it), which is the union of the per-partition results.
@@ -244,6 +284,8 @@ func (a *analyzer) operator1(e *env, in Node, op ast.Operator) (Node, error) {
 		return a.mvApply(e, in, o)
 	case *ast.Partition:
 		return a.partitionOp(e, in, o)
+	case *ast.TopHitters:
+		return a.topHitters(e, in, o)
 	case *ast.TopNested:
 		return a.topNested(e, in, o)
 	case *ast.Scan:
