@@ -223,7 +223,7 @@ func init() {
 		"series_greater_equals", "series_less", "series_less_equals", "series_equals", "series_not_equals", "series_abs",
 		"series_atan", "series_acos", "series_asin", "series_cos", "series_sin", "series_tan", "series_exp", "series_log",
 		"series_sign", "series_floor", "series_ceiling", "series_pow", "series_fill_forward", "series_fill_backward",
-		"series_fill_const", "series_stats_dynamic", "series_fir", "series_iir"} {
+		"series_fill_const", "series_fill_linear", "series_stats_dynamic", "series_fir", "series_iir"} {
 		add(Scalar, n, 1, 5, dyn)
 	}
 	add(Scalar, "series_dot_product", 2, 2, real)

@@ -93,6 +93,35 @@ func init() {
 	}
 	m["series_fill_forward"] = fill(false)
 	m["series_fill_backward"] = fill(true)
+	// series_fill_linear(series [, missing_value_placeholder [, fill_edges [, constant_value]]]):
+	// a missing element between two present ones takes the value on the line
+	// through them; edges take the nearest present value when fill_edges
+	// (the default), and constant_value when nothing is present. Quadratic in
+	// the series length, which make-series keeps modest.
+	m["series_fill_linear"] = func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+		l := asJSONList(dyn(call, a, 0))
+		var placeholder sqlast.Expr = sqlast.Keyword("CAST(NULL AS DOUBLE)")
+		if len(a) > 1 {
+			placeholder = cast(a[1], "DOUBLE")
+		}
+		var edges sqlast.Expr = sqlast.Keyword("TRUE")
+		if len(a) > 2 {
+			edges = a[2]
+		}
+		var konst sqlast.Expr = sqlast.Keyword("CAST(NULL AS DOUBLE)")
+		if len(a) > 3 {
+			konst = cast(a[3], "DOUBLE")
+		}
+		v := tmpl("list_transform({}, x -> CASE WHEN x IS NULL OR json_type(x) = 'NULL' OR TRY_CAST(x ->> '$' AS DOUBLE) = {} THEN NULL ELSE TRY_CAST(x ->> '$' AS DOUBLE) END)", l, placeholder)
+		// list_transform([e], name -> ...)[1] binds a name: v the values,
+		// idx the present positions, s.p / s.q the nearest present
+		// positions before and after i
+		return tmpl("to_json(list_transform([{}], v -> list_transform([list_filter(range(len(v)), k -> v[k + 1] IS NOT NULL)], idx -> "+
+			"list_transform(range(len(v)), i -> list_transform([{'p': list_max(list_filter(idx, j -> j < i)), 'q': list_min(list_filter(idx, j -> j > i))}], s -> "+
+			"CASE WHEN v[i + 1] IS NOT NULL THEN v[i + 1] "+
+			"WHEN s.p IS NOT NULL AND s.q IS NOT NULL THEN v[s.p + 1] + (v[s.q + 1] - v[s.p + 1]) * (i - s.p) / (s.q - s.p) "+
+			"WHEN len(idx) = 0 THEN {} WHEN {} THEN COALESCE(v[s.p + 1], v[s.q + 1]) ELSE NULL END)[1]))[1])[1])", v, konst, edges), nil
+	}
 	m["series_fill_const"] = func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 		l := asJSONList(dyn(call, a, 0))
 		return tmpl("to_json(list_transform({}, x -> CASE WHEN x IS NULL OR json_type(x) = 'NULL' THEN {} ELSE x END))", l, dyn(call, a, 1)), nil
