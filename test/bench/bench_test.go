@@ -53,6 +53,10 @@ var queries = []benchQuery{
 		g AS (SELECT r."Region", i FROM (SELECT DISTINCT "Region" FROM "bench"."Telemetry") r, range(30) t(i))
 		SELECT g."Region", list(COALESCE(b.n, 0) ORDER BY g.i), list(TIMESTAMP '2024-01-01' + g.i * INTERVAL 1 day ORDER BY g.i)
 		FROM g LEFT JOIN b ON b."Region" = g."Region" AND b.d = g.i GROUP BY g."Region"`},
+	{"mv_apply", `Telemetry | where Level == "Warn" | mv-apply tag = Props.tags to typeof(string) on (where tag != "x" | summarize n = count()) | summarize sum(n)`,
+		// mv-apply runs a subquery per row: unnest each row's array and group by the row
+		`SELECT sum(n) FROM (SELECT count(*) AS n FROM (SELECT row_number() OVER () AS rid, "Props" FROM "bench"."Telemetry" WHERE "Level" = 'Warn') r,
+			unnest(CAST(json_extract(r."Props", '$.tags') AS VARCHAR[])) u(tag) WHERE tag <> 'x' GROUP BY rid)`},
 	{"percentiles", `Telemetry | summarize percentiles(Value, 50, 95)`,
 		`SELECT quantile_disc("Value", 0.5), quantile_disc("Value", 0.95) FROM "bench"."Telemetry"`},
 }
