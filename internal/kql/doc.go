@@ -19,9 +19,22 @@
 // operators are Project, grouping ones Aggregate), and, only for a new plan
 // node, a case in compile.node.
 //
+// Plugins of `evaluate` are analysed in sem/evaluate.go, one function per
+// plugin, each building existing plan nodes. The compiler never sees data,
+// so a plugin whose output columns depend on data (bag_unpack) takes them
+// from the query's declared output schema (`: (*, Name:type)`) or from a
+// constant input; schema_merge folds getschema results at compile time.
+// `partition by` reuses mv-apply's per-partition analysis (keepPartition).
+//
+// Window functions with a restart predicate (row_number, row_cumsum,
+// row_window_session) read from two layers the Project lowering adds
+// (compile/window_restart.go): a serialized position and a running run id,
+// because SQL cannot nest the prev() of the predicate inside a window.
+//
 // Kusto semantics the lowering keeps (see the fn_*.go comments): strings are
 // never null at the output; datetimes are TIMESTAMP_NS and timespans BIGINT
-// ticks, with arithmetic through epoch nanoseconds; datetime bins count from
+// ticks, with arithmetic through epoch nanoseconds; int and long + - *
+// wrap around on overflow (TRY, or HUGEINT where TRY cannot go); datetime bins count from
 // 0001-01-01; integer division truncates and % is never negative; x != null
 // is true when exactly one side is null; joins match null keys; has is a term
 // match; column names that differ only in case are kept apart although
