@@ -60,7 +60,7 @@ type analyzer struct {
 	partition string
 	// partitionT is the partition column's type (long for mv-apply's row id)
 	partitionT types.Type
-	carry     []schema.Column // the input row's columns, carried through the subquery
+	carry      []schema.Column // the input row's columns, carried through the subquery
 	// databases are the databases whose entities the query reads, for authorization.
 	databases map[string]bool
 }
