@@ -2,6 +2,7 @@ package sem
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -22,8 +23,10 @@ func (a *analyzer) evaluate(e *env, in Node, o *ast.Evaluate) (Node, error) {
 		return a.narrow(in, o)
 	case "schema_merge":
 		return a.schemaMerge(e, in, o)
+	case "pivot":
+		return a.pivot(e, in, o)
 	}
-	return nil, a.errf(o.Call, "SEM0300", "The plugin '%s' is not supported; supported plugins: bag_unpack, narrow, schema_merge", o.Call.Fun.Name)
+	return nil, a.errf(o.Call, "SEM0300", "The plugin '%s' is not supported; supported plugins: bag_unpack, narrow, pivot, schema_merge", o.Call.Fun.Name)
 }
 
 // optString reads an optional constant string argument of a plugin.
@@ -393,4 +396,128 @@ func (a *analyzer) schemaMerge(e *env, in Node, o *ast.Evaluate) (Node, error) {
 		}
 	}
 	return out, nil
+}
+
+// conditional names the -if form of an aggregate, for pivot's cells.
+var conditional = map[string]string{
+	"count": "countif", "sum": "sumif", "avg": "avgif", "min": "minif", "max": "maxif",
+	"dcount": "dcountif", "make_list": "make_list_if", "make_set": "make_set_if",
+	"take_any": "take_anyif", "stdev": "stdevif", "variance": "varianceif",
+}
+
+// pivot turns the values of a column into columns:
+// pivot(PivotColumn [, Aggregation [, GroupColumn...]]). Each cell is the
+// aggregation (count() by default) over the rows of its group whose pivot
+// value is the column's name. The value columns come from the declared
+// output schema (`: (Group:type, Value1:type, ...)`) or from the values of a
+// constant input, sorted.
+func (a *analyzer) pivot(e *env, in Node, o *ast.Evaluate) (Node, error) {
+	args := o.Call.Args
+	if len(args) < 1 {
+		return nil, a.errf(o.Call, "SEM0219", "pivot expects a pivot column")
+	}
+	sc := rowScope(in)
+	px, err := a.scalar(e, sc, args[0])
+	if err != nil {
+		return nil, err
+	}
+	ref, ok := px.(*ColumnRef)
+	if !ok {
+		return nil, a.errf(args[0], "SEM0007", "pivot expects a column name as its first argument")
+	}
+	agg := &Call{Fn: "count", T: types.Long}
+	if len(args) > 1 {
+		x, err := a.scalar(e, &scope{cols: sc.cols, aggs: true}, args[1])
+		if err != nil {
+			return nil, err
+		}
+		c, ok := x.(*Call)
+		if !ok || conditional[c.Fn] == "" {
+			return nil, a.errf(args[1], "SEM0300", "pivot's aggregation must be one of count, sum, avg, min, max, dcount, make_list, make_set, take_any, stdev, variance")
+		}
+		agg = c
+	}
+	node := &Aggregate{In: in}
+	for _, g := range args[min(len(args), 2):] {
+		x, err := a.scalar(e, sc, g)
+		if err != nil {
+			return nil, err
+		}
+		gr, ok := x.(*ColumnRef)
+		if !ok {
+			return nil, a.errf(g, "SEM0007", "pivot's group columns must be column names")
+		}
+		node.Keys = append(node.Keys, Item{Name: gr.Name, X: gr})
+		node.Cols = append(node.Cols, schema.Column{Name: gr.Name, Type: gr.T})
+	}
+	var values []schema.Column
+	if len(o.Schema) > 0 || o.SchemaStar {
+		for _, c := range o.Schema {
+			t, ok := types.Parse(c.Type)
+			if !ok {
+				return nil, a.errf(c, "SEM0007", "unknown type '%s' in the output schema", c.Type)
+			}
+			if _, isKey := findCol(node.Cols, c.Name.Name); !isKey {
+				values = append(values, schema.Column{Name: c.Name.Name, Type: t})
+			}
+		}
+	} else {
+		names, ok := constantValues(in, ref.Name)
+		if !ok {
+			return nil, a.errf(o, "SEM0300", "pivot's columns depend on the data; declare them after the call: evaluate pivot(...) : (GroupColumn:type, Value1:type, ...)")
+		}
+		for _, n := range names {
+			values = append(values, schema.Column{Name: n, Type: agg.T})
+		}
+	}
+	var key Expr = ref
+	if ref.T != types.String {
+		key = &Call{Fn: "tostring", Args: []Expr{ref}, T: types.String}
+	}
+	for _, v := range values {
+		cond := &Call{Fn: "==", Args: []Expr{key, &Const{V: v.Name, T: types.String}}, T: types.Bool}
+		var cell Expr = &Call{Fn: conditional[agg.Fn], Args: append(append([]Expr(nil), agg.Args...), cond), T: agg.T}
+		if v.Type != agg.T {
+			cell = &Call{Fn: converter(v.Type), Args: []Expr{cell}, T: v.Type}
+		}
+		node.Aggs = append(node.Aggs, Item{Name: v.Name, X: cell})
+		node.Cols = append(node.Cols, v)
+	}
+	return node, nil
+}
+
+// constantValues lists the distinct values of a column of a constant input
+// as strings, sorted.
+func constantValues(in Node, name string) ([]string, bool) {
+	v, ok := in.(*Values)
+	if !ok {
+		return nil, false
+	}
+	idx := -1
+	for i, c := range v.Cols {
+		if c.Name == name {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return nil, false
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, row := range v.Rows {
+		c, ok := row[idx].(*Const)
+		if !ok {
+			return nil, false
+		}
+		s := ""
+		if c.V != nil {
+			s = fmt.Sprint(c.V)
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out, true
 }
