@@ -145,6 +145,7 @@ func init() {
 	add(Scalar, "hash_sha256", 1, 1, str)
 	add(Scalar, "hash_md5", 1, 1, str)
 	add(Scalar, "hash_sha1", 1, 1, str)
+	add(Scalar, "format_bytes", 1, 3, str)
 	add(Scalar, "isascii", 1, 1, boolean)
 	add(Scalar, "isutf8", 1, 1, boolean)
 	add(Scalar, "has_any_index", 2, 2, long)

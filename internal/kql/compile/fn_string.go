@@ -15,6 +15,25 @@ import (
 
 func init() {
 	register(map[string]lowerFunc{
+		// format_bytes(value [, precision [, units]]): value in the largest
+		// 1024-based unit (Bytes, KB, MB, GB, TB, PB) not above it, or in the
+		// given unit, with precision decimals (0 by default).
+		"format_bytes": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			v := cast(a[0], "DOUBLE")
+			var prec sqlast.Expr = i64(0)
+			if len(a) > 1 {
+				prec = cast(a[1], "BIGINT")
+			}
+			units := "['Bytes', 'KB', 'MB', 'GB', 'TB', 'PB']"
+			const auto = "CAST(least(greatest(floor(log(greatest(abs({}), 1)) / log(1024)), 0), 5) AS BIGINT)"
+			idx := tmpl(auto, v)
+			if len(a) > 2 {
+				u := strArg(call, a, 2)
+				idx = tmpl("COALESCE(list_position("+units+", CASE WHEN upper({}) = 'BYTES' THEN 'Bytes' ELSE upper({}) END) - 1, "+auto+")", u, u, v)
+			}
+			return tmpl("CASE WHEN {} IS NULL THEN '' ELSE printf('%.' || CAST(greatest({}, 0) AS VARCHAR) || 'f', round({} / pow(1024, {}), CAST(greatest({}, 0) AS INTEGER))) || ' ' || "+units+"[{} + 1] END",
+				v, prec, v, idx, prec, idx), nil
+		},
 		// translate(searchList, replacementList, source): each character of
 		// searchList becomes the character at its position in
 		// replacementList, or that list's last character past its end; an
