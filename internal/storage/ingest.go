@@ -160,6 +160,7 @@ func appendPhysical(tx *engine.Tx, t *Table, rows [][]any, id engine.UUID) error
 			}
 		}
 	}
+	var extent any = id // boxed once, not once per row
 	return tx.AppendFunc(t.schemaRaw, t.tableRaw, len(rows), func(r int, dst []any) error {
 		if len(dst) != len(idx) {
 			return fmt.Errorf("the table has %d storage columns, odx expected %d; reopen the database", len(dst), len(idx))
@@ -168,7 +169,7 @@ func appendPhysical(tx *engine.Tx, t *Table, rows [][]any, id engine.UUID) error
 		for i, j := range idx {
 			switch {
 			case j == -1:
-				dst[i] = id
+				dst[i] = extent
 			case j >= 0:
 				dst[i] = row[j]
 			}
