@@ -220,6 +220,17 @@ func init() {
 		"range", "repeat", "bag_pack_columns", "set_has_element_dyn", "treepath"} {
 		add(Scalar, n, 0, 64, dyn)
 	}
+	// exact argument counts where the lowering reads fixed positions
+	for n, bounds := range map[string][2]int{
+		"array_rotate_left": {2, 2}, "array_rotate_right": {2, 2}, "array_shift_left": {2, 3}, "array_shift_right": {2, 3},
+		"array_split": {2, 2}, "repeat": {2, 2}, "bag_remove_keys": {2, 2}, "bag_merge": {1, 64}, "bag_pack_columns": {1, 64},
+		"array_concat": {1, 64}, "array_slice": {3, 3}, "bag_keys": {1, 1}, "array_reverse": {1, 1},
+	} {
+		table[n].Min, table[n].Max = bounds[0], bounds[1]
+	}
+	table["translate"].Min, table["translate"].Max = 3, 3
+	table["indexof_regex"].Min = 2
+	table["make_timespan"].Min = 2
 	for _, n := range []string{"series_add", "series_subtract", "series_multiply", "series_divide", "series_greater",
 		"series_greater_equals", "series_less", "series_less_equals", "series_equals", "series_not_equals", "series_abs",
 		"series_atan", "series_acos", "series_asin", "series_cos", "series_sin", "series_tan", "series_exp", "series_log",
