@@ -679,17 +679,31 @@ func (p *parser) parseOperator() ast.Operator {
 			p.next()
 		}
 		p.expectKw("on")
-		m.On = p.parseBinary(0)
-		if p.isKw("from") {
+		if p.tok().Kind == token.Ident && p.isKwAt(1, "in") && p.isKwAt(2, "range") {
+			// legacy form: on Axis in range(start, stop, step)
+			m.On = p.parseIdent()
 			p.next()
+			p.next()
+			p.expect(token.LParen)
 			m.From = p.parseBinary(0)
-		}
-		if p.isKw("to") {
-			p.next()
+			p.expect(token.Comma)
 			m.To = p.parseBinary(0)
+			p.expect(token.Comma)
+			m.Step = p.parseBinary(0)
+			p.expect(token.RParen)
+		} else {
+			m.On = p.parseBinary(0)
+			if p.isKw("from") {
+				p.next()
+				m.From = p.parseBinary(0)
+			}
+			if p.isKw("to") {
+				p.next()
+				m.To = p.parseBinary(0)
+			}
+			p.expectKw("step")
+			m.Step = p.parseBinary(0)
 		}
-		p.expectKw("step")
-		m.Step = p.parseBinary(0)
 		if p.isKw("by") {
 			p.next()
 			m.By = p.parseNamedList()
