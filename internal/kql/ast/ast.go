@@ -420,6 +420,17 @@ type MvApply struct {
 	Ops    []Operator
 }
 
+// Find is `find [withsource=Name] in (Tables) where Pred [project Columns]`.
+type Find struct {
+	Span
+	Params  []OpParam
+	Tables  []Expr
+	Pred    Expr
+	Project []*NamedExpr // nil: project-smart
+}
+
+func (*Find) operatorNode() {}
+
 // TopHitters is `top-hitters N of Expr [by SumExpr]`.
 type TopHitters struct {
 	Span

@@ -389,3 +389,15 @@ func (o *TopHitters) String() string {
 	}
 	return s
 }
+
+func (o *Find) String() string {
+	s := "find "
+	if p := params(o.Params); p != "" {
+		s += strings.TrimSpace(p) + " "
+	}
+	s += "in (" + join(o.Tables, ", ") + ") where " + o.Pred.String()
+	if o.Project != nil {
+		s += " | project " + join(o.Project, ", ")
+	}
+	return s
+}

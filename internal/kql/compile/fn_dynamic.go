@@ -133,6 +133,18 @@ func init() {
 			const patch = "list_reduce(list_reverse(" + segs + "), (p, g) -> '{' || to_json(g) || ':' || p || '}', 'null')"
 			return tmpl("CASE WHEN json_type({}) <> 'OBJECT' THEN NULL ELSE list_reduce(COALESCE({}, []), (acc, k) -> CASE WHEN json_exists(acc, "+path+") THEN json_merge_patch(acc, CAST("+patch+" AS JSON)) ELSE acc END, CAST({} AS JSON)) END", bag, keys, bag), nil
 		},
+		// _bag_pack_nonnull(name, value, ...): bag_pack without the null
+		// values (find's pack_ holds only the columns a row has)
+		"_bag_pack_nonnull": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			if len(a) == 0 {
+				return sqlast.Keyword("json_object()"), nil
+			}
+			packed, err := lowerings["bag_pack"](c, call, a)
+			if err != nil {
+				return nil, err
+			}
+			return tmpl("to_json(map_from_entries(list_filter(map_entries(CAST({} AS MAP(VARCHAR, JSON))), e -> json_type(e.value) <> 'NULL')))", packed), nil
+		},
 		// bag_pack_columns(c1, c2, ...): a bag keyed by the column names.
 		"bag_pack_columns": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			var args []sqlast.Expr

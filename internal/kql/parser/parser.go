@@ -1205,6 +1205,11 @@ func (p *parser) parsePrimary() ast.Expr {
 				break
 			}
 			return p.parseSource()
+		case "find":
+			// find is a source only where a table of that name could not be
+			if p.isKwAt(1, "in") || p.isKwAt(1, "withsource") || p.isKwAt(1, "where") {
+				return p.parseSource()
+			}
 		}
 		id := p.parseIdent()
 		if p.tok().Kind == token.LParen {
@@ -1232,6 +1237,29 @@ func (p *parser) parseSource() ast.Expr {
 		op = pr
 	case "union":
 		op = p.parseUnion(start)
+	case "find":
+		f := &ast.Find{Params: p.parseOpParams()}
+		if p.isKw("in") {
+			p.next()
+			p.expect(token.LParen)
+			for p.tok().Kind != token.RParen && p.tok().Kind != token.EOF {
+				f.Tables = append(f.Tables, p.parseTableArg())
+				if p.tok().Kind != token.Comma {
+					break
+				}
+				p.next()
+			}
+			p.expect(token.RParen)
+		}
+		p.expectKw("where")
+		f.Pred = p.parseBinary(0)
+		if p.tok().Kind == token.Pipe && p.isKwAt(1, "project") {
+			p.next()
+			p.next()
+			f.Project = p.parseNamedList()
+		}
+		f.Span = ast.Span{From: start, To: p.prevEnd()}
+		op = f
 	case "range":
 		r := &ast.Range{Col: p.parseIdent()}
 		p.expectKw("from")
@@ -1242,6 +1270,11 @@ func (p *parser) parseSource() ast.Expr {
 		r.Step = p.parseBinary(0)
 		r.Span = ast.Span{From: start, To: p.prevEnd()}
 		op = r
+	}
+	if op == nil {
+		// getschema and the like need an input
+		p.errorAt(start, fmt.Sprintf("'%s' needs an input: use T | %s", name, name))
+		return &ast.BadExpr{Span: ast.Span{From: start, To: p.prevEnd()}}
 	}
 	return &ast.Source{Span: ast.Span{From: start, To: p.prevEnd()}, Op: op}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"odx/internal/kql/ast"
+	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
 )
 
@@ -70,4 +71,95 @@ func (a *analyzer) search(e *env, in Node, o *ast.Search) (Node, error) {
 		items = append(items, Item{Name: c.Name, X: &ColumnRef{Name: c.Name, T: c.Type}})
 	}
 	return &Project{In: filtered, Items: items}, nil
+}
+
+// find searches several tables: find [withsource=Name] in (T1, ...) where
+// Pred [| project Columns]. Its input is the outer union of the tables
+// with a source column (source_ by default). Without project, the output
+// is project-smart: the source, the columns every table has alike, the
+// columns the predicate names, and pack_, a bag of the row's other
+// non-null columns.
+func (a *analyzer) find(e *env, o *ast.Find) (Node, error) {
+	if len(o.Tables) == 0 {
+		return nil, a.errf(o, "SEM0300", "find without 'in (tables)' is not supported yet; name the tables: find in (T1, T2) where ...")
+	}
+	src := paramValue(o.Params, "withsource")
+	if src == "" {
+		src = "source_"
+	}
+	un, err := a.union(e, nil, &ast.Union{Span: o.Span, Tables: o.Tables, Params: []ast.OpParam{
+		{Name: "withsource", Value: &ast.Ident{Span: o.Span, Name: src}},
+		{Name: "kind", Value: &ast.Ident{Span: o.Span, Name: "outer"}},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	if u := un.(*Union); len(u.SourceNames) == len(o.Tables) {
+		// find names each row's table as written
+		for i, t := range o.Tables {
+			if id, ok := t.(*ast.Ident); ok {
+				u.SourceNames[i] = id.Name
+			}
+		}
+	}
+	sc := rowScope(un)
+	pred, err := a.scalar(e, sc, o.Pred)
+	if err != nil {
+		return nil, err
+	}
+	var in Node = &Filter{In: un, Pred: pred}
+	items := []Item{{Name: src, X: &ColumnRef{Name: src, T: types.String}}}
+	taken := map[string]bool{src: true}
+	if o.Project != nil {
+		for _, it := range o.Project {
+			x, err := a.scalar(e, sc, it.X)
+			if err != nil {
+				return nil, err
+			}
+			name := exprName(x)
+			if len(it.Names) > 0 {
+				name = it.Names[0].Name
+			} else if c, ok := x.(*Call); ok && c.Fn == "bag_pack" {
+				name = "pack_"
+			}
+			items = append(items, Item{Name: name, X: x})
+		}
+		return &Project{In: in, Items: items}, nil
+	}
+	inputs := un.(*Union).Inputs
+	common := func(c schema.Column) bool {
+		for _, n := range inputs {
+			if ic, ok := findCol(n.Schema(), c.Name); !ok || ic.Type != c.Type {
+				return false
+			}
+		}
+		return true
+	}
+	named := map[string]bool{}
+	var walk func(x Expr)
+	walk = func(x Expr) {
+		switch v := x.(type) {
+		case *ColumnRef:
+			named[v.Name] = true
+		case *Call:
+			for _, arg := range v.Args {
+				walk(arg)
+			}
+		}
+	}
+	walk(pred)
+	var rest []Expr
+	for _, c := range un.Schema() {
+		if taken[c.Name] {
+			continue
+		}
+		ref := &ColumnRef{Name: c.Name, T: c.Type}
+		if common(c) || named[c.Name] {
+			items = append(items, Item{Name: c.Name, X: ref})
+			continue
+		}
+		rest = append(rest, &Const{V: c.Name, T: types.String}, ref)
+	}
+	items = append(items, Item{Name: "pack_", X: &Call{Fn: "_bag_pack_nonnull", Args: rest, T: types.Dynamic}})
+	return &Project{In: in, Items: items}, nil
 }

@@ -573,6 +573,8 @@ func (a *analyzer) source(e *env, s *ast.Source) (Node, error) {
 		return &Range{Col: schema.Column{Name: op.Col.Name, Type: t}, From: from, To: to, Step: step}, nil
 	case *ast.Union:
 		return a.union(e, nil, op)
+	case *ast.Find:
+		return a.find(e, op)
 	}
 	return nil, a.errf(s, "SEM0100", "Unsupported tabular source")
 }
