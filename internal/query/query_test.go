@@ -102,13 +102,3 @@ func TestQueryConvertsEveryType(t *testing.T) {
 	}
 }
 
-func TestQueryWithoutCompiler(t *testing.T) {
-	ctx := context.Background()
-	st, _ := storage.Open(ctx, "", storage.Options{RetentionInterval: -1})
-	defer st.Close()
-	st.CreateDatabase(ctx, "DB", true, false, storage.Principal{})
-	q := &Service{store: st}
-	if _, err := q.Query(ctx, admin, "DB", "T", nil); kerr.As(err).Category != kerr.Unavailable {
-		t.Fatalf("%v", err)
-	}
-}
