@@ -47,6 +47,10 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("cannot open database %q: %w", path, err)
 	}
 	db := &DB{connector: connector, sql: sql.OpenDB(connector)}
+	if err := db.registerFunctions(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if opts.MemoryLimit != "" {
 		if _, err := db.sql.Exec("SET memory_limit=" + quoteString(opts.MemoryLimit)); err != nil {
 			db.Close()

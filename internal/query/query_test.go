@@ -101,4 +101,3 @@ func TestQueryConvertsEveryType(t *testing.T) {
 		t.Fatalf("timeout: %v", err)
 	}
 }
-

@@ -214,7 +214,21 @@ func init() {
 			return fn("url_decode", strArg(call, a, 0)), nil
 		},
 		"hash": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			h := tmpl("CAST(hash({}) >> 1 AS BIGINT)", a[0])
+			// Kusto's hash is xxhash64: of a string's UTF-8 bytes, of a
+			// number's or a datetime's ticks as 8 little-endian bytes. Other
+			// types hash their string form. odx_hash_* are Go functions the
+			// engine registers (internal/engine/functions.go).
+			var h sqlast.Expr
+			switch argType(call, 0) {
+			case types.String:
+				h = fn("odx_hash_string", strArg(call, a, 0))
+			case types.Int, types.Long, types.TimeSpan:
+				h = fn("odx_hash_long", cast(a[0], "BIGINT"))
+			case types.DateTime:
+				h = fn("odx_hash_long", bin("+", bin("//", epochNs(a[0]), i64(100)), i64(ticksTo1970)))
+			default:
+				h = fn("odx_hash_string", strArg(call, a, 0))
+			}
 			if len(a) == 2 {
 				return kustoMod(h, a[1], types.Long), nil
 			}
