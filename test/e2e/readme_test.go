@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // readmeBlock returns the fenced code block that follows a
@@ -70,5 +71,33 @@ func TestReadmePythonSDK(t *testing.T) {
 	}
 	if body := s.mgmt("mykustodatabase", ".show data connections"); !strings.Contains(body, "myeventhubconnect") || strings.Contains(body, "myiothubconnect") {
 		t.Fatalf("connections after the README flow (the IoT one deleted): %s", body)
+	}
+
+	// The connections the SDK made really consume. Event Hub: kcat produces
+	// to the embedded hub the connection names.
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		t.Fatal("kcat is required (apt-get install -y kcat; .ci/run installs it)")
+	}
+	produce := exec.Command(kcat, "-b", s.kafkaAddr(), "-t", "storms", "-P")
+	produce.Stdin = strings.NewReader("2024-01-01T00:00:00Z,Texas,1000\n2024-01-02T00:00:00Z,Ohio,20\n")
+	if out, err := produce.CombinedOutput(); err != nil {
+		t.Fatalf("kcat: %v\n%s", err, out)
+	}
+	s.waitCount("mykustodatabase", "StormEvents | count", 2, 60*time.Second)
+	// Event Grid: a file dropped into the embedded storage account it names.
+	dir := filepath.Join(s.dataDir, "storage", "mystorage", "uploads")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".storms.csv.tmp"), []byte("2024-01-03T00:00:00Z,Utah,5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, ".storms.csv.tmp"), filepath.Join(dir, "storms.csv")); err != nil {
+		t.Fatal(err)
+	}
+	s.waitCount("mykustodatabase", "StormEvents | count", 3, 60*time.Second)
+	if body := s.queryV1("mykustodatabase", "StormEvents | summarize damage=sum(DamageProperty), states=dcount(State)"); !strings.Contains(body, "[1025,3]") {
+		t.Fatalf("rows through the SDK-made connections: %s", body)
 	}
 }
