@@ -21,6 +21,10 @@ type Caller struct {
 	ClusterRoles []string
 }
 
+// DefaultDatabase is the database name Kusto clients send when none is set;
+// cluster-level commands and table-free queries work with it.
+const DefaultDatabase = "NetDefaultDB"
+
 // Cluster-wide roles.
 const (
 	ClusterAdmin  = "AllDatabasesAdmin"

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"odx/internal/access"
-	"odx/internal/auth"
 	"odx/internal/connect/connectcmd"
 	"odx/internal/ingest/pipeline"
 	"odx/internal/kerr"
@@ -43,34 +42,12 @@ func (a *App) executor() *executor {
 	}
 }
 
-func callerFrom(ctx context.Context) (access.Caller, error) {
-	p, ok := auth.PrincipalFrom(ctx)
-	if !ok {
-		// The auth middleware guards every route that reaches here; a missing
-		// principal is a wiring bug, never a reason to let the request through.
-		return access.Caller{}, kerr.New(kerr.Unauthorized, kerr.CodeUnauthorized, "the request carries no authenticated principal")
-	}
-	return access.Caller{Name: p.KustoName(), DisplayName: p.DisplayName, ClusterRoles: clusterRoles(p)}, nil
-}
-
-// clusterRoles maps token roles onto Kusto's cluster roles; an admin is also a viewer.
-func clusterRoles(p auth.Principal) []string {
-	var roles []string
-	if p.HasRole(auth.RoleAllDatabasesAdmin) {
-		roles = append(roles, access.ClusterAdmin)
-	}
-	if p.HasRole(auth.RoleAllDatabasesViewer) {
-		roles = append(roles, access.ClusterViewer)
-	}
-	return roles
-}
-
 func (e *executor) Query(ctx context.Context, req *kustoapi.Request) (*result.Set, error) {
 	// Kusto accepts `.show` commands on the query endpoint too.
 	if strings.HasPrefix(strings.TrimSpace(req.Text), ".") {
 		return e.Mgmt(ctx, req)
 	}
-	caller, err := callerFrom(ctx)
+	caller, err := pipeline.CallerFromToken(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +55,7 @@ func (e *executor) Query(ctx context.Context, req *kustoapi.Request) (*result.Se
 }
 
 func (e *executor) Mgmt(ctx context.Context, req *kustoapi.Request) (*result.Set, error) {
-	caller, err := callerFrom(ctx)
+	caller, err := pipeline.CallerFromToken(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle(kustoapi.MetadataPath, kusto)
 	mux.Handle("/v1/rest/", kustoGuard.Middleware(kusto))
 	mux.Handle("/v2/rest/", kustoGuard.Middleware(kusto))
-	mux.Handle("POST /v1/rest/ingest/", kustoGuard.Middleware(pipeline.NewStreamingHandler(a.ingest, pipeline.StreamingOptions{Caller: callerFrom})))
+	mux.Handle("POST /v1/rest/ingest/", kustoGuard.Middleware(pipeline.NewStreamingHandler(a.ingest, pipeline.StreamingOptions{})))
 
 	// Metrics are operational data of the whole cluster: cluster viewers and admins.
 	mux.Handle("GET /metrics", kustoGuard.Middleware(kustoGuard.RequireRole(auth.RoleAllDatabasesViewer)(a.metrics.handler())))

@@ -20,9 +20,8 @@ import (
 	"odx/internal/storage"
 )
 
-// DefaultDatabase is the database name Kusto clients send when none is set;
-// cluster-level commands work with it, database commands need a real one.
-const DefaultDatabase = "NetDefaultDB"
+// DefaultDatabase is the database name Kusto clients send when none is set.
+const DefaultDatabase = access.DefaultDatabase
 
 // Options tunes the Service.
 type Options struct {

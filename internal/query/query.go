@@ -88,14 +88,11 @@ func Authorize(store *storage.Store, caller access.Caller, op access.Op, databas
 	return nil
 }
 
-// DefaultDatabase is the database name Kusto clients send when none is set.
-const DefaultDatabase = "NetDefaultDB"
-
 // clusterContext reports whether a request names no real database: the
 // clients' default name (or none) when no database of that name exists. Such
 // a query can still compute (`print`, `range`, `datatable`) but sees no tables.
 func clusterContext(store *storage.Store, database string) bool {
-	if database != "" && database != DefaultDatabase {
+	if database != "" && database != access.DefaultDatabase {
 		return false
 	}
 	_, exists := store.Snapshot().DB(database)

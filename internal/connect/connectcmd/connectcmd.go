@@ -24,9 +24,6 @@ import (
 	"odx/internal/result"
 )
 
-// DefaultDatabase is the database name Kusto clients send when none is set.
-const DefaultDatabase = "NetDefaultDB"
-
 // Command runs `.show data connections`.
 type Command struct {
 	Manager *connect.Manager
@@ -108,7 +105,7 @@ func (c Command) Execute(_ context.Context, caller access.Caller, database, text
 	if !ok {
 		return nil, kerr.BadRequestf("expected .show [database <name>] data connections [partitions]")
 	}
-	if database == DefaultDatabase {
+	if database == access.DefaultDatabase {
 		database = ""
 	}
 	if p.database != "" {

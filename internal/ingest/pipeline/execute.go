@@ -14,13 +14,10 @@ import (
 	"odx/internal/storage"
 )
 
-// DefaultDatabase is the database name Kusto clients send when none is set.
-const DefaultDatabase = "NetDefaultDB"
-
 // Execute runs a command for which Handles is true, for caller, with
 // database as the request's database.
 func (s *Service) Execute(ctx context.Context, caller access.Caller, database, text string) (*result.Set, error) {
-	if database == DefaultDatabase {
+	if database == access.DefaultDatabase {
 		database = ""
 	}
 	sc := &cmdScanner{src: text}
