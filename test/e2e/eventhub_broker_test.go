@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,56 +56,10 @@ func startBroker(t *testing.T, addr, dir string) *exec.Cmd {
 // startServerWithConfig is startServer with `--config FILE`.
 func startServerWithConfig(t *testing.T, cfg string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: t.TempDir(), listen: freePort(t)}
-	logFile, err := os.Create(filepath.Join(s.dataDir, "odx.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.log = logFile
-	s.cmd = exec.Command(odxBinary, "serve", "--data", s.dataDir, "--listen", s.listen, "--config", cfg,
-		"--kafka-listen", freePort(t), "--mqtt-listen", freePort(t))
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := &server{t: t, dataDir: t.TempDir(), listen: freePort(t), mqtt: freePort(t), config: cfg}
+	s.start()
 	t.Cleanup(s.stop)
-	s.url = "https://" + s.listen
-	s.waitReady()
 	return s
-}
-
-// waitReady waits for /healthz and reads credentials.json, as start does.
-func (s *server) waitReady() {
-	t := s.t
-	t.Helper()
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			s.dumpLog()
-			t.Fatal("odx did not become healthy within 60s")
-		}
-		if s.client == nil {
-			if pem, err := os.ReadFile(filepath.Join(s.dataDir, "tls", "ca.pem")); err == nil {
-				pool := x509.NewCertPool()
-				if pool.AppendCertsFromPEM(pem) {
-					s.client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-				}
-			}
-			continue
-		}
-		if resp, err := s.client.Get(s.url + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-	}
-	raw, err := os.ReadFile(filepath.Join(s.dataDir, "credentials.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &s.creds); err != nil {
-		t.Fatalf("credentials.json: %v", err)
-	}
 }
 
 // The issue's CI case: kcat produces to a separate Kafka broker process that

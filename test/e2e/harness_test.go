@@ -58,6 +58,7 @@ type server struct {
 	dataDir string
 	listen  string
 	mqtt    string // --mqtt-listen, kept across restarts
+	config  string // --config file, when set
 	cmd     *exec.Cmd
 	log     *os.File
 	creds   credentials
@@ -97,15 +98,24 @@ func (s *server) start() {
 		t.Fatal(err)
 	}
 	s.log = logFile
-	s.cmd = exec.Command(odxBinary, "serve", "--data", s.dataDir, "--listen", s.listen,
-		"--kafka-listen", freePort(t), "--mqtt-listen", s.mqtt)
+	args := []string{"serve", "--data", s.dataDir, "--listen", s.listen, "--kafka-listen", freePort(t), "--mqtt-listen", s.mqtt}
+	if s.config != "" {
+		args = append(args, "--config", s.config)
+	}
+	s.cmd = exec.Command(odxBinary, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	s.url = "https://" + s.listen
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	s.waitReady()
+}
+
+// waitReady waits for /healthz and reads credentials.json.
+func (s *server) waitReady() {
+	t := s.t
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			s.dumpLog()
 			t.Fatalf("odx did not become healthy within 60s")
@@ -121,16 +131,14 @@ func (s *server) start() {
 					s.client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 				}
 			}
+			continue
 		}
-		if s.client != nil {
-			if resp, err := s.client.Get(s.url + "/healthz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
+		if resp, err := s.client.Get(s.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	raw, err := os.ReadFile(filepath.Join(s.dataDir, "credentials.json"))
 	if err != nil {
