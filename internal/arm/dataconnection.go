@@ -433,6 +433,16 @@ func (h *Handler) finishDataConnectionPut(ctx context.Context, op *operationReco
 }
 
 func (h *Handler) deleteDataConnection(w http.ResponseWriter, r *http.Request, rt route) error {
+	return startChildDelete(h, w, r, rt, KindDataConnection, rt.dataConnectionID(), "DataConnectionDelete", actDataConnectionDelete,
+		func(dc *DataConnectionResource) (string, *string) { return dc.ID, &dc.Properties.ProvisioningState })
+}
+
+// startChildDelete deletes a resource under a database (a data connection or
+// a principal assignment) the way ARM does: 204 when it is already gone,
+// else it is marked Deleting and an async operation finishes the delete.
+// fields gives the resource's id and its provisioningState.
+func startChildDelete[T any](h *Handler, w http.ResponseWriter, r *http.Request, rt route, kind, id, opKind string, act action,
+	fields func(*T) (id string, state *string)) error {
 	ctx := r.Context()
 	unlock := h.lockCluster(rt.clusterID())
 	defer unlock()
@@ -440,8 +450,8 @@ func (h *Handler) deleteDataConnection(w http.ResponseWriter, r *http.Request, r
 	if err != nil {
 		return err
 	}
-	var dc DataConnectionResource
-	ok, err := h.load(ctx, KindDataConnection, rt.dataConnectionID(), &dc)
+	var res T
+	ok, err := h.load(ctx, kind, id, &res)
 	if err != nil {
 		return err
 	}
@@ -449,12 +459,13 @@ func (h *Handler) deleteDataConnection(w http.ResponseWriter, r *http.Request, r
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	dc.Properties.ProvisioningState = stateDeleting
-	if err := h.store(ctx, KindDataConnection, dc.ID, dc); err != nil {
+	resID, state := fields(&res)
+	*state = stateDeleting
+	if err := h.store(ctx, kind, resID, res); err != nil {
 		return err
 	}
 	op := &operationRecord{Subscription: rt.subscription, Location: normalizeLocation(cluster.Location),
-		OperationKind: "DataConnectionDelete", Action: actDataConnectionDelete, ResourceID: dc.ID, ClusterID: rt.clusterID()}
+		OperationKind: opKind, Action: act, ResourceID: resID, ClusterID: rt.clusterID()}
 	if err := h.startOperation(w, r, op); err != nil {
 		return err
 	}

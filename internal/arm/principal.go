@@ -183,33 +183,10 @@ func (h *Handler) finishPrincipalPut(ctx context.Context, op *operationRecord) e
 }
 
 func (h *Handler) deletePrincipalAssignment(w http.ResponseWriter, r *http.Request, rt route) error {
-	ctx := r.Context()
-	unlock := h.lockCluster(rt.clusterID())
-	defer unlock()
-	cluster, _, err := h.requireDatabase(ctx, rt)
-	if err != nil {
-		return err
-	}
-	var pa principalAssignmentResource
-	ok, err := h.load(ctx, KindPrincipalAssignment, rt.principalAssignmentID(), &pa)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	pa.Properties.ProvisioningState = stateDeleting
-	if err := h.store(ctx, KindPrincipalAssignment, pa.ID, pa); err != nil {
-		return err
-	}
-	op := &operationRecord{Subscription: rt.subscription, Location: normalizeLocation(cluster.Location),
-		OperationKind: "DatabasePrincipalAssignmentDelete", Action: actPrincipalDelete, ResourceID: pa.ID, ClusterID: rt.clusterID()}
-	if err := h.startOperation(w, r, op); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return startChildDelete(h, w, r, rt, KindPrincipalAssignment, rt.principalAssignmentID(), "DatabasePrincipalAssignmentDelete", actPrincipalDelete,
+		func(pa *principalAssignmentResource) (string, *string) {
+			return pa.ID, &pa.Properties.ProvisioningState
+		})
 }
 
 func (h *Handler) finishPrincipalDelete(ctx context.Context, op *operationRecord) error {
