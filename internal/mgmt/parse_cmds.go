@@ -526,15 +526,7 @@ func (p *parser) show() (*command, error) {
 			c.kind = ".show extents"
 			return c, nil
 		case p.isWord("ingestion"):
-			p.advance()
-			c.kind = ".show mappings"
-			if !p.isWord("mappings") {
-				if err := p.mappingKind(c); err != nil {
-					return nil, err
-				}
-			}
-			_, err := p.expectWord("mappings")
-			return c, err
+			return p.showMappings(c)
 		case p.atEnd():
 			c.kind = ".show database"
 			return c, nil
@@ -590,15 +582,7 @@ func (p *parser) show() (*command, error) {
 		case p.isWord("policy"):
 			return p.policyDef(c, ".show", "table")
 		case p.isWord("ingestion"):
-			p.advance()
-			c.kind = ".show mappings"
-			if !p.isWord("mappings") {
-				if err := p.mappingKind(c); err != nil {
-					return nil, err
-				}
-			}
-			_, err := p.expectWord("mappings")
-			return c, err
+			return p.showMappings(c)
 		case p.atEnd():
 			c.kind = ".show table"
 			return c, nil
@@ -800,4 +784,18 @@ func (p *parser) dropExtentsOfShow(c *command) (*command, error) {
 		return nil, p.errorf("expected 'where' after '|', found %s", p.tok.describe())
 	}
 	return c, nil
+}
+
+// showMappings parses `ingestion [kind] mappings` after `.show table T` or
+// `.show database D`.
+func (p *parser) showMappings(c *command) (*command, error) {
+	p.advance()
+	c.kind = ".show mappings"
+	if !p.isWord("mappings") {
+		if err := p.mappingKind(c); err != nil {
+			return nil, err
+		}
+	}
+	_, err := p.expectWord("mappings")
+	return c, err
 }
