@@ -32,8 +32,9 @@
 // because SQL cannot nest the prev() of the predicate inside a window.
 //
 // Kusto semantics the lowering keeps (see the fn_*.go comments): strings are
-// never null at the output; datetimes are TIMESTAMP_NS and timespans BIGINT
-// ticks, with arithmetic through epoch nanoseconds; int and long + - *
+// never null at the output; datetimes (since 0001-01-01) and timespans are
+// BIGINT ticks, so their arithmetic is integer arithmetic, calendar functions
+// go through a TIMESTAMP, and a datetime outside 0001..9999 is null; int and long + - *
 // wrap around on overflow (TRY, or HUGEINT where TRY cannot go); datetime bins count from
 // 0001-01-01; integer division truncates and % is never negative; x != null
 // is true when exactly one side is null; joins match null keys; has is a term

@@ -8,7 +8,8 @@
 // Result value contract: the outermost SELECT produces one column per
 // q.Columns entry, in order, with these DuckDB types per Kusto type:
 // bool BOOLEAN, int INTEGER, long BIGINT, real DOUBLE, decimal DECIMAL(38,10),
-// datetime TIMESTAMP_NS, timespan BIGINT (100 ns ticks), string VARCHAR
+// datetime BIGINT (100 ns ticks since 0001-01-01, see types.TimeFromTicks),
+// timespan BIGINT (100 ns ticks), string VARCHAR
 // (never NULL), guid UUID, dynamic VARCHAR holding JSON text (NULL or "null"
 // for a null value).
 package kql

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"odx/internal/kerr"
 	"odx/internal/kql/types"
@@ -113,7 +114,8 @@ func TestQueryParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[any]bool{"Error": true, "2020-01-01 00:00:00": true, int64(7): true}
+	since, _ := types.TicksFromTime(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)) // datetimes bind as ticks
+	want := map[any]bool{"Error": true, since: true, int64(7): true}
 	for _, a := range q.Args {
 		delete(want, a)
 	}

@@ -8,6 +8,7 @@ import (
 	"odx/internal/engine"
 	"odx/internal/kql"
 	"odx/internal/kql/schema/schematest"
+	"odx/internal/kql/types"
 )
 
 // TestCatalogQueries runs compiled queries against real tables laid out as
@@ -27,12 +28,12 @@ func TestCatalogQueries(t *testing.T) {
 	for _, stmt := range []string{
 		`CREATE SCHEMA "Samples"`, `CREATE SCHEMA "odx_meta"`,
 		`CREATE TABLE "odx_meta"."extents" (extent_id UUID, ingestion_time TIMESTAMP_NS)`,
-		events.CreateSQL(),
+		events.CreateSQL(), // datetime columns hold ticks since 0001-01-01
 		`INSERT INTO "odx_meta"."extents" VALUES ('00000000-0000-0000-0000-000000000001', TIMESTAMP_NS '2024-01-01 10:00:00.1234567'), ('00000000-0000-0000-0000-000000000002', TIMESTAMP_NS '2024-01-02 10:00:00')`,
 		`INSERT INTO "Samples"."Events" VALUES
-			(TIMESTAMP_NS '2024-01-01 09:00:00', 'Error', 5.5, '{"tags":["a","b"]}', '00000000-0000-0000-0000-000000000001'),
-			(TIMESTAMP_NS '2024-01-01 09:30:00', 'Info', 0.5, '{"tags":[]}', '00000000-0000-0000-0000-000000000001'),
-			(TIMESTAMP_NS '2024-01-02 09:00:00', 'Error', 0.5, '{}', '00000000-0000-0000-0000-000000000002')`,
+			(epoch_us(TIMESTAMP '2024-01-01 09:00:00') * 10 + 621355968000000000, 'Error', 5.5, '{"tags":["a","b"]}', '00000000-0000-0000-0000-000000000001'),
+			(epoch_us(TIMESTAMP '2024-01-01 09:30:00') * 10 + 621355968000000000, 'Info', 0.5, '{"tags":[]}', '00000000-0000-0000-0000-000000000001'),
+			(epoch_us(TIMESTAMP '2024-01-02 09:00:00') * 10 + 621355968000000000, 'Error', 0.5, '{}', '00000000-0000-0000-0000-000000000002')`,
 	} {
 		if _, err := db.Exec(ctx, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
@@ -69,7 +70,8 @@ func TestCatalogQueries(t *testing.T) {
 		t.Errorf("stored function with argument = %v, want 2", got)
 	}
 	it := scalar(`Events | where Value == 5.5 | project ingestion_time()`)
-	if tm, ok := it.(time.Time); !ok || !tm.Equal(time.Date(2024, 1, 1, 10, 0, 0, 123456700, time.UTC)) {
+	ticks, _ := it.(int64) // datetimes come out as ticks since 0001-01-01
+	if tm, ok := types.TimeFromTicks(ticks); !ok || !tm.Equal(time.Date(2024, 1, 1, 10, 0, 0, 123456700, time.UTC)) {
 		t.Errorf("ingestion_time() = %v, want the extent's time with 100 ns precision", it)
 	}
 	if got := scalar(`Events | where ingestion_time() > datetime(2024-01-02) | count`); got != int64(1) {

@@ -234,7 +234,7 @@ func expColsString(c Case) string {
 }
 
 // decode turns an engine value of a result column into a comparable Go value:
-// int64 for int/long/timespan, float64, bool, string, time.Time, *big.Rat for
+// int64 for int/long/timespan, float64, bool, string, time.Time (datetime), *big.Rat for
 // decimal, decoded JSON (with json.Number) for dynamic.
 func decode(v any, t types.Type) any {
 	if v == nil {
@@ -253,6 +253,14 @@ func decode(v any, t types.Type) any {
 			return int64(x)
 		case *big.Int:
 			return x.Int64()
+		}
+	case types.DateTime:
+		// datetimes come out of the engine as ticks since 0001-01-01
+		if x, ok := v.(int64); ok {
+			if tm, ok := types.TimeFromTicks(x); ok {
+				return tm
+			}
+			return nil
 		}
 	case types.Decimal:
 		if d, ok := v.(engine.Decimal); ok {

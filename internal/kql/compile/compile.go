@@ -315,12 +315,6 @@ func (c *compiler) rangeNode(v *sem.Range) (*sqlast.Select, error) {
 	i := col("i")
 	var count, value sqlast.Expr
 	switch v.Col.Type {
-	case types.DateTime:
-		fromNs := &sqlast.Call{Name: "epoch_ns", Args: []sqlast.Expr{from}}
-		toNs := &sqlast.Call{Name: "epoch_ns", Args: []sqlast.Expr{to}}
-		stepNs := &sqlast.Bin{Op: "*", L: step, R: sqlast.Int(100)}
-		count = &sqlast.Bin{Op: "//", L: &sqlast.Bin{Op: "-", L: toNs, R: fromNs}, R: stepNs}
-		value = &sqlast.Call{Name: "make_timestamp_ns", Args: []sqlast.Expr{&sqlast.Bin{Op: "+", L: fromNs, R: &sqlast.Bin{Op: "*", L: i, R: stepNs}}}}
 	case types.Real, types.Decimal:
 		count = &sqlast.Cast{X: &sqlast.Call{Name: "floor", Args: []sqlast.Expr{&sqlast.Bin{Op: "/", L: &sqlast.Bin{Op: "-", L: to, R: from}, R: step}}}, Type: "BIGINT"}
 		value = &sqlast.Bin{Op: "+", L: from, R: &sqlast.Bin{Op: "*", L: i, R: step}}

@@ -113,9 +113,12 @@ func constant(k *sem.Const) sqlast.Expr {
 		}
 		return &sqlast.Param{Value: v, Type: "DOUBLE"}
 	case time.Time:
-		// as text: the driver would bind time.Time as TIMESTAMP WITH TIME ZONE
-		// with microseconds only
-		return &sqlast.Param{Value: v.UTC().Format("2006-01-02 15:04:05.9999999"), Type: "TIMESTAMP_NS"}
+		// datetimes are ticks; one outside Kusto's range is null
+		ticks, ok := types.TicksFromTime(v)
+		if !ok {
+			return null(types.DateTime)
+		}
+		return &sqlast.Param{Value: ticks, Type: dt}
 	}
 	return &sqlast.Param{Value: k.V, Type: dt}
 }

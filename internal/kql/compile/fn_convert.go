@@ -58,14 +58,15 @@ func convert(x sqlast.Expr, from, to types.Type) sqlast.Expr {
 		case types.String:
 			return tmpl("COALESCE(TRY_CAST(trim({}) AS "+to.DuckDB()+"), TRY_CAST(trunc(TRY_CAST(trim({}) AS DOUBLE)) AS "+to.DuckDB()+"))", x, x)
 		case types.DateTime:
-			return bin("//", epochNs(x), i64(100))
+			// ticks since 0001-01-01
+			return tryCast(x, to.DuckDB())
 		case types.Bool:
 			return cast(x, to.DuckDB())
 		}
 		return tryCast(x, to.DuckDB())
 	case types.Real:
 		if from == types.DateTime {
-			return cast(bin("//", epochNs(x), i64(100)), "DOUBLE")
+			return cast(x, "DOUBLE")
 		}
 		if from == types.String {
 			return stringToReal(x)
@@ -83,11 +84,14 @@ func convert(x sqlast.Expr, from, to types.Type) sqlast.Expr {
 		switch from {
 		case types.String:
 			return stringToDateTime(x)
-		case types.Long, types.Int, types.Real:
+		case types.Long, types.Int:
 			// ticks since 0001-01-01
-			return fromNs(bin("*", bin("-", cast(x, "BIGINT"), i64(621355968000000000)), i64(100)))
+			return dtRange(cast(x, "BIGINT"))
+		case types.Real, types.Decimal:
+			// ticks, truncated: todatetime(1.5) is one tick
+			return dtRange(tryCast(fn("trunc", x), "BIGINT"))
 		}
-		return tryCast(x, "TIMESTAMP_NS")
+		return null(types.DateTime)
 	case types.TimeSpan:
 		switch from {
 		case types.String:
@@ -111,10 +115,14 @@ func stringToReal(x sqlast.Expr) sqlast.Expr {
 	return tmpl("CASE lower(trim({})) WHEN 'nan' THEN CAST('NaN' AS DOUBLE) WHEN 'infinity' THEN CAST('Infinity' AS DOUBLE) WHEN '-infinity' THEN CAST('-Infinity' AS DOUBLE) ELSE CASE WHEN contains({}, '_') THEN NULL ELSE TRY_CAST(trim({}) AS DOUBLE) END END", x, x, x)
 }
 
-// stringToDateTime parses ISO 8601 (DuckDB's cast) and the common US and RFC forms.
+// stringToDateTime parses ISO 8601 (DuckDB's cast) and the common US and RFC
+// forms. A TIMESTAMP holds microseconds, so the seconds' fraction is cut
+// off before the cast and added back as seven digits of ticks.
 func stringToDateTime(x sqlast.Expr) sqlast.Expr {
-	return tmpl("COALESCE(TRY_CAST(replace(replace(trim({}), 'T', ' '), 'Z', '') AS TIMESTAMP_NS), "+
-		"CAST(try_strptime(trim({}), ['%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%m/%d/%Y', '%a, %d %b %Y %H:%M:%S GMT', '%d %b %Y %H:%M:%S', '%Y-%m-%dT%H:%M:%S%z']) AS TIMESTAMP_NS))", x, x)
+	iso := tmpl("TRY_CAST(regexp_replace(replace(replace(trim({}), 'T', ' '), 'Z', ''), '(:\\d\\d)[.,]\\d+', '\\1') AS TIMESTAMP)", x)
+	frac := tmpl("CAST(rpad(left(regexp_extract(trim({}), ':\\d\\d[.,](\\d+)', 1), 7), 7, '0') AS BIGINT)", x)
+	other := tmpl("CAST(try_strptime(trim({}), ['%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%m/%d/%Y', '%a, %d %b %Y %H:%M:%S GMT', '%d %b %Y %H:%M:%S', '%Y-%m-%dT%H:%M:%S%z']) AS TIMESTAMP)", x)
+	return dtRange(fn("COALESCE", bin("+", dtFromTimestamp(iso), frac), dtFromTimestamp(other)))
 }
 
 // stringToTimeSpan parses [-][d.]hh:mm[:ss[.fffffff]] and unit forms (1d, 2h, 30m, 10s, 100ms).
@@ -212,7 +220,7 @@ func formatReal(x sqlast.Expr) sqlast.Expr {
 
 // formatDateTime prints yyyy-MM-ddTHH:mm:ss.fffffffZ.
 func formatDateTime(x sqlast.Expr) sqlast.Expr {
-	return tmpl("(left(strftime({}, '%Y-%m-%dT%H:%M:%S.%n'), 27) || 'Z')", x)
+	return tmpl("(strftime({}, '%Y-%m-%dT%H:%M:%S.') || lpad(CAST({} % 10000000 AS VARCHAR), 7, '0') || 'Z')", dtTimestamp(x), x)
 }
 
 // formatTimeSpan prints [-][d.]hh:mm:ss[.fffffff] from ticks.

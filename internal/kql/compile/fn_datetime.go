@@ -8,8 +8,12 @@ import (
 	"odx/internal/sqlast"
 )
 
-// Datetime and timespan functions. Datetimes are TIMESTAMP_NS; arithmetic
-// goes through epoch nanoseconds so that 100 ns ticks survive.
+// Datetime and timespan functions. Both are BIGINT counts of 100 ns ticks
+// (datetime's since 0001-01-01, see types/ticks.go): bins, day, hour and
+// weekday arithmetic stay integer arithmetic, and only calendar functions
+// (months, years, ISO weeks, strftime) go through a DuckDB TIMESTAMP, whose
+// microseconds get the sub-microsecond tick added back. Results outside
+// 0001-01-01..9999-12-31 are null, as in Kusto.
 
 var tickUnits = map[string]int64{
 	"day": types.TicksPerDay, "hour": types.TicksPerHour, "minute": types.TicksPerMinute,
@@ -35,27 +39,65 @@ func partArg(call *sem.Call, i int) string {
 }
 
 // ticksTo1970 is the number of ticks from 0001-01-01 to 1970-01-01.
-const ticksTo1970 = 621355968000000000
+const ticksTo1970 = types.UnixEpochTicks
 
-// floorDiv is integer division rounding toward negative infinity.
+// microsTo1970 is the number of microseconds from 0001-01-01 to 1970-01-01.
+const microsTo1970 = types.UnixEpochTicks / types.TicksPerMicrosecond
+
+// floorDiv is integer division rounding toward negative infinity (DuckDB's
+// // truncates toward zero).
 func floorDiv(a, b sqlast.Expr) sqlast.Expr {
 	return tmpl("(({} // {}) - CASE WHEN ({} % {} <> 0) AND (({} < 0) <> ({} < 0)) THEN 1 ELSE 0 END)", a, b, a, b, a, b)
 }
 
-func binValue(x sqlast.Expr, xt types.Type, span sqlast.Expr, st types.Type, t types.Type, constSpan int64) sqlast.Expr {
+// dtRange makes a computed datetime null when it left Kusto's range. It
+// clamps to one past either end and nulls those two sentinels, so the
+// expression is written (and evaluated) once.
+func dtRange(x sqlast.Expr) sqlast.Expr {
+	lo, hi := i64(types.MinDateTimeTicks-1), i64(types.MaxDateTimeTicks+1)
+	return fn("nullif", fn("nullif", fn("least", fn("greatest", x, lo), hi), lo), hi)
+}
+
+// clampSpan bounds a tick count to what can still reach the datetime range
+// from inside it, so that adding it to a datetime cannot overflow BIGINT.
+func clampSpan(x sqlast.Expr) sqlast.Expr {
+	return clampTo(x, types.MaxDateTimeTicks+1)
+}
+
+func clampTo(x sqlast.Expr, limit int64) sqlast.Expr {
+	return fn("least", fn("greatest", x, i64(-limit)), i64(limit))
+}
+
+// dtAdd is datetime op timespan (op + or -), null outside the range.
+func dtAdd(x sqlast.Expr, op string, span sqlast.Expr) sqlast.Expr {
+	return dtRange(bin(op, x, clampSpan(span)))
+}
+
+// dtTimestamp converts in-range datetime ticks to a DuckDB TIMESTAMP (whole
+// microseconds; the rest is x % 10) for calendar functions. Ticks of valid
+// datetimes are never negative, so // is a floor here.
+func dtTimestamp(x sqlast.Expr) sqlast.Expr {
+	return fn("make_timestamp", bin("-", bin("//", x, i64(types.TicksPerMicrosecond)), i64(microsTo1970)))
+}
+
+// dtFromTimestamp converts a DuckDB TIMESTAMP to datetime ticks.
+func dtFromTimestamp(ts sqlast.Expr) sqlast.Expr {
+	return bin("+", bin("*", fn("epoch_us", ts), i64(types.TicksPerMicrosecond)), i64(ticksTo1970))
+}
+
+// dtFromTimestampNs converts a TIMESTAMP_NS after 1970 (odx_meta's own
+// columns, such as an extent's ingestion time) to datetime ticks.
+func dtFromTimestampNs(ts sqlast.Expr) sqlast.Expr {
+	return bin("+", bin("//", fn("epoch_ns", ts), i64(100)), i64(ticksTo1970))
+}
+
+func binValue(x sqlast.Expr, xt types.Type, span sqlast.Expr, st types.Type, t types.Type) sqlast.Expr {
 	switch xt {
 	case types.DateTime:
-		if constSpan > 0 && types.TicksPerDay%constSpan == 0 {
-			// The common case (1h, 5m, 1d): 1970 and 0001-01-01 agree on the
-			// bin edges, and a positive span needs no sign test.
-			ns := bin("*", span, i64(100))
-			e := epochNs(x)
-			return fromNs(bin("*", tmpl("(({} // {}) - CAST({} % {} < 0 AS BIGINT))", e, ns, e, ns), ns))
-		}
-		// Kusto bins count from 0001-01-01, whose offset from 1970 is a whole
-		// number of days: only spans that do not divide a day need it.
-		t := bin("+", bin("//", epochNs(x), i64(100)), i64(ticksTo1970))
-		return fromNs(bin("*", bin("-", bin("*", floorDiv(t, span), span), i64(ticksTo1970)), i64(100)))
+		// Kusto bins count from 0001-01-01, which is tick 0: valid ticks are
+		// not negative and the span is positive here, so // is a floor and
+		// the bin start never leaves the range.
+		return bin("*", bin("//", x, span), span)
 	case types.TimeSpan:
 		return bin("*", floorDiv(x, span), span)
 	case types.Int, types.Long:
@@ -75,7 +117,7 @@ func binFn(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			return null(call.T), nil
 		}
 	}
-	x := binValue(a[0], argType(call, 0), a[1], argType(call, 1), call.T, constSpan)
+	x := binValue(a[0], argType(call, 0), a[1], argType(call, 1), call.T)
 	if constSpan == 0 {
 		// a bin size that is not positive gives null, not a division error
 		return caseWhen(bin("<=", a[1], i64(0)), null(call.T), x), nil
@@ -87,35 +129,46 @@ func startOf(unit string) lowerFunc {
 	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 		x := startOfExpr(unit, a[0])
 		if len(a) == 2 {
-			x = addUnits(unit, x, a[1])
+			x = addUnitsRaw(unit, x, a[1])
 		}
-		return x, nil
+		return dtRange(x), nil
 	}
 }
 
+// startOfExpr is the start of x's day, week, month or year, in ticks. The
+// week of 0001-01-01 (a Monday) starts before the range: callers apply
+// dtRange to what they return.
 func startOfExpr(unit string, x sqlast.Expr) sqlast.Expr {
-	if unit == "week" {
-		// Kusto weeks start on Sunday.
-		d := cast(fn("date_trunc", sqlast.Keyword("'day'"), cast(x, "TIMESTAMP")), "TIMESTAMP_NS")
-		return fromNs(bin("-", epochNs(d), bin("*", fn("dayofweek", cast(x, "TIMESTAMP")), i64(types.TicksPerDay*100))))
+	switch unit {
+	case "day":
+		return bin("*", bin("//", x, i64(types.TicksPerDay)), i64(types.TicksPerDay))
+	case "week":
+		// Kusto weeks start on Sunday; day 0 (0001-01-01) is a Monday.
+		d := bin("//", x, i64(types.TicksPerDay))
+		return bin("*", bin("-", d, bin("%", bin("+", d, i64(1)), i64(7))), i64(types.TicksPerDay))
 	}
-	return cast(fn("date_trunc", sqlast.Keyword("'"+unit+"'"), cast(x, "TIMESTAMP")), "TIMESTAMP_NS")
+	return dtFromTimestamp(fn("date_trunc", sqlast.Keyword("'"+unit+"'"), dtTimestamp(x)))
 }
 
 // addUnits adds n calendar units (day, week, month, year...) to a datetime.
-func addUnits(unit string, x, n sqlast.Expr) sqlast.Expr {
+func addUnits(unit string, x, n sqlast.Expr) sqlast.Expr { return dtRange(addUnitsRaw(unit, x, n)) }
+
+// addUnitsRaw is addUnits without the range check; it never overflows
+// BIGINT for x within (or a week off) the range.
+func addUnitsRaw(unit string, x, n sqlast.Expr) sqlast.Expr {
 	switch unit {
 	case "month", "year", "quarter":
 		months := map[string]int64{"month": 1, "quarter": 3, "year": 12}[unit]
-		base := cast(x, "TIMESTAMP")
-		sub := tmpl("(epoch_ns({}) % 1000)", x)
-		return fromNs(bin("+", epochNs(cast(tmpl("{} + to_months(CAST({} AS INTEGER) * "+itoa(int(months))+")", base, n), "TIMESTAMP_NS")), sub))
+		// at most 10,000 years either way: beyond that the result is out of
+		// range anyway, and the TIMESTAMP's microseconds still fit ticks
+		count := cast(bin("*", clampTo(tryCast(n, "BIGINT"), 120000/months), i64(months)), "INTEGER")
+		shifted := tmpl("({} + to_months({}))", dtTimestamp(x), count)
+		return bin("+", dtFromTimestamp(shifted), bin("%", x, i64(types.TicksPerMicrosecond)))
+	case "nanosecond":
+		return bin("+", x, bin("//", cast(n, "BIGINT"), i64(100)))
 	}
 	ticks := tickUnits[unit]
-	if unit == "nanosecond" {
-		return fromNs(bin("+", epochNs(x), n))
-	}
-	return fromNs(bin("+", epochNs(x), bin("*", cast(n, "BIGINT"), i64(ticks*100))))
+	return bin("+", x, bin("*", clampTo(cast(n, "BIGINT"), types.MaxDateTimeTicks/ticks+1), i64(ticks)))
 }
 
 func endOf(unit string) lowerFunc {
@@ -123,17 +176,22 @@ func endOf(unit string) lowerFunc {
 		start := startOfExpr(unit, a[0])
 		var off sqlast.Expr = i64(1)
 		if len(a) == 2 {
-			off = bin("+", a[1], i64(1))
+			off = bin("+", clampTo(cast(a[1], "BIGINT"), types.MaxDateTimeTicks/types.TicksPerDay+1), i64(1))
 		}
-		next := addUnits(unit, start, off)
-		return fromNs(bin("-", epochNs(next), i64(100))), nil
+		return dtRange(bin("-", addUnitsRaw(unit, start, off), i64(1))), nil
 	}
 }
 
 func datePart(part string) lowerFunc {
 	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-		return cast(fn(part, cast(a[0], "TIMESTAMP")), "INTEGER"), nil
+		return cast(fn(part, dtTimestamp(a[0])), "INTEGER"), nil
 	}
+}
+
+// tickPart is (x % mod) // div as an int: the hour, minute, second or
+// fraction of a datetime, which day-aligned ticks give without a calendar.
+func tickPart(x sqlast.Expr, mod, div int64) sqlast.Expr {
+	return cast(bin("//", bin("%", x, i64(mod)), i64(div)), "INTEGER")
 }
 
 func init() {
@@ -160,8 +218,8 @@ func init() {
 			x, span, at := a[0], a[1], a[2]
 			switch argType(call, 0) {
 			case types.DateTime:
-				s := bin("*", span, i64(100))
-				return fromNs(bin("+", epochNs(at), bin("*", floorDiv(bin("-", epochNs(x), epochNs(at)), s), s))), nil
+				// x - at cannot overflow between two valid datetimes
+				return dtRange(bin("+", at, bin("*", floorDiv(bin("-", x, at), span), span))), nil
 			case types.TimeSpan, types.Long, types.Int:
 				return cast(bin("+", at, bin("*", floorDiv(bin("-", x, at), span), span)), call.T.DuckDB()), nil
 			}
@@ -180,49 +238,65 @@ func init() {
 			if p == "" {
 				return nil, unsupported("datetime_add needs a constant part name")
 			}
+			if _, ok := tickUnits[p]; !ok && p != "month" && p != "year" && p != "quarter" && p != "nanosecond" {
+				return nil, unsupported("datetime_add: unknown part")
+			}
 			return addUnits(p, a[2], a[1]), nil
 		},
 		"datetime_diff": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			p := partArg(call, 0)
 			x, y := a[1], a[2]
 			switch p {
-			case "year", "quarter", "month", "day", "hour", "minute", "second":
-				return cast(fn("date_diff", sqlast.Keyword("'"+p+"'"), cast(y, "TIMESTAMP"), cast(x, "TIMESTAMP")), "BIGINT"), nil
+			case "year", "quarter", "month":
+				return cast(fn("date_diff", sqlast.Keyword("'"+p+"'"), dtTimestamp(y), dtTimestamp(x)), "BIGINT"), nil
 			case "week":
-				return bin("//", bin("-", epochNs(startOfExpr("week", x)), epochNs(startOfExpr("week", y))), i64(7*types.TicksPerDay*100)), nil
-			case "millisecond", "microsecond":
-				t := tickUnits[p] * 100
-				return bin("-", floorDiv(epochNs(x), i64(t)), floorDiv(epochNs(y), i64(t))), nil
+				return bin("//", bin("-", startOfExpr("week", x), startOfExpr("week", y)), i64(7*types.TicksPerDay)), nil
+			case "day", "hour", "minute", "second", "millisecond", "microsecond":
+				// the number of unit boundaries between the two: units are
+				// aligned on tick 0 and valid ticks are not negative
+				t := i64(tickUnits[p])
+				return bin("-", bin("//", x, t), bin("//", y, t)), nil
 			case "nanosecond":
-				return bin("-", epochNs(x), epochNs(y)), nil
+				// null, not an error, past the 292 years a long holds
+				return tryCast(bin("*", bin("-", cast(x, "HUGEINT"), y), i64(100)), "BIGINT"), nil
 			}
 			return nil, unsupported("datetime_diff: unknown part")
 		},
 		"datetime_part": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			p := partArg(call, 0)
+			x := a[1]
 			switch p {
-			case "year", "quarter", "month", "day", "hour", "minute", "second", "millisecond", "microsecond", "dayofyear":
-				x := cast(fn("date_part", sqlast.Keyword("'"+p+"'"), cast(a[1], "TIMESTAMP")), "INTEGER")
-				if p == "millisecond" || p == "microsecond" {
-					x = cast(bin("%", x, i64(map[string]int64{"millisecond": 1000, "microsecond": 1000000}[p])), "INTEGER")
-				}
-				return x, nil
+			case "year", "quarter", "month", "day", "dayofyear":
+				return cast(fn("date_part", sqlast.Keyword("'"+p+"'"), dtTimestamp(x)), "INTEGER"), nil
+			case "hour":
+				return tickPart(x, types.TicksPerDay, types.TicksPerHour), nil
+			case "minute":
+				return tickPart(x, types.TicksPerHour, types.TicksPerMinute), nil
+			case "second":
+				return tickPart(x, types.TicksPerMinute, types.TicksPerSecond), nil
+			case "millisecond":
+				return tickPart(x, types.TicksPerSecond, types.TicksPerMillisecond), nil
+			case "microsecond":
+				return tickPart(x, types.TicksPerSecond, types.TicksPerMicrosecond), nil
 			case "nanosecond":
-				return cast(bin("%", epochNs(a[1]), i64(1000000000)), "INTEGER"), nil
+				return cast(bin("*", bin("%", x, i64(types.TicksPerSecond)), i64(100)), "INTEGER"), nil
 			case "week_of_year", "weekofyear", "week":
-				return cast(fn("weekofyear", cast(a[1], "TIMESTAMP")), "INTEGER"), nil
+				return cast(fn("weekofyear", dtTimestamp(x)), "INTEGER"), nil
 			}
 			return nil, unsupported("datetime_part: unknown part")
 		},
 		"dayofweek": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return bin("*", cast(fn("dayofweek", cast(a[0], "TIMESTAMP")), "BIGINT"), i64(types.TicksPerDay)), nil
+			// days since Sunday; day 0 (0001-01-01) is a Monday
+			return bin("*", bin("%", bin("+", bin("//", a[0], i64(types.TicksPerDay)), i64(1)), i64(7)), i64(types.TicksPerDay)), nil
 		},
-		"dayofmonth":   datePart("dayofmonth"),
-		"dayofyear":    datePart("dayofyear"),
-		"getyear":      datePart("year"),
-		"getmonth":     datePart("month"),
-		"monthofyear":  datePart("month"),
-		"hourofday":    datePart("hour"),
+		"dayofmonth":  datePart("dayofmonth"),
+		"dayofyear":   datePart("dayofyear"),
+		"getyear":     datePart("year"),
+		"getmonth":    datePart("month"),
+		"monthofyear": datePart("month"),
+		"hourofday": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return tickPart(a[0], types.TicksPerDay, types.TicksPerHour), nil
+		},
 		"week_of_year": datePart("weekofyear"),
 		"make_datetime": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			parts := []sqlast.Expr{i64(0), i64(1), i64(1), i64(0), i64(0), sqlast.Keyword("0.0")}
@@ -231,37 +305,44 @@ func init() {
 					parts[i] = x
 				}
 			}
-			return tryCast(fn("make_timestamp", cast(parts[0], "BIGINT"), cast(parts[1], "BIGINT"), cast(parts[2], "BIGINT"),
-				cast(parts[3], "BIGINT"), cast(parts[4], "BIGINT"), cast(parts[5], "DOUBLE")), "TIMESTAMP_NS"), nil
+			// the calendar part in a TIMESTAMP (an invalid date is null), the
+			// seconds in ticks, so that all seven fraction digits count
+			var day sqlast.Expr = fn("make_timestamp", cast(parts[0], "BIGINT"), cast(parts[1], "BIGINT"), cast(parts[2], "BIGINT"),
+				cast(parts[3], "BIGINT"), cast(parts[4], "BIGINT"), sqlast.Keyword("0.0"))
+			if !spansRows(call) {
+				day = fn("TRY", day) // TRY cannot hold aggregates or window functions
+			}
+			sec := cast(parts[5], "DOUBLE")
+			ticks := tmpl("CASE WHEN {} >= 0 AND {} < 60 THEN CAST(round({} * 10000000) AS BIGINT) END", sec, sec, sec)
+			return dtRange(bin("+", dtFromTimestamp(day), ticks)), nil
 		},
-		"unixtime_seconds_todatetime":      unixTime(1e9),
-		"unixtime_milliseconds_todatetime": unixTime(1e6),
-		"unixtime_microseconds_todatetime": unixTime(1e3),
-		"unixtime_nanoseconds_todatetime":  unixTime(1),
+		"unixtime_seconds_todatetime":      unixTime(types.TicksPerSecond),
+		"unixtime_milliseconds_todatetime": unixTime(types.TicksPerMillisecond),
+		"unixtime_microseconds_todatetime": unixTime(types.TicksPerMicrosecond),
+		"unixtime_nanoseconds_todatetime":  unixTime(0),
 		"format_datetime":                  formatDateTimeFn,
 		"format_timespan":                  formatTimeSpanFn,
 	})
 }
 
-func unixTime(nsPerUnit float64) lowerFunc {
+// unixTime converts a count of units since 1970 to a datetime;
+// ticksPerUnit 0 means nanoseconds (1/100 tick).
+func unixTime(ticksPerUnit int64) lowerFunc {
 	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-		if nsPerUnit == 1 {
-			return fromNs(cast(a[0], "BIGINT")), nil
+		x := a[0]
+		var ticks sqlast.Expr
+		switch t := argType(call, 0); {
+		case (t == types.Long || t == types.Int) && ticksPerUnit == 0:
+			ticks = floorDiv(cast(x, "BIGINT"), i64(100))
+		case t == types.Long || t == types.Int:
+			ticks = bin("*", clampTo(cast(x, "BIGINT"), types.MaxDateTimeTicks/ticksPerUnit+1), i64(ticksPerUnit))
+		case ticksPerUnit == 0:
+			ticks = clampSpan(tryCast(fn("floor", bin("/", cast(x, "DOUBLE"), sqlast.Keyword("100.0"))), "BIGINT"))
+		default:
+			ticks = clampSpan(tryCast(fn("round", bin("*", cast(x, "DOUBLE"), i64(ticksPerUnit))), "BIGINT"))
 		}
-		return fromNs(cast(fn("round", bin("*", cast(a[0], "DOUBLE"), sqlast.Keyword(ftoa(nsPerUnit)))), "BIGINT")), nil
+		return dtRange(bin("+", ticks, i64(ticksTo1970))), nil
 	}
-}
-
-func ftoa(f float64) string {
-	switch f {
-	case 1e9:
-		return "1000000000.0"
-	case 1e6:
-		return "1000000.0"
-	case 1e3:
-		return "1000.0"
-	}
-	return "1.0"
 }
 
 // formatTokens splits a .NET custom format string into runs of one letter
@@ -313,7 +394,9 @@ func formatDateTimeFn(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr
 		return nil, unsupported("format_datetime needs a constant format")
 	}
 	x := a[0]
-	ts := cast(x, "TIMESTAMP")
+	ts := dtTimestamp(x)
+	// the fraction as nine digits: seven of ticks, then nanoseconds' zeros
+	frac := fn("rpad", fn("lpad", cast(bin("%", x, i64(types.TicksPerSecond)), "VARCHAR"), i64(7), sqlast.Keyword("'0'")), i64(9), sqlast.Keyword("'0'"))
 	var parts []sqlast.Expr
 	sf := func(pat string) sqlast.Expr { return fn("strftime", ts, sqlast.Keyword("'"+pat+"'")) }
 	for _, tok := range formatTokens(f) {
@@ -356,9 +439,9 @@ func formatDateTimeFn(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr
 			parts = append(parts, cast(bin("%", fn("year", ts), i64(100)), "VARCHAR"))
 		default:
 			if tok[0] == 'f' {
-				parts = append(parts, fn("left", fn("strftime", x, sqlast.Keyword("'%n'")), i64(int64(len(tok)))))
+				parts = append(parts, fn("left", frac, i64(int64(len(tok)))))
 			} else if tok[0] == 'F' {
-				parts = append(parts, fn("rtrim", fn("left", fn("strftime", x, sqlast.Keyword("'%n'")), i64(int64(len(tok)))), sqlast.Keyword("'0'")))
+				parts = append(parts, fn("rtrim", fn("left", frac, i64(int64(len(tok)))), sqlast.Keyword("'0'")))
 			} else {
 				parts = append(parts, str(tok))
 			}

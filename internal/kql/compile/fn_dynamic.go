@@ -185,8 +185,8 @@ func init() {
 			}
 			switch argType(call, 0) {
 			case types.DateTime:
-				return tmpl("to_json(list_transform(generate_series(0, (epoch_ns({}) - epoch_ns({})) // ({} * 100)), i -> "+
-					"left(strftime(make_timestamp_ns(epoch_ns({}) + i * {} * 100), '%Y-%m-%dT%H:%M:%S.%n'), 27) || 'Z'))", a[1], a[0], step, a[0], step), nil
+				return tmpl("to_json(list_transform(generate_series(0, ({} - {}) // {}), i -> {}))",
+					a[1], a[0], step, formatDateTime(tmpl("({} + i * {})", a[0], step))), nil
 			case types.Real:
 				return tmpl("to_json(list_transform(generate_series(0, CAST(floor(({} - {}) / {}) AS BIGINT)), i -> {} + i * {}))", a[1], a[0], step, a[0], step), nil
 			}
@@ -197,7 +197,7 @@ func init() {
 		},
 		"ingestion_time": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			return &sqlast.Subquery{Q: &sqlast.Select{
-				Items: []sqlast.SelectItem{{X: &sqlast.Col{Table: "e", Name: "ingestion_time"}}},
+				Items: []sqlast.SelectItem{{X: dtFromTimestampNs(&sqlast.Col{Table: "e", Name: "ingestion_time"})}},
 				From:  &sqlast.Table{SQL: extentsTable(), Alias: "e"},
 				Where: bin("=", &sqlast.Col{Table: "e", Name: "extent_id"}, a[0]),
 			}}, nil

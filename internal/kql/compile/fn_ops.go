@@ -42,9 +42,6 @@ func asType(x sem.Expr, s sqlast.Expr, t types.Type) sqlast.Expr {
 	return s
 }
 
-func epochNs(x sqlast.Expr) sqlast.Expr { return fn("epoch_ns", x) }
-func fromNs(x sqlast.Expr) sqlast.Expr  { return fn("make_timestamp_ns", x) }
-
 func arith(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 	op := call.Fn
 	lt, rt := argType(call, 0), argType(call, 1)
@@ -64,11 +61,12 @@ func arith(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 		}
 		return numOp(op, l, r, call.T), nil
 	case lt == types.DateTime && rt == types.DateTime:
-		return bin("//", bin("-", epochNs(l), epochNs(r)), i64(100)), nil
+		// both are ticks in range: the difference cannot overflow
+		return bin("-", l, r), nil
 	case lt == types.DateTime && rt == types.TimeSpan:
-		return fromNs(bin(op, epochNs(l), bin("*", r, i64(100)))), nil
+		return dtAdd(l, op, r), nil
 	case lt == types.TimeSpan && rt == types.DateTime:
-		return fromNs(bin("+", epochNs(r), bin("*", l, i64(100)))), nil
+		return dtAdd(r, "+", l), nil
 	case lt == types.TimeSpan && rt == types.TimeSpan:
 		if op == "/" {
 			return bin("/", cast(l, "DOUBLE"), cast(r, "DOUBLE")), nil
@@ -220,7 +218,7 @@ func between(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) 
 	x, lo, hi := a[0], a[1], a[2]
 	xt, lt, ht := argType(call, 0), argType(call, 1), argType(call, 2)
 	if xt == types.DateTime && ht == types.TimeSpan {
-		hi = fromNs(bin("+", epochNs(lo), bin("*", hi, i64(100))))
+		hi = dtAdd(lo, "+", hi)
 	}
 	if xt == types.Dynamic && lt != types.Dynamic {
 		x = fromDynamic(x, lt)

@@ -222,10 +222,8 @@ func init() {
 			switch argType(call, 0) {
 			case types.String:
 				h = fn("odx_hash_string", strArg(call, a, 0))
-			case types.Int, types.Long, types.TimeSpan:
+			case types.Int, types.Long, types.TimeSpan, types.DateTime:
 				h = fn("odx_hash_long", cast(a[0], "BIGINT"))
-			case types.DateTime:
-				h = fn("odx_hash_long", bin("+", bin("//", epochNs(a[0]), i64(100)), i64(ticksTo1970)))
 			default:
 				h = fn("odx_hash_string", strArg(call, a, 0))
 			}

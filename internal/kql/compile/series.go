@@ -19,8 +19,6 @@ func (c *compiler) makeSeries(v *sem.MakeSeries) (*sqlast.Select, error) {
 	at := v.Axis.Type()
 	axisNum := func(x sqlast.Expr, t types.Type) sqlast.Expr {
 		switch t {
-		case types.DateTime:
-			return bin("//", epochNs(x), i64(100))
 		case types.Real, types.Decimal:
 			return cast(x, "DOUBLE")
 		}
@@ -140,7 +138,7 @@ func (c *compiler) makeSeries(v *sem.MakeSeries) (*sqlast.Select, error) {
 	var axisVal sqlast.Expr
 	switch at {
 	case types.DateTime:
-		axisVal = toDynamic(fromNs(bin("*", pos, i64(100))), types.DateTime)
+		axisVal = toDynamic(pos, types.DateTime)
 	default:
 		axisVal = fn("to_json", pos)
 	}

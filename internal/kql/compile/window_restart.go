@@ -47,9 +47,9 @@ func (c *compiler) restartBreak(call *sem.Call) (sqlast.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		ns := fn("epoch_ns", x)
-		prev := &sqlast.Call{Name: "lag", Args: []sqlast.Expr{ns}, Over: over()}
-		brk := tmpl("({} IS NULL OR {} - {} > {} * 100)", prev, ns, prev, gap)
+		// datetimes and timespans are both ticks
+		prev := &sqlast.Call{Name: "lag", Args: []sqlast.Expr{x}, Over: over()}
+		brk := tmpl("({} IS NULL OR {} - {} > {})", prev, x, prev, gap)
 		if len(call.Args) == 4 {
 			r, err := c.expr(call.Args[3])
 			if err != nil {
@@ -125,9 +125,9 @@ func init() {
 			if argType(call, 0) != types.DateTime {
 				return nil, unsupported("row_window_session expects a datetime expression, got %s", argType(call, 0))
 			}
-			seen := &sqlast.Call{Name: "list", Args: []sqlast.Expr{fn("epoch_ns", a[0])}, Over: c.runWindow(call)}
-			start := tmpl("list_reduce({}, (s, x) -> CASE WHEN x - s > {} * 100 THEN x ELSE s END)", seen, a[1])
-			return fn("make_timestamp_ns", start), nil
+			// datetimes and timespans are both ticks
+			seen := &sqlast.Call{Name: "list", Args: []sqlast.Expr{a[0]}, Over: c.runWindow(call)}
+			return tmpl("list_reduce({}, (s, x) -> CASE WHEN x - s > {} THEN x ELSE s END)", seen, a[1]), nil
 		},
 	})
 }

@@ -56,6 +56,6 @@ const (
 	// Table.Columns and never leaves the compiler.
 	ExtentColumn = "__odx_extent"
 	// ExtentsTable is the catalog relation with one row per extent; its
-	// columns `extent_id` and `ingestion_time` (TIMESTAMP_NS) serve ingestion_time().
+	// columns `extent_id` and `ingestion_time` (TIMESTAMP_NS, which the compiler turns into datetime ticks) serve ingestion_time().
 	ExtentsTable = `"odx_meta"."extents"`
 )

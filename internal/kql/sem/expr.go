@@ -294,14 +294,21 @@ func foldTime(op string, l, r Expr) Expr {
 	}
 	lt, lok := lc.V.(time.Time)
 	rticks, rok := rc.V.(int64)
-	if lok && rok && rc.T == types.TimeSpan {
-		d := time.Duration(rticks) * 100
+	if lok && rok && rc.T == types.TimeSpan && (op == "+" || op == "-") {
+		// in ticks: a time.Duration spans only 292 years, and a result
+		// outside 0001-01-01..9999-12-31 is null, as in Kusto
+		lticks, ok := types.TicksFromTime(lt)
+		if !ok {
+			return &Const{T: types.DateTime}
+		}
+		span := max(min(rticks, types.MaxDateTimeTicks+1), -types.MaxDateTimeTicks-1)
 		if op == "-" {
-			d = -d
+			span = -span
 		}
-		if op == "+" || op == "-" {
-			return DateTimeConst(lt.Add(d))
+		if t, ok := types.TimeFromTicks(lticks + span); ok {
+			return DateTimeConst(t)
 		}
+		return &Const{T: types.DateTime}
 	}
 	lticks, lok2 := lc.V.(int64)
 	if lok2 && rok && lc.T == types.TimeSpan && rc.T == types.TimeSpan {

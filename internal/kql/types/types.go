@@ -79,9 +79,10 @@ func Parse(name string) (Type, bool) {
 
 // DuckDB is the DuckDB column type that stores values of t.
 //
-// datetime keeps Kusto's 100 ns ticks in TIMESTAMP_NS; timespan is a BIGINT
-// count of 100 ns ticks, because DuckDB's INTERVAL cannot hold sub-microsecond
-// durations and integer arithmetic on ticks is what Kusto itself does.
+// datetime and timespan are BIGINT counts of 100 ns ticks (datetime's since
+// 0001-01-01, see ticks.go): DuckDB's TIMESTAMP_NS covers only 1677..2262 and
+// its INTERVAL cannot hold sub-microsecond durations, while integer
+// arithmetic on ticks is what Kusto itself does.
 func (t Type) DuckDB() string {
 	switch t {
 	case Bool:
@@ -94,9 +95,7 @@ func (t Type) DuckDB() string {
 		return "DOUBLE"
 	case Decimal:
 		return "DECIMAL(38,10)"
-	case DateTime:
-		return "TIMESTAMP_NS"
-	case TimeSpan:
+	case DateTime, TimeSpan:
 		return "BIGINT"
 	case String:
 		return "VARCHAR"
