@@ -12,6 +12,7 @@ import (
 	"odx/internal/engine"
 	"odx/internal/kerr"
 	"odx/internal/kql/schema"
+	"odx/internal/kql/types"
 	"odx/internal/result"
 )
 
@@ -106,7 +107,11 @@ func (s *Service) Pipe(ctx context.Context, caller access.Caller, database strin
 func stageValue(v any) any {
 	switch x := v.(type) {
 	case time.Time:
-		return x
+		// the staging table stores datetimes as ticks, as user tables do
+		if ticks, ok := types.TicksFromTime(x); ok {
+			return ticks
+		}
+		return nil
 	case json.RawMessage:
 		return string(x)
 	case fmt.Stringer:

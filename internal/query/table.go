@@ -170,7 +170,14 @@ func Convert(typ types.Type, v any) any {
 			return x.String()
 		}
 	case types.DateTime:
-		if x, ok := v.(time.Time); ok {
+		switch x := v.(type) {
+		case int64:
+			// odx stores datetimes as ticks since 0001-01-01
+			if t, ok := types.TimeFromTicks(x); ok {
+				return t
+			}
+			return nil
+		case time.Time:
 			return x.UTC()
 		}
 	case types.TimeSpan:

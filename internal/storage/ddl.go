@@ -261,7 +261,7 @@ func alterTableTx(tx *engine.Tx, t *Table, cols []schema.Column) error {
 		case old.Type != c.Type:
 			id := engine.QuoteIdent(c.Name)
 			if _, err := tx.Exec(`ALTER TABLE ` + q + ` ALTER COLUMN ` + id + ` SET DATA TYPE ` + c.Type.DuckDB() +
-				` USING TRY_CAST(` + id + ` AS ` + c.Type.DuckDB() + `)`); err != nil {
+				` USING ` + convertSQL(id, old.Type, c.Type)); err != nil {
 				return fmt.Errorf("cannot change the type of column %s: %w", c.Name, err)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"odx/internal/engine"
 	"odx/internal/kerr"
 	"odx/internal/kql/schema"
+	"odx/internal/kql/types"
 )
 
 // IngestBatch is one ingestion commit: rows that become one extent.
@@ -148,6 +149,7 @@ func ingestedAlready(tx *engine.Tx, db, table string, values []string) (bool, er
 // happens row by row inside the appender, without a copy of the batch.
 func appendPhysical(tx *engine.Tx, t *Table, rows [][]any, id engine.UUID) error {
 	idx := make([]int, len(t.physical)) // Kusto column of each physical one; -1: extent, -2: none
+	dateTime := make([]bool, len(t.physical))
 	for i, p := range t.physical {
 		idx[i] = -2
 		if p == schema.ExtentColumn {
@@ -157,6 +159,7 @@ func appendPhysical(tx *engine.Tx, t *Table, rows [][]any, id engine.UUID) error
 		for j, c := range t.columns {
 			if c.Name == p {
 				idx[i] = j
+				dateTime[i] = c.Type == types.DateTime
 			}
 		}
 	}
@@ -170,6 +173,8 @@ func appendPhysical(tx *engine.Tx, t *Table, rows [][]any, id engine.UUID) error
 			switch {
 			case j == -1:
 				dst[i] = extent
+			case dateTime[i]:
+				dst[i] = storedDateTime(row[j]) // time.Time in, ticks stored
 			case j >= 0:
 				dst[i] = row[j]
 			}
@@ -343,21 +348,24 @@ func selectList(t *Table, out []schema.Column) (string, error) {
 	}
 	parts := make([]string, len(t.columns))
 	for i, c := range t.columns {
-		src := ""
+		var src *schema.Column
 		if byName {
-			for _, o := range out {
-				if o.Name == c.Name {
-					src = o.Name
+			for j := range out {
+				if out[j].Name == c.Name {
+					src = &out[j]
 				}
 			}
 		} else {
-			src = out[i].Name
+			src = &out[i]
 		}
-		if src == "" {
+		if src == nil {
 			parts[i] = "NULL"
 			continue
 		}
-		parts[i] = "TRY_CAST(__odx_q." + engine.QuoteIdent(src) + " AS " + c.Type.DuckDB() + ")"
+		parts[i] = convertSQL("__odx_q."+engine.QuoteIdent(src.Name), src.Type, c.Type)
+		if src.Type == c.Type {
+			parts[i] = "TRY_CAST(" + parts[i] + " AS " + c.Type.DuckDB() + ")"
+		}
 	}
 	return strings.Join(parts, ", "), nil
 }

@@ -89,7 +89,8 @@ func TestIngestEveryTypeRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []any{true, int32(7), int64(1 << 40), 2.5, "12.3456000000", when, int64(36_000_000_000), "hi", "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", `{"a":[1,2]}`, info.ID}
+	whenTicks, _ := types.TicksFromTime(when) // datetimes are stored as ticks since 0001-01-01
+	want := []any{true, int32(7), int64(1 << 40), 2.5, "12.3456000000", whenTicks, int64(36_000_000_000), "hi", "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", `{"a":[1,2]}`, info.ID}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("row\n got %v\nwant %v", got, want)
 	}

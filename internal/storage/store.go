@@ -12,7 +12,8 @@
 // Layout of the file:
 //
 //	db_<encoded name>.<encoded table>   a Kusto table: its columns by their Kusto
-//	                                    names and types.DuckDB(), plus the hidden
+//	                                    names and types.DuckDB() (datetime: BIGINT
+//	                                    ticks, see datetime.go), plus the hidden
 //	                                    __odx_extent UUID column (see names.go)
 //	odx_meta.info                       key/value; 'layout' = metadata layout version
 //	odx_meta.databases                  name, schema_name, database_id, created, persistent, pretty_name, properties
@@ -132,6 +133,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.now = time.Now
 	}
 	if err := s.bootstrap(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.migrateDateTimeTicks(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

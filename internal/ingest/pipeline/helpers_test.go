@@ -86,7 +86,14 @@ func (e *env) rows(db, table, orderBy string) [][]any {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		out = append(out, append([]any(nil), v...))
+		row := append([]any(nil), v...)
+		for i, c := range tbl.Columns() {
+			// datetimes are stored as ticks since 0001-01-01; tests compare times
+			if ticks, ok := row[i].(int64); ok && c.Type == types.DateTime {
+				row[i], _ = types.TimeFromTicks(ticks)
+			}
+		}
+		out = append(out, row)
 	}
 	return out
 }
