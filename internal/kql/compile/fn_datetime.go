@@ -130,6 +130,8 @@ func startOf(unit string) lowerFunc {
 		x := startOfExpr(unit, a[0])
 		if len(a) == 2 {
 			x = addUnitsRaw(unit, x, a[1])
+		} else if unit != "week" {
+			return x, nil // the start of a day, month or year of a valid datetime is valid
 		}
 		return dtRange(x), nil
 	}
