@@ -110,7 +110,7 @@ func Encode(s string) (string, error) {
 				m = int(r)
 			}
 		}
-		if (m-n) > (math.MaxInt32-delta)/(h+1) {
+		if (m - n) > (math.MaxInt32-delta)/(h+1) {
 			return "", errOverflow
 		}
 		delta += (m - n) * (h + 1)
