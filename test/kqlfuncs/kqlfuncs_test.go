@@ -128,3 +128,26 @@ func TestDistanceDocumentedValue(t *testing.T) {
 		t.Fatalf("distance = %.8f, want 1546754.35197381", v)
 	}
 }
+
+// Arguments of other types than the documented ones are converted the way
+// Kusto converts them (tostring, toreal) instead of failing the query.
+func TestLooseArgumentTypes(t *testing.T) {
+	db, err := engine.Open("", engine.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		`print hash_many(dynamic([1]), 1, 2.5, datetime(2020-01-01), true)`,
+		`print hash_combine(dynamic(1), 2)`,
+		`print ipv4_is_in_any_range(1, 2), ipv6_is_match(1, dynamic("::1")), parse_ipv6_mask(dynamic("::1"), 3)`,
+		`print format_ipv4(dynamic(1)), format_ipv4_mask(2.5), format_ipv4(int(null))`,
+		`print geo_point_in_polygon("a", "b", "c"), geo_distance_2points(dynamic(1), 2, "3", 4), geo_point_to_s2cell(1, 2, dynamic(3))`,
+		`print punycode_from_string(123), treepath(dynamic(null)), parse_path(dynamic(["a"]))`,
+		`print datetime_utc_to_local(datetime(null), 'UTC'), datetime_local_to_utc(now(), '')`,
+		`datatable(x:long)[1, 2] | summarize buildschema(x)`,
+		`datatable(x:dynamic)[] | summarize buildschema(x)`,
+	} {
+		firstRow(t, db, q)
+	}
+}

@@ -16,7 +16,7 @@ func init() {
 			return fn("odx_geo_distance", realArgs(call, a, 0, 4)...), nil
 		},
 		"geo_point_in_circle": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			r := realArgs(call, a, 4, 5)[0]
+			r := numberArg(call, a, 4, "DOUBLE")
 			d := fn("odx_geo_distance", realArgs(call, a, 0, 4)...)
 			return tmpl("CASE WHEN {} >= 0 THEN {} <= {} ELSE NULL END", r, d, r), nil
 		},
@@ -27,10 +27,10 @@ func init() {
 			return fn("odx_geo_distance_to_line", append(realArgs(call, a, 0, 2), jsonText(call, a, 2))...), nil
 		},
 		"geo_point_to_geohash": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return fn("COALESCE", fn("odx_geo_geohash", append(realArgs(call, a, 0, 2), optLong(a, 2, 5))...), sqlast.Keyword("''")), nil
+			return fn("COALESCE", fn("odx_geo_geohash", append(realArgs(call, a, 0, 2), optLong(call, a, 2, 5))...), sqlast.Keyword("''")), nil
 		},
 		"geo_point_to_s2cell": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return fn("COALESCE", fn("odx_geo_s2cell", append(realArgs(call, a, 0, 2), optLong(a, 2, 11))...), sqlast.Keyword("''")), nil
+			return fn("COALESCE", fn("odx_geo_s2cell", append(realArgs(call, a, 0, 2), optLong(call, a, 2, 11))...), sqlast.Keyword("''")), nil
 		},
 		"geo_geohash_to_central_point": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			return cast(fn("odx_geo_geohash_center", strArg(call, a, 0)), "JSON"), nil
@@ -38,19 +38,31 @@ func init() {
 	})
 }
 
-// realArgs are arguments from..to-1 as DOUBLE.
+// realArgs are arguments from..to-1 as DOUBLE (null when not a number).
 func realArgs(call *sem.Call, a []sqlast.Expr, from, to int) []sqlast.Expr {
 	var out []sqlast.Expr
 	for i := from; i < to; i++ {
-		out = append(out, cast(numArg(call, a, i), "DOUBLE"))
+		out = append(out, numberArg(call, a, i, "DOUBLE"))
 	}
 	return out
 }
 
+// numberArg is argument i as the SQL number type sqlType: numbers cast,
+// dynamic values extracted, anything else null unless its text is a number.
+func numberArg(call *sem.Call, a []sqlast.Expr, i int, sqlType string) sqlast.Expr {
+	switch t := argType(call, i); {
+	case t.Numeric() || t == types.Bool:
+		return cast(numArg(call, a, i), sqlType)
+	case t == types.Dynamic:
+		return tryCast(fromDynamic(a[i], types.Real), sqlType)
+	}
+	return tryCast(a[i], sqlType)
+}
+
 // optLong is argument i as BIGINT, or def when it is absent.
-func optLong(a []sqlast.Expr, i int, def int64) sqlast.Expr {
+func optLong(call *sem.Call, a []sqlast.Expr, i int, def int64) sqlast.Expr {
 	if i < len(a) {
-		return cast(a[i], "BIGINT")
+		return numberArg(call, a, i, "BIGINT")
 	}
 	return i64(def)
 }

@@ -31,7 +31,7 @@ func init() {
 		"hash_combine": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			hashes := make([]sqlast.Expr, len(a))
 			for i := range a {
-				hashes[i] = cast(numArg(call, a, i), "BIGINT")
+				hashes[i] = numberArg(call, a, i, "BIGINT")
 			}
 			return fn("odx_hash_combine", hashes...), nil
 		},

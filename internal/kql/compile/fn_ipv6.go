@@ -24,7 +24,7 @@ func init() {
 			return fn("odx_ipv6_parse", strArg(call, a, 0), i64(-1)), nil
 		},
 		"parse_ipv6_mask": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			return fn("COALESCE", fn("odx_ipv6_parse", strArg(call, a, 0), cast(a[1], "BIGINT")), sqlast.Keyword("''")), nil
+			return fn("COALESCE", fn("odx_ipv6_parse", strArg(call, a, 0), numberArg(call, a, 1, "BIGINT")), sqlast.Keyword("''")), nil
 		},
 		"ipv6_is_in_range": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			return fn("odx_ipv6_in_range", strArg(call, a, 0), strArg(call, a, 1)), nil
@@ -45,7 +45,7 @@ func init() {
 func ipv6Compare(call *sem.Call, a []sqlast.Expr) sqlast.Expr {
 	var prefix sqlast.Expr = i64(-1)
 	if len(a) > 2 {
-		prefix = cast(a[2], "BIGINT")
+		prefix = numberArg(call, a, 2, "BIGINT")
 	}
 	return fn("odx_ipv6_compare", strArg(call, a, 0), strArg(call, a, 1), prefix)
 }
@@ -83,14 +83,14 @@ func formatIPv4(withMask bool) lowerFunc {
 		var num, bits sqlast.Expr
 		switch argType(call, 0) {
 		case types.Int, types.Long, types.Real, types.Decimal:
-			num, bits = cast(a[0], "BIGINT"), i64(32)
+			num, bits = numberArg(call, a, 0, "BIGINT"), i64(32)
 		default:
 			s := strArg(call, a, 0)
 			num, bits = ipv4Number(s), ipv4Prefix(s)
 		}
 		given := sqlast.Expr(i64(32))
 		if len(a) > 1 {
-			given = cast(a[1], "BIGINT")
+			given = numberArg(call, a, 1, "BIGINT")
 		}
 		eff := fn("least", bits, given)
 		m := ipv4Mask(num, eff)
