@@ -98,6 +98,18 @@ func init() {
 				}
 				return geo.PointJSON(lon, lat), nil
 			}},
+		"odx_geo_s2cell_center": {in: []duckdb.Type{duckdb.TYPE_VARCHAR}, out: duckdb.TYPE_VARCHAR,
+			fn: func(v []driver.Value) (any, error) {
+				lon, lat, ok := geo.S2TokenCenter(v[0].(string))
+				if !ok {
+					return nil, nil
+				}
+				return geo.PointJSON(lon, lat), nil
+			}},
+		"odx_geo_distance_to_polygon": {in: []duckdb.Type{duckdb.TYPE_DOUBLE, duckdb.TYPE_DOUBLE, duckdb.TYPE_VARCHAR}, out: duckdb.TYPE_DOUBLE,
+			fn: func(v []driver.Value) (any, error) {
+				return orNull(geo.DistanceToPolygon(v[0].(float64), v[1].(float64), v[2].(string)))
+			}},
 		"odx_treepath": {in: []duckdb.Type{duckdb.TYPE_VARCHAR}, out: duckdb.TYPE_VARCHAR,
 			fn: func(v []driver.Value) (any, error) {
 				paths, err := dynshape.TreePath(v[0].(string))

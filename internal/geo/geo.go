@@ -209,3 +209,27 @@ func PointJSON(lon, lat float64) string {
 	b, _ := json.Marshal(map[string]any{"type": "Point", "coordinates": []float64{lon, lat}})
 	return string(b)
 }
+
+// DistanceToPolygon is the shortest distance in meters from a point to a
+// GeoJSON Polygon or MultiPolygon: 0 inside it, else the distance to the
+// nearest edge (edges as great-circle arcs).
+func DistanceToPolygon(lon, lat float64, geojson string) (float64, bool) {
+	inside, ok := PointInPolygon(lon, lat, geojson)
+	if !ok {
+		return 0, false
+	}
+	if inside {
+		return 0, true
+	}
+	polys, _ := Polygons(geojson)
+	p := toVec(lon, lat)
+	best := math.Inf(1)
+	for _, poly := range polys {
+		for _, ring := range poly {
+			for i := 0; i+1 < len(ring); i++ {
+				best = math.Min(best, segmentDistance(p, toVec(ring[i][0], ring[i][1]), toVec(ring[i+1][0], ring[i+1][1])))
+			}
+		}
+	}
+	return best * EarthRadius, true
+}

@@ -107,3 +107,43 @@ func TestDistanceToLine(t *testing.T) {
 		t.Error("a one-point line must be invalid")
 	}
 }
+
+func TestS2TokenCenter(t *testing.T) {
+	for _, c := range []struct{ lon, lat float64 }{{-80.195829, 25.802215}, {139.806115, 35.554128}, {-122.4, 47.6}, {10, -60}, {179.9, 0.1}, {0, 89.9}} {
+		for _, level := range []int{0, 5, 11, 30} {
+			tok, _ := S2Token(c.lon, c.lat, level)
+			lon, lat, ok := S2TokenCenter(tok)
+			if !ok {
+				t.Fatalf("S2TokenCenter(%q) failed", tok)
+			}
+			// the center's own cell at that level is the same cell
+			if again, _ := S2Token(lon, lat, level); again != tok {
+				t.Errorf("center of %q (%v, %v) lies in %q", tok, lon, lat, again)
+			}
+			if level == 30 {
+				if d, _ := Distance(lon, lat, c.lon, c.lat); d > 0.01 {
+					t.Errorf("level-30 center %v m from the point", d)
+				}
+			}
+		}
+	}
+	for _, bad := range []string{"", "0", "zz", "88d9b0000000000000", "c", "2"} {
+		if _, _, ok := S2TokenCenter(bad); ok {
+			t.Errorf("S2TokenCenter(%q) must fail", bad)
+		}
+	}
+}
+
+func TestDistanceToPolygon(t *testing.T) {
+	square := `{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}`
+	if d, ok := DistanceToPolygon(0.5, 0.5, square); !ok || d != 0 {
+		t.Fatalf("inside: %v, %v", d, ok)
+	}
+	d, _ := DistanceToPolygon(0.5, 2, square)
+	want, _ := Distance(0.5, 2, 0.5, 1)
+	// the top edge is a great-circle arc, which bulges a few meters north
+	// of the parallel its end points lie on
+	if !near(d, want, 10) || d > want {
+		t.Fatalf("outside: %v, want a little under %v", d, want)
+	}
+}

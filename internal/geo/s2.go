@@ -3,6 +3,7 @@ package geo
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"strings"
 )
 
@@ -25,6 +26,9 @@ const MaxS2Level = s2MaxLevel
 // position, orientation after those four levels).
 var s2LookupPos [1 << (2*s2LookupBits + 2)]int
 
+// s2LookupIJ is the inverse of s2LookupPos.
+var s2LookupIJ [1 << (2*s2LookupBits + 2)]int
+
 func init() {
 	for o := 0; o < 4; o++ {
 		s2InitLookup(0, 0, 0, o, 0, o)
@@ -42,6 +46,7 @@ func s2InitLookup(level, i, j, origOrientation, pos, orientation int) {
 	if level == s2LookupBits {
 		ij := i<<s2LookupBits + j
 		s2LookupPos[ij<<2+origOrientation] = pos<<2 + orientation
+		s2LookupIJ[pos<<2+origOrientation] = ij<<2 + orientation
 		return
 	}
 	level++
@@ -122,4 +127,67 @@ func S2Token(lon, lat float64, level int) (string, bool) {
 	lsb := uint64(1) << (2 * (s2MaxLevel - level))
 	id = id&-lsb | lsb
 	return strings.TrimRight(fmt.Sprintf("%016x", id), "0"), true
+}
+
+// s2STToUV inverts s2UVToST.
+func s2STToUV(s float64) float64 {
+	if s >= 0.5 {
+		return (4*s*s - 1) / 3
+	}
+	return (1 - 4*(1-s)*(1-s)) / 3
+}
+
+// s2FaceUVToVec is the point of a cube face at (u, v), not normalised.
+func s2FaceUVToVec(face int, u, v float64) vec {
+	switch face {
+	case 0:
+		return vec{1, u, v}
+	case 1:
+		return vec{-u, 1, v}
+	case 2:
+		return vec{-u, -v, 1}
+	case 3:
+		return vec{-1, -v, -u}
+	case 4:
+		return vec{v, -1, -u}
+	}
+	return vec{v, u, -1}
+}
+
+// S2TokenCenter is the center of the cell a token names; false for a token
+// that is not a valid cell id.
+func S2TokenCenter(token string) (lon, lat float64, ok bool) {
+	if token == "" || len(token) > 16 {
+		return 0, 0, false
+	}
+	var id uint64
+	if _, err := fmt.Sscanf(token+strings.Repeat("0", 16-len(token)), "%x", &id); err != nil {
+		return 0, 0, false
+	}
+	face := int(id >> 61)
+	// the marker bit sits at an even position 0..60 for levels 30..0
+	tz := bits.TrailingZeros64(id)
+	if id == 0 || face > 5 || tz%2 != 0 {
+		return 0, 0, false
+	}
+	level := s2MaxLevel - tz/2
+	i, j := 0, 0
+	b := face & s2SwapMask
+	for k := 7; k >= 0; k-- {
+		n := s2LookupBits
+		if k == 7 {
+			n = s2MaxLevel - 7*s2LookupBits
+		}
+		b += int(id>>(k*2*s2LookupBits+1)&(1<<(2*n)-1)) << 2
+		b = s2LookupIJ[b]
+		i += b >> (s2LookupBits + 2) << (k * s2LookupBits)
+		j += b >> 2 & (1<<s2LookupBits - 1) << (k * s2LookupBits)
+		b &= s2SwapMask | s2InvertMask
+	}
+	size := 1 << (s2MaxLevel - level)
+	center := func(x int) float64 { return (float64(x&^(size-1)) + float64(size)/2) / (1 << s2MaxLevel) }
+	p := s2FaceUVToVec(face, s2STToUV(center(i)), s2STToUV(center(j)))
+	lat = math.Atan2(p.z, math.Hypot(p.x, p.y)) * 180 / math.Pi
+	lon = math.Atan2(p.y, p.x) * 180 / math.Pi
+	return lon, lat, true
 }

@@ -282,6 +282,8 @@ func init() {
 	add(Scalar, "geo_point_to_geohash", 2, 3, str)
 	add(Scalar, "geo_point_to_s2cell", 2, 3, str)
 	add(Scalar, "geo_geohash_to_central_point", 1, 1, dyn)
+	add(Scalar, "geo_s2cell_to_central_point", 1, 1, dyn)
+	add(Scalar, "geo_distance_point_to_polygon", 3, 3, real)
 	table["treepath"].Min, table["treepath"].Max = 1, 1
 	table["datetime_utc_to_local"].Min, table["datetime_utc_to_local"].Max = 2, 2
 	table["datetime_local_to_utc"].Min, table["datetime_local_to_utc"].Max = 2, 2

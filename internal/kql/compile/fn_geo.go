@@ -32,6 +32,12 @@ func init() {
 		"geo_point_to_s2cell": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			return fn("COALESCE", fn("odx_geo_s2cell", append(realArgs(call, a, 0, 2), optLong(call, a, 2, 11))...), sqlast.Keyword("''")), nil
 		},
+		"geo_distance_point_to_polygon": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return fn("odx_geo_distance_to_polygon", append(realArgs(call, a, 0, 2), jsonText(call, a, 2))...), nil
+		},
+		"geo_s2cell_to_central_point": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return cast(fn("odx_geo_s2cell_center", strArg(call, a, 0)), "JSON"), nil
+		},
 		"geo_geohash_to_central_point": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			return cast(fn("odx_geo_geohash_center", strArg(call, a, 0)), "JSON"), nil
 		},
