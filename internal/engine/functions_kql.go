@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 	_ "time/tzdata" // datetime_utc_to_local must know every IANA zone, even where the host has no zoneinfo
@@ -66,6 +67,28 @@ func init() {
 					return nil, nil
 				}
 				return ipaddr.InRange(ip, rng), nil
+			}},
+		// odx_has_ipv4(prefix, text, needle, ...): whether text holds one of
+		// the addresses (prefixes); a needle that is a JSON array holds several.
+		"odx_has_ipv4": {in: []duckdb.Type{duckdb.TYPE_BOOLEAN, duckdb.TYPE_VARCHAR}, variadic: duckdb.TYPE_VARCHAR, out: duckdb.TYPE_BOOLEAN,
+			fn: func(v []driver.Value) (any, error) {
+				var needles []string
+				for _, x := range v[2:] {
+					s := x.(string)
+					if strings.HasPrefix(s, "[") {
+						var list []any
+						if json.Unmarshal([]byte(s), &list) == nil {
+							for _, e := range list {
+								if str, ok := e.(string); ok {
+									needles = append(needles, str)
+								}
+							}
+						}
+						continue
+					}
+					needles = append(needles, s)
+				}
+				return ipaddr.ContainsAny(v[1].(string), needles, v[0].(bool)), nil
 			}},
 		"odx_geo_distance": {in: []duckdb.Type{duckdb.TYPE_DOUBLE, duckdb.TYPE_DOUBLE, duckdb.TYPE_DOUBLE, duckdb.TYPE_DOUBLE}, out: duckdb.TYPE_DOUBLE,
 			fn: func(v []driver.Value) (any, error) {
