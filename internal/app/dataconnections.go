@@ -101,6 +101,9 @@ func (d *dataConnections) startIoT(cfg config.Serve, serverTLS *tls.Config, node
 		if k := ih.EventHubEndpoint; len(k.Brokers) > 0 {
 			bound[name] = iotconn.BoundHub{Endpoint: kafkaEndpoint(k), EventHubName: ih.EventHubName}
 		}
+		if ih.MQTT != nil {
+			bound[name] = iotconn.BoundHub{Broker: mqttBroker(*ih.MQTT)}
+		}
 	}
 	keys, err := iothub.OpenKeys(cfg.DataDir, policies)
 	if err != nil {

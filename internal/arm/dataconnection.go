@@ -111,33 +111,11 @@ func isEventGridKind(k string) bool {
 }
 
 func (h *Handler) getDataConnection(w http.ResponseWriter, r *http.Request, rt route) error {
-	ctx := r.Context()
-	if _, _, err := h.requireDatabase(ctx, rt); err != nil {
-		return err
-	}
-	var dc DataConnectionResource
-	ok, err := h.load(ctx, KindDataConnection, rt.dataConnectionID(), &dc)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return notFound("Data connection '%s' was not found in database '%s' of cluster '%s'.", rt.child, rt.database, rt.cluster)
-	}
-	writeJSON(w, http.StatusOK, dc)
-	return nil
+	return getChild[DataConnectionResource](h, w, r, rt, KindDataConnection, rt.dataConnectionID(), "Data connection")
 }
 
 func (h *Handler) listDataConnections(w http.ResponseWriter, r *http.Request, rt route) error {
-	ctx := r.Context()
-	if _, _, err := h.requireDatabase(ctx, rt); err != nil {
-		return err
-	}
-	conns, err := listUnder[DataConnectionResource](ctx, h, KindDataConnection, rt.databaseID()+"/DataConnections")
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": conns})
-	return nil
+	return listChildren[DataConnectionResource](h, w, r, rt, KindDataConnection, "DataConnections")
 }
 
 func (h *Handler) putDataConnection(w http.ResponseWriter, r *http.Request, rt route) error {
@@ -435,42 +413,6 @@ func (h *Handler) finishDataConnectionPut(ctx context.Context, op *operationReco
 func (h *Handler) deleteDataConnection(w http.ResponseWriter, r *http.Request, rt route) error {
 	return startChildDelete(h, w, r, rt, KindDataConnection, rt.dataConnectionID(), "DataConnectionDelete", actDataConnectionDelete,
 		func(dc *DataConnectionResource) (string, *string) { return dc.ID, &dc.Properties.ProvisioningState })
-}
-
-// startChildDelete deletes a resource under a database (a data connection or
-// a principal assignment) the way ARM does: 204 when it is already gone,
-// else it is marked Deleting and an async operation finishes the delete.
-// fields gives the resource's id and its provisioningState.
-func startChildDelete[T any](h *Handler, w http.ResponseWriter, r *http.Request, rt route, kind, id, opKind string, act action,
-	fields func(*T) (id string, state *string)) error {
-	ctx := r.Context()
-	unlock := h.lockCluster(rt.clusterID())
-	defer unlock()
-	cluster, _, err := h.requireDatabase(ctx, rt)
-	if err != nil {
-		return err
-	}
-	var res T
-	ok, err := h.load(ctx, kind, id, &res)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	resID, state := fields(&res)
-	*state = stateDeleting
-	if err := h.store(ctx, kind, resID, res); err != nil {
-		return err
-	}
-	op := &operationRecord{Subscription: rt.subscription, Location: normalizeLocation(cluster.Location),
-		OperationKind: opKind, Action: act, ResourceID: resID, ClusterID: rt.clusterID()}
-	if err := h.startOperation(w, r, op); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
 }
 
 func (h *Handler) finishDataConnectionDelete(ctx context.Context, op *operationRecord) error {

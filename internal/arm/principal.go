@@ -51,33 +51,11 @@ type principalAssignmentBody struct {
 }
 
 func (h *Handler) getPrincipalAssignment(w http.ResponseWriter, r *http.Request, rt route) error {
-	ctx := r.Context()
-	if _, _, err := h.requireDatabase(ctx, rt); err != nil {
-		return err
-	}
-	var pa principalAssignmentResource
-	ok, err := h.load(ctx, KindPrincipalAssignment, rt.principalAssignmentID(), &pa)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return notFound("Principal assignment '%s' was not found in database '%s' of cluster '%s'.", rt.child, rt.database, rt.cluster)
-	}
-	writeJSON(w, http.StatusOK, pa)
-	return nil
+	return getChild[principalAssignmentResource](h, w, r, rt, KindPrincipalAssignment, rt.principalAssignmentID(), "Principal assignment")
 }
 
 func (h *Handler) listPrincipalAssignments(w http.ResponseWriter, r *http.Request, rt route) error {
-	ctx := r.Context()
-	if _, _, err := h.requireDatabase(ctx, rt); err != nil {
-		return err
-	}
-	pas, err := listUnder[principalAssignmentResource](ctx, h, KindPrincipalAssignment, rt.databaseID()+"/PrincipalAssignments")
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": pas})
-	return nil
+	return listChildren[principalAssignmentResource](h, w, r, rt, KindPrincipalAssignment, "PrincipalAssignments")
 }
 
 func (h *Handler) putPrincipalAssignment(w http.ResponseWriter, r *http.Request, rt route) error {

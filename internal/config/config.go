@@ -86,11 +86,29 @@ type StorageAccount struct {
 	SASToken     string `yaml:"sasToken"`
 }
 
-// IoTHub binds .../Microsoft.Devices/IotHubs/<name> to its built-in Event Hub-compatible endpoint.
+// IoTHub binds .../Microsoft.Devices/IotHubs/<name> to its built-in Event
+// Hub-compatible endpoint, or to an MQTT broker its devices publish to
+// (MQTT); with neither, the hub is odx's embedded IoT hub.
 type IoTHub struct {
 	EventHubEndpoint Kafka             `yaml:"eventHubEndpoint"`
 	EventHubName     string            `yaml:"eventHubName"`
 	Policies         map[string]string `yaml:"policies"` // extra shared access policies: name → base64 key
+	MQTT             *MQTTBroker       `yaml:"mqtt"`
+}
+
+// MQTTBroker is an existing MQTT 5 broker (e.g. mosquitto) carrying an IoT
+// hub's device messages in IoT Hub's topic layout
+// (devices/{deviceId}/messages/events/{property bag}). Each consumer group
+// reads it with a shared subscription ($share/<group>/devices/+/messages/events/#).
+type MQTTBroker struct {
+	Address        string   `yaml:"address"` // host:port
+	TLS            bool     `yaml:"tls"`
+	CAFile         string   `yaml:"caFile"` // PEM CA to trust with tls (system roots otherwise)
+	Username       string   `yaml:"username"`
+	Password       string   `yaml:"password"`
+	ClientIDPrefix string   `yaml:"clientIdPrefix"` // default "odx-"
+	Sessions       int      `yaml:"sessions"`       // MQTT sessions per consumer group (default 2)
+	SessionExpiry  Duration `yaml:"sessionExpiry"`  // how long the broker queues for an absent odx (default 24h)
 }
 
 // Duration is a time.Duration written as "30s", "5m".
@@ -159,6 +177,14 @@ func (f File) Validate() error {
 		}
 	}
 	for name, hub := range f.IoTHubs {
+		if hub.MQTT != nil {
+			if err := hub.MQTT.validate(); err != nil {
+				errs = append(errs, fmt.Errorf("iotHubs.%s.mqtt: %w", name, err))
+			}
+			if len(hub.EventHubEndpoint.Brokers) > 0 {
+				errs = append(errs, fmt.Errorf("iotHubs.%s: set mqtt or eventHubEndpoint, not both", name))
+			}
+		}
 		if len(hub.EventHubEndpoint.Brokers) > 0 {
 			if err := hub.EventHubEndpoint.validate(); err != nil {
 				errs = append(errs, fmt.Errorf("iotHubs.%s.eventHubEndpoint: %w", name, err))
@@ -166,6 +192,25 @@ func (f File) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (m MQTTBroker) validate() error {
+	if _, port, err := net.SplitHostPort(m.Address); err != nil || port == "" {
+		return fmt.Errorf("address %q: want host:port (e.g. 127.0.0.1:1883)", m.Address)
+	}
+	if m.Sessions < 0 || m.Sessions > 64 {
+		return fmt.Errorf("sessions %d: use 1 to 64 (0 for the default, 2)", m.Sessions)
+	}
+	if m.SessionExpiry < 0 {
+		return errors.New("sessionExpiry must not be negative")
+	}
+	if m.CAFile != "" && !m.TLS {
+		return errors.New("caFile is set but tls is not: set tls: true")
+	}
+	if strings.ContainsAny(m.ClientIDPrefix, "/+#") {
+		return fmt.Errorf("clientIdPrefix %q: must not contain '/', '+' or '#'", m.ClientIDPrefix)
+	}
+	return nil
 }
 
 func (k Kafka) validate() error {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -45,7 +46,11 @@ func newEndpoint(h EventHub, timeout time.Duration, log *slog.Logger) (*endpoint
 // records of a device share a partition, whose promises franz-go completes
 // in order.
 func (e *endpoint) store(ctx context.Context, id Identity, app []Property, sys map[string]string, body []byte, done func(error)) {
-	topic := BuiltInEventHub(id.Hub)
+	e.storeTo(ctx, BuiltInEventHub(id.Hub), id, app, sys, body, done)
+}
+
+// storeTo is store into a given event hub.
+func (e *endpoint) storeTo(ctx context.Context, topic string, id Identity, app []Property, sys map[string]string, body []byte, done func(error)) {
 	if err := e.ensure(topic); err != nil {
 		done(err)
 		return
@@ -84,3 +89,68 @@ func (e *endpoint) ensure(topic string) error {
 }
 
 func (e *endpoint) close() { e.client.Close() }
+
+// primeRecentIDs adds to seen the device and message id of the last n
+// records of each partition of topic (those with a message-id header).
+func (e *endpoint) primeRecentIDs(ctx context.Context, topic string, n int, seen *recentIDs) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(e.client)
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return err
+	}
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err != nil {
+		return err
+	}
+	from := map[int32]kgo.Offset{}
+	want := map[int32]int64{} // partition → end offset still to reach
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil || o.Offset <= 0 {
+			return
+		}
+		at := max(o.Offset-int64(n), 0)
+		if s, ok := starts.Lookup(topic, o.Partition); ok && s.Err == nil {
+			at = max(at, s.Offset)
+		}
+		if at < o.Offset {
+			from[o.Partition] = kgo.NewOffset().At(at)
+			want[o.Partition] = o.Offset
+		}
+	})
+	if len(want) == 0 {
+		return nil
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.hub.Addr()), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			var dev, mod, mid string
+			for _, h := range r.Headers {
+				switch h.Key {
+				case PropDeviceID:
+					dev = string(h.Value)
+				case PropModuleID:
+					mod = string(h.Value)
+				case PropMessageID:
+					mid = string(h.Value)
+				}
+			}
+			if mid != "" {
+				seen.add(dev + "\x00" + mod + "\x00" + mid)
+			}
+			if r.Offset+1 >= want[r.Partition] {
+				delete(want, r.Partition)
+			}
+		})
+	}
+	return nil
+}

@@ -132,7 +132,9 @@ func Headers(id Identity, app []Property, sys map[string]string, enqueued time.T
 	if id.Module != "" {
 		all[PropModuleID] = id.Module
 	}
-	all[PropAuthMethod] = id.AuthMethod()
+	if id.Scope != "" { // a broker-bound hub's messages did not authenticate with odx
+		all[PropAuthMethod] = id.AuthMethod()
+	}
 	all[PropAuthGenerationID] = id.GenerationID
 	all[PropEnqueuedTime] = FormatTime(enqueued)
 	all[PropMessageSource] = "Telemetry"

@@ -186,25 +186,12 @@ func grepLines(text, substr string) string {
 // cluster, database and Event Hub data connection; kcat produces CSV events
 // to the embedded hub; the rows are queried back with their values.
 func TestEventHubPythonArticleFlow(t *testing.T) {
-	const python = "/usr/bin/python3"
-	if err := exec.Command(python, "-c", "import azure.mgmt.kusto, azure.identity").Run(); err != nil {
-		t.Skip("Debian's python3-azure is not installed: apt-get install -y python3-azure")
-	}
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
 		t.Skip("kcat is not installed (apt-get install -y kcat)")
 	}
 	s := startServer(t, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "testdata/eventhub_flow.py")
-	cmd.Env = append(os.Environ(), "ODX_URL="+s.url, "ODX_TENANT="+s.creds.TenantID, "ODX_CLIENT_ID="+s.creds.ClientID,
-		"ODX_CLIENT_SECRET="+s.creds.ClientSecret, "ODX_SUBSCRIPTION=00000000-0000-0000-0000-0000000000e2",
-		"REQUESTS_CA_BUNDLE="+s.creds.CAFile)
-	if out, err := cmd.CombinedOutput(); err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "OK") {
-		s.dumpLog()
-		t.Fatalf("eventhub_flow.py: %v\n%s", err, out)
-	}
+	runArticleFlow(t, s, "EventHub")
 	produce := exec.Command(kcat, "-b", s.kafkaAddr(), "-t", "stormevents", "-P")
 	produce.Stdin = strings.NewReader("2007-01-01T00:00:00Z,2007-01-01T05:00:00Z,FLORIDA,Heavy Rain\n" +
 		"2007-01-02T00:00:00Z,2007-01-02T01:30:00Z,GEORGIA,Thunderstorm Wind\n")
@@ -215,5 +202,27 @@ func TestEventHubPythonArticleFlow(t *testing.T) {
 	body := s.queryV1("mykustodatabase", "StormEvents | where State == 'GEORGIA' | project EventType, hours = (EndTime - StartTime) / 1h")
 	if !strings.Contains(body, `["Thunderstorm Wind",1.5]`) {
 		t.Fatalf("rows: %s", body)
+	}
+}
+
+// runArticleFlow runs testdata/article_flow.py: Debian's python3-azure SDK
+// makes the cluster, the database, the StormEvents table with its CSV mapping,
+// and a data connection of the given kind (EventHub or IotHub), as
+// data-connection-python.md does.
+func runArticleFlow(t *testing.T, s *server, kind string) {
+	t.Helper()
+	const python = "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import azure.mgmt.kusto, azure.identity").Run(); err != nil {
+		t.Skip("Debian's python3-azure is not installed: apt-get install -y python3-azure")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, "testdata/article_flow.py")
+	cmd.Env = append(os.Environ(), "ODX_URL="+s.url, "ODX_TENANT="+s.creds.TenantID, "ODX_CLIENT_ID="+s.creds.ClientID,
+		"ODX_CLIENT_SECRET="+s.creds.ClientSecret, "ODX_SUBSCRIPTION=00000000-0000-0000-0000-0000000000e2",
+		"REQUESTS_CA_BUNDLE="+s.creds.CAFile, "ODX_CONNECTION_KIND="+kind)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "OK") {
+		s.dumpLog()
+		t.Fatalf("article_flow.py (%s): %v\n%s", kind, err, out)
 	}
 }

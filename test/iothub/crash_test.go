@@ -18,6 +18,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	iotconn "odx/internal/connect/iothub"
 	"odx/internal/iothub"
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
@@ -43,14 +44,19 @@ func crashChild(dir string) {
 		fmt.Fprintln(os.Stderr, "crash child:", err)
 		os.Exit(2)
 	}
-	n, err := startNode(&testing.T{}, dir, os.Getenv("ODX_IOT_CRASH_KAFKA"), os.Getenv("ODX_IOT_CRASH_MQTT"))
+	hubName, bound := crashHub, map[string]iotconn.BoundHub(nil)
+	if addr := os.Getenv("ODX_IOT_CRASH_BROKER"); addr != "" {
+		// The hub's devices publish to an external MQTT broker.
+		hubName, bound = brokerHub, map[string]iotconn.BoundHub{brokerHub: {Broker: &iothub.Broker{Address: addr}}}
+	}
+	n, err := startNode(&testing.T{}, dir, os.Getenv("ODX_IOT_CRASH_KAFKA"), os.Getenv("ODX_IOT_CRASH_MQTT"), bound)
 	if err != nil {
 		fail(err)
 	}
 	if err := n.table("Plant", "Events", crashTable); err != nil {
 		fail(err)
 	}
-	s := connSpec("crash", crashHub)
+	s := connSpec("crash", hubName)
 	s.Table, s.SystemProperties = "Events", nil
 	if err := n.m.Apply(context.Background(), s); err != nil {
 		fail(err)

@@ -56,8 +56,9 @@ type node struct {
 }
 
 // startNode starts a node; kafkaAddr and mqttAddr may name fixed ports so a
-// restarted node is found at the same place.
-func startNode(t testing.TB, dir, kafkaAddr, mqttAddr string) (*node, error) {
+// restarted node is found at the same place. bound are IoT hubs bound in
+// the configuration (to an MQTT broker, say).
+func startNode(t testing.TB, dir, kafkaAddr, mqttAddr string, bound map[string]iotconn.BoundHub) (*node, error) {
 	ctx := context.Background()
 	n := &node{t: t, dir: dir}
 	var err error
@@ -86,6 +87,7 @@ func startNode(t testing.TB, dir, kafkaAddr, mqttAddr string) (*node, error) {
 	reg := connect.NewRegistry()
 	conn := iotconn.New(iotconn.Options{
 		Keys:          n.keys,
+		Hubs:          bound,
 		Embedded:      &eventhub.Endpoint{Brokers: []string{n.eventHub.Addr()}, Partitions: hub.DefaultPartitions, StaticMembership: true},
 		NodeID:        "node-of-" + dir,
 		ClientOptions: []kgo.Opt{kgo.HeartbeatInterval(100 * time.Millisecond)},
@@ -101,7 +103,7 @@ func startNode(t testing.TB, dir, kafkaAddr, mqttAddr string) (*node, error) {
 
 func mustStartNode(t *testing.T, dir string) *node {
 	t.Helper()
-	n, err := startNode(t, dir, "127.0.0.1:0", "127.0.0.1:0")
+	n, err := startNode(t, dir, "127.0.0.1:0", "127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

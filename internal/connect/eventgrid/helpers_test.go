@@ -13,20 +13,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"odx/internal/blobstore"
@@ -39,12 +32,13 @@ import (
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
 	"odx/internal/storage"
+	"odx/internal/testutil/azurite"
 )
 
 // Azurite's well-known development account.
 const (
-	devAccount = "devstoreaccount1"
-	devKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+	devAccount = azurite.Account
+	devKey     = azurite.Key
 	testSub    = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg"
 )
 
@@ -57,98 +51,23 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// azurite is one Azurite blob server shared by the package's tests.
-var azurite struct {
-	once     sync.Once
-	endpoint string // http://127.0.0.1:<port>/devstoreaccount1
-	err      error
-	cmd      *exec.Cmd
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if azurite.cmd != nil {
-		azurite.cmd.Process.Kill()
-		azurite.cmd.Wait()
-	}
+	azurite.StopShared()
 	os.Exit(code)
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startAzurite returns the endpoint of the shared Azurite, starting it on
-// first use. Tests skip when it is not installed (CI runs npm ci in
-// testdata/azurite).
-func startAzurite(t *testing.T) string {
-	t.Helper()
-	bin, _ := filepath.Abs("testdata/azurite/node_modules/.bin/azurite-blob")
-	if _, err := os.Stat(bin); err != nil {
-		t.Skip("Azurite is not installed: run `npm ci` in internal/connect/eventgrid/testdata/azurite")
-	}
-	azurite.once.Do(func() {
-		port := freePort(t)
-		cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--inMemoryPersistence",
-			"--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent")
-		dieWithTest(cmd)
-		if err := cmd.Start(); err != nil {
-			azurite.err = err
-			return
-		}
-		azurite.cmd = cmd
-		base := fmt.Sprintf("http://127.0.0.1:%d", port)
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			if resp, err := http.Get(base + "/"); err == nil {
-				resp.Body.Close()
-				azurite.endpoint = base + "/" + devAccount
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		azurite.err = fmt.Errorf("Azurite did not answer on %s within 30s", base)
-	})
-	if azurite.err != nil {
-		t.Fatal(azurite.err)
-	}
-	return azurite.endpoint
-}
+// startAzurite returns the endpoint of the package's shared Azurite,
+// starting it on first use. Tests skip when it is not installed (CI runs
+// npm ci in testdata/azurite).
+func startAzurite(t *testing.T) string { return azurite.Shared(t) }
 
 // blobClient uploads to Azurite with azblob, as a user would.
-func blobClient(t *testing.T, endpoint string) *azblob.Client {
-	t.Helper()
-	cred, err := azblob.NewSharedKeyCredential(devAccount, devKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := azblob.NewClientWithSharedKeyCredential(endpoint+"/", cred, &azblob.ClientOptions{
-		ClientOptions: policy.ClientOptions{InsecureAllowCredentialWithHTTP: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cl
-}
+func blobClient(t *testing.T, endpoint string) *azblob.Client { return azurite.Client(t, endpoint) }
 
 func upload(t *testing.T, cl *azblob.Client, container, name string, body []byte, metadata map[string]string) {
 	t.Helper()
-	ctx := context.Background()
-	if _, err := cl.CreateContainer(ctx, container, nil); err != nil && !strings.Contains(err.Error(), "ContainerAlreadyExists") {
-		t.Fatal(err)
-	}
-	md := map[string]*string{}
-	for k, v := range metadata {
-		md[k] = &v
-	}
-	if _, err := cl.UploadBuffer(ctx, container, name, body, &blockblob.UploadBufferOptions{Metadata: md}); err != nil {
-		t.Fatal(err)
-	}
+	azurite.Upload(t, cl, container, name, body, metadata)
 }
 
 // env is one test's stack.

@@ -41,12 +41,18 @@ var SystemProperties = []string{
 }
 
 // BoundHub is an IoT hub bound in the configuration file to its built-in
-// endpoint (Event Hub-compatible, Kafka protocol).
+// endpoint (Event Hub-compatible, Kafka protocol), or to an MQTT broker
+// its devices publish to.
 type BoundHub struct {
 	Endpoint eventhub.Endpoint
 	// EventHubName is the endpoint's Event Hub-compatible name; the hub
 	// name when empty.
 	EventHubName string
+	// Broker, when set, is the MQTT broker the hub's devices publish to
+	// (Endpoint and EventHubName are then unused): each consumer group
+	// reads it with a shared subscription into the embedded event hub
+	// (iot.Bridge), and its connections consume that.
+	Broker *iot.Broker
 }
 
 // Options configure the connector.
@@ -67,7 +73,10 @@ type Options struct {
 }
 
 // Connector runs IotHub data connections.
-type Connector struct{ o Options }
+type Connector struct {
+	o       Options
+	bridges bridges
+}
 
 // New makes the connector.
 func New(o Options) *Connector {
@@ -100,13 +109,18 @@ type source struct {
 	endpoint eventhub.Endpoint
 	topic    string
 	policies []iot.Policy // nil: unknown (a bound hub without configured policies)
+	broker   *iot.Broker  // a hub on an MQTT broker: endpoint and topic come from its bridge
 }
 
 // resolve finds a hub's built-in endpoint. An embedded hub is created on
 // first use, as creating an IoT hub in Azure precedes its connections.
 func (c *Connector) resolve(hub string) (source, error) {
 	if b, ok := c.o.Hubs[strings.ToLower(hub)]; ok {
-		s := source{hub: hub, endpoint: b.Endpoint, topic: b.EventHubName}
+		s := source{hub: hub, endpoint: b.Endpoint, topic: b.EventHubName, broker: b.Broker}
+		if s.broker != nil && c.o.Embedded != nil {
+			s.endpoint = *c.o.Embedded
+			s.endpoint.CreateTopics = true
+		}
 		if s.topic == "" {
 			s.topic = hub
 		}
@@ -201,6 +215,14 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 	}
 	if p := src.checkPolicy(rt.Spec.Extra[PolicyProperty]); p != "" {
 		return fmt.Errorf("%s", p)
+	}
+	if src.broker != nil {
+		br, release, err := c.acquireBridge(ctx, rt, src.hub, *src.broker)
+		if err != nil {
+			return err
+		}
+		defer release()
+		src.topic = br.Topic()
 	}
 	eh := eventhub.New(eventhub.Options{
 		Namespaces:    map[string]eventhub.Endpoint{src.hub: src.endpoint},

@@ -73,9 +73,6 @@ func (e RecordError) Error() string {
 	return b.String()
 }
 
-var errORCUnsupported = kerr.New(kerr.BadRequest, CodeFormatNotSupported,
-	"the orc format is not supported yet: odx has no sound pure-Go ORC reader; convert the file to parquet or avro")
-
 // readFailed reports an error of the underlying reader. Errors that already
 // carry an ADX code (a corrupt gzip stream: BadRequest_InvalidArchive) keep
 // it, with the source named.

@@ -131,6 +131,9 @@ type Record struct {
 	Line   int64
 	Fields []string
 	Value  any
+	// Picked holds, for a json decoder given Options.Picks, the values at
+	// the picked paths (Missing where a record has none) instead of Value.
+	Picked []any
 }
 
 // Decimal is an exact decimal number in plain text (`-12.5`), as Avro and
@@ -182,6 +185,10 @@ type Options struct {
 	// JSONShape, when set, is shared by the json decoders of sources of
 	// one shape (see JSONShape); nil: each decoder learns on its own.
 	JSONShape *JSONShape
+	// Picks, when set, makes the json (JSON Lines) decoder extract only
+	// these paths of each record into Record.Picked (see NewPicks); other
+	// formats ignore it.
+	Picks *Picks
 }
 
 const (
@@ -233,7 +240,7 @@ func NewDecoder(f Format, r io.Reader, opts Options) (Decoder, error) {
 	case W3CLogFile:
 		return newW3C(r, opts), nil
 	case ORC:
-		return nil, errORCUnsupported
+		return newORC(r, opts)
 	}
 	return nil, kerr.New(kerr.BadRequest, CodeFormatNotSupported, "data format %q is not supported", string(f))
 }

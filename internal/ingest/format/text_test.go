@@ -321,8 +321,8 @@ func TestGuessAndParseFormat(t *testing.T) {
 	if _, err := ParseFormat("xlsx"); codeOf(err) != CodeFormatNotSupported {
 		t.Errorf("unknown format: %v", err)
 	}
-	if _, err := NewDecoder(ORC, strings.NewReader(""), Options{}); codeOf(err) != CodeFormatNotSupported {
-		t.Errorf("orc must say it is not supported: %v", err)
+	if _, err := NewDecoder(ORC, strings.NewReader(""), Options{}); codeOf(err) != CodeInvalidBlob {
+		t.Errorf("an empty orc source must be an invalid blob: %v", err)
 	}
 }
 

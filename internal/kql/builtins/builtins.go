@@ -260,6 +260,34 @@ func init() {
 	add(Scalar, "ingestion_time", 0, 0, datetime)
 	add(Scalar, "toscalar", 1, 1, Arg(0))
 	add(Scalar, "materialize", 1, 1, Arg(0))
+	// hash_many, punycode, ipv6, geo, time zones, paths (compile/fn_hash.go,
+	// fn_punycode.go, fn_ipv6.go, fn_geo.go, fn_timezone.go, fn_dynshape.go)
+	add(Scalar, "hash_many", 2, 64, long)
+	add(Scalar, "hash_combine", 2, 64, long)
+	for _, n := range []string{"punycode_from_string", "punycode_to_string", "punycode_domain_from_string", "punycode_domain_to_string", "parse_ipv6"} {
+		add(Scalar, n, 1, 1, str)
+	}
+	add(Scalar, "parse_ipv6_mask", 2, 2, str)
+	add(Scalar, "format_ipv4", 1, 2, str)
+	add(Scalar, "format_ipv4_mask", 1, 2, str)
+	add(Scalar, "ipv6_compare", 2, 3, long)
+	add(Scalar, "ipv6_is_match", 2, 3, boolean)
+	add(Scalar, "ipv6_is_in_range", 2, 2, boolean)
+	add(Scalar, "ipv6_is_in_any_range", 2, 64, boolean)
+	add(Scalar, "ipv4_is_in_any_range", 2, 64, boolean)
+	add(Scalar, "geo_distance_2points", 4, 4, real)
+	add(Scalar, "geo_point_in_circle", 5, 5, boolean)
+	add(Scalar, "geo_point_in_polygon", 3, 3, boolean)
+	add(Scalar, "geo_distance_point_to_line", 3, 3, real)
+	add(Scalar, "geo_point_to_geohash", 2, 3, str)
+	add(Scalar, "geo_point_to_s2cell", 2, 3, str)
+	add(Scalar, "geo_geohash_to_central_point", 1, 1, dyn)
+	add(Scalar, "geo_s2cell_to_central_point", 1, 1, dyn)
+	add(Scalar, "geo_distance_point_to_polygon", 3, 3, real)
+	table["treepath"].Min, table["treepath"].Max = 1, 1
+	table["datetime_utc_to_local"].Min, table["datetime_utc_to_local"].Max = 2, 2
+	table["datetime_local_to_utc"].Min, table["datetime_local_to_utc"].Max = 2, 2
+	agg("buildschema", "schema", 1, 1, dyn)
 	// window functions (need serialized rows)
 	table["row_number"] = &Func{Name: "row_number", Kind: Window, Min: 0, Max: 2, Result: long}
 	table["prev"] = &Func{Name: "prev", Kind: Window, Min: 1, Max: 3, Result: Arg(0)}

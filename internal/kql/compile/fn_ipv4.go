@@ -1,8 +1,6 @@
 package compile
 
 import (
-	"regexp"
-
 	"odx/internal/kql/sem"
 	"odx/internal/kql/types"
 	"odx/internal/sqlast"
@@ -70,43 +68,5 @@ func init() {
 			bits := ipv4Prefix(rng)
 			return bin("=", ipv4Mask(ipv4Number(ip), bits), ipv4Mask(ipv4Number(rng), bits)), nil
 		},
-		"has_ipv4":            hasIPv4(false),
-		"has_ipv4_prefix":     hasIPv4(true),
-		"has_any_ipv4":        hasIPv4(false),
-		"has_any_ipv4_prefix": hasIPv4(true),
 	})
-}
-
-// hasIPv4 looks for an address (or prefix) delimited by anything but digits and dots.
-func hasIPv4(prefix bool) lowerFunc {
-	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-		s := strArg(call, a, 0)
-		var out sqlast.Expr
-		for i := 1; i < len(a); i++ {
-			var needles []string
-			if k, ok := constArg(call, i); ok {
-				if v, ok := k.(string); ok {
-					needles = append(needles, v)
-				}
-			}
-			for _, n := range needles {
-				re := `(^|[^\d.])` + regexp.QuoteMeta(n)
-				if !prefix {
-					re += `($|[^\d.])`
-				} else if n != "" && n[len(n)-1] != '.' {
-					re += `($|[^\d])`
-				}
-				e := fn("regexp_matches", s, str(re))
-				if out == nil {
-					out = e
-				} else {
-					out = bin("OR", out, e)
-				}
-			}
-		}
-		if out == nil {
-			return nil, unsupported("%s needs constant addresses", call.Fn)
-		}
-		return out, nil
-	}
 }

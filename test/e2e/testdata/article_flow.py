@@ -1,11 +1,13 @@
-"""The Event Hub steps of data-connection-python.md against a real odx serve,
-with Debian's azure-mgmt-kusto: cluster, database, the StormEvents table and
-its CSV mapping (through the Kusto data plane), then an Event Hub data
-connection on the embedded event hub. Prints OK at the end; the Go test then
-produces CSV events and queries the rows back.
+"""The steps of data-connection-python.md against a real odx serve, with
+Debian's azure-mgmt-kusto: cluster, database, the StormEvents table and its
+CSV mapping (through the Kusto data plane), then one data connection of the
+kind ODX_CONNECTION_KIND names: EventHub (default; the embedded event hub
+"stormevents") or IotHub (the embedded IoT hub "building"). Prints OK at the
+end; the Go test then sends CSV events (kcat, mosquitto_pub) and queries the
+rows back.
 
 Environment: ODX_URL, ODX_TENANT, ODX_CLIENT_ID, ODX_CLIENT_SECRET,
-ODX_SUBSCRIPTION, REQUESTS_CA_BUNDLE.
+ODX_SUBSCRIPTION, REQUESTS_CA_BUNDLE, ODX_CONNECTION_KIND.
 """
 import os
 import sys
@@ -13,7 +15,7 @@ import sys
 import requests
 from azure.identity import ClientSecretCredential
 from azure.mgmt.kusto import KustoManagementClient
-from azure.mgmt.kusto.models import AzureSku, Cluster, EventHubDataConnection, ReadWriteDatabase
+from azure.mgmt.kusto.models import AzureSku, Cluster, EventHubDataConnection, IotHubDataConnection, ReadWriteDatabase
 
 url = os.environ["ODX_URL"]
 subscription_id = os.environ["ODX_SUBSCRIPTION"]
@@ -52,13 +54,23 @@ kusto_mgmt(".create table StormEvents ingestion csv mapping 'StormEvents_CSV_Map
            "'[{\"Name\":\"StartTime\",\"Ordinal\":0},{\"Name\":\"EndTime\",\"Ordinal\":1},"
            "{\"Name\":\"State\",\"Ordinal\":2},{\"Name\":\"EventType\",\"Ordinal\":3}]'")
 
-event_hub_resource_id = (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group_name}"
-                         "/providers/Microsoft.EventHub/namespaces/ns1/eventhubs/stormevents")
-eh = client.data_connections.begin_create_or_update(
+kind = os.environ.get("ODX_CONNECTION_KIND", "EventHub")
+resource_prefix = f"/subscriptions/{subscription_id}/resourceGroups/{resource_group_name}/providers"
+if kind == "EventHub":
+    name = "myeventhubconnect"
+    parameters = EventHubDataConnection(event_hub_resource_id=f"{resource_prefix}/Microsoft.EventHub/namespaces/ns1/eventhubs/stormevents",
+                                        consumer_group="$Default", location=location, table_name="StormEvents",
+                                        mapping_rule_name="StormEvents_CSV_Mapping", data_format="csv")
+elif kind == "IotHub":
+    name = "myiothubconnect"
+    parameters = IotHubDataConnection(iot_hub_resource_id=f"{resource_prefix}/Microsoft.Devices/IotHubs/building",
+                                      shared_access_policy_name="iothubowner", consumer_group="$Default", location=location,
+                                      table_name="StormEvents", mapping_rule_name="StormEvents_CSV_Mapping", data_format="csv")
+else:
+    expect(False, f"unknown ODX_CONNECTION_KIND {kind}")
+
+connection = client.data_connections.begin_create_or_update(
     resource_group_name=resource_group_name, cluster_name=cluster_name, database_name=database_name,
-    data_connection_name="myeventhubconnect",
-    parameters=EventHubDataConnection(event_hub_resource_id=event_hub_resource_id, consumer_group="$Default", location=location,
-                                      table_name="StormEvents", mapping_rule_name="StormEvents_CSV_Mapping",
-                                      data_format="csv")).result()
-expect(isinstance(eh, EventHubDataConnection) and eh.provisioning_state == "Succeeded", f"data connection {eh}")
+    data_connection_name=name, parameters=parameters).result()
+expect(connection.kind == kind and connection.provisioning_state == "Succeeded", f"data connection {connection}")
 print("OK")

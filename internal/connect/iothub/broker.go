@@ -1,0 +1,97 @@
+package iothub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"odx/internal/connect"
+	iot "odx/internal/iothub"
+)
+
+// bridges shares one broker bridge per IoT hub and consumer group between
+// the connections that read it: connections of one consumer group split a
+// hub's messages, as on Event Hubs, so they read one event hub fed by one
+// shared subscription.
+type bridges struct {
+	mu sync.Mutex
+	m  map[string]*bridgeRef
+}
+
+type bridgeRef struct {
+	b    *iot.Bridge
+	refs int
+}
+
+// acquire starts (or shares) the bridge of hub and group; release it when done.
+func (c *Connector) acquireBridge(ctx context.Context, rt connect.Runtime, hub string, b iot.Broker) (*iot.Bridge, func(), error) {
+	if c.o.Embedded == nil || len(c.o.Embedded.Brokers) == 0 {
+		return nil, nil, fmt.Errorf("IoT hub %s is bound to an MQTT broker, whose messages odx keeps in its embedded event hub, which is off", hub)
+	}
+	key := strings.ToLower(hub) + "\x00" + rt.Spec.ConsumerGroup
+	c.bridges.mu.Lock()
+	defer c.bridges.mu.Unlock()
+	if c.bridges.m == nil {
+		c.bridges.m = map[string]*bridgeRef{}
+	}
+	ref, ok := c.bridges.m[key]
+	if !ok {
+		br, err := iot.StartBridge(ctx, iot.BridgeOptions{
+			Hub: hub, Group: rt.Spec.ConsumerGroup, Broker: b, NodeID: c.o.NodeID, Logger: rt.Logger,
+			EventHub: kafkaTopics{addr: c.o.Embedded.Brokers[0], partitions: c.o.Embedded.Partitions},
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		ref = &bridgeRef{b: br}
+		c.bridges.m[key] = ref
+	}
+	ref.refs++
+	release := func() {
+		c.bridges.mu.Lock()
+		defer c.bridges.mu.Unlock()
+		if ref.refs--; ref.refs == 0 {
+			delete(c.bridges.m, key)
+			ref.b.Close()
+		}
+	}
+	return ref.b, release, nil
+}
+
+// kafkaTopics creates event hubs on a Kafka-protocol endpoint (the
+// embedded event hub) for a bridge.
+type kafkaTopics struct {
+	addr       string
+	partitions int32
+}
+
+func (k kafkaTopics) Addr() string { return k.addr }
+
+func (k kafkaTopics) CreateTopic(name string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.addr))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	parts := k.partitions
+	if parts <= 0 {
+		parts = 4
+	}
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, parts, -1, nil, name)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return err
+	}
+	return nil
+}
