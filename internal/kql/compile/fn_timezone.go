@@ -22,9 +22,7 @@ func init() {
 }
 
 // zoneTicks applies a ticks -> ticks zone function to a stored datetime
-// (TIMESTAMP_NS today: converted to ticks and back).
+// (ticks themselves); a shift past either end of the range is null.
 func zoneTicks(udf string, dt, zone sqlast.Expr) sqlast.Expr {
-	ticks := bin("+", bin("//", epochNs(dt), i64(100)), i64(ticksTo1970))
-	shifted := fn(udf, ticks, zone)
-	return fromNs(bin("*", bin("-", shifted, i64(ticksTo1970)), i64(100)))
+	return dtRange(fn(udf, dt, zone))
 }
