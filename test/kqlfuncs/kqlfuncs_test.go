@@ -14,6 +14,7 @@ import (
 
 	"odx/internal/engine"
 	"odx/internal/kql"
+	"odx/internal/kql/types"
 )
 
 // firstRow compiles and runs query and returns its first row.
@@ -34,6 +35,15 @@ func firstRow(t *testing.T, db *engine.DB, query string) []any {
 	v, err := rows.Values()
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i, c := range q.Columns {
+		// datetimes come out of the engine as ticks since 0001-01-01
+		if ticks, ok := v[i].(int64); ok && c.Type == types.DateTime {
+			v[i] = nil
+			if tm, ok := types.TimeFromTicks(ticks); ok {
+				v[i] = tm
+			}
+		}
 	}
 	return v
 }
