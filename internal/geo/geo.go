@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"sync"
 )
 
 // EarthRadius is the radius, in meters, of the sphere Kusto measures on: the
@@ -84,8 +85,17 @@ func validRing(pts [][]float64) bool {
 	return true
 }
 
-// Lines reads a GeoJSON LineString or MultiLineString.
+// Lines reads a GeoJSON LineString or MultiLineString. The result is shared
+// (cached): callers must not modify it.
 func Lines(geojson string) ([][][]float64, error) {
+	v, err := parsed.get("L"+geojson, func() (any, error) { return parseLines(geojson) })
+	if err != nil {
+		return nil, err
+	}
+	return v.([][][]float64), nil
+}
+
+func parseLines(geojson string) ([][][]float64, error) {
 	var s shape
 	if err := json.Unmarshal([]byte(geojson), &s); err != nil {
 		return nil, errShape
@@ -131,8 +141,17 @@ func DistanceToLine(lon, lat float64, geojson string) (float64, bool) {
 }
 
 // Polygons reads a GeoJSON Polygon or MultiPolygon: each polygon is a shell
-// followed by its holes.
+// followed by its holes. The result is shared (cached): callers must not
+// modify it.
 func Polygons(geojson string) ([][][][]float64, error) {
+	v, err := parsed.get("P"+geojson, func() (any, error) { return parsePolygons(geojson) })
+	if err != nil {
+		return nil, err
+	}
+	return v.([][][][]float64), nil
+}
+
+func parsePolygons(geojson string) ([][][][]float64, error) {
 	var s shape
 	if err := json.Unmarshal([]byte(geojson), &s); err != nil {
 		return nil, errShape
@@ -232,4 +251,38 @@ func DistanceToPolygon(lon, lat float64, geojson string) (float64, bool) {
 		}
 	}
 	return best * EarthRadius, true
+}
+
+// shapeCache keeps recently parsed shapes: a query usually tests every row
+// against the same constant polygon or line, which need not be parsed again
+// per row. It is cleared when full, which bounds its memory.
+type shapeCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedShape
+}
+
+type cachedShape struct {
+	v   any
+	err error
+}
+
+const shapeCacheSize = 64
+
+var parsed = &shapeCache{}
+
+func (c *shapeCache) get(key string, parse func() (any, error)) (any, error) {
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok {
+		return e.v, e.err
+	}
+	v, err := parse()
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) >= shapeCacheSize {
+		c.entries = map[string]cachedShape{}
+	}
+	c.entries[key] = cachedShape{v, err}
+	c.mu.Unlock()
+	return v, err
 }
