@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -28,6 +29,16 @@ const (
 // and none after it is. A flush therefore commits table after table until
 // nothing is pending.
 //
+// With a Sink that is a Preparer, commits run in the background (Submit):
+// while one commit is stored the next is decoded and the connector reads
+// on, so fetching, decoding and storing overlap. Events handed to a
+// background commit leave the partition queues at once; their partition's
+// position advances when the commit is stored and collected (Collect,
+// Flush, Settle). If a background commit fails, none after it is stored and
+// the batcher is broken: every later Submit, Collect and Flush returns the
+// error, and the connector must start over from the committed positions
+// with a new batcher.
+//
 // A Batcher is not safe for concurrent use; the connector serialises calls.
 type Batcher struct {
 	conn   string
@@ -37,6 +48,25 @@ type Batcher struct {
 	now    func() time.Time
 	parts  map[int32]*partQueue
 	tables map[tableKey]*tableBatch
+
+	prep     Preparer  // nil: commits are synchronous
+	inflight []*flight // background commits, oldest first
+	failed   error     // the first background commit that failed
+}
+
+// maxInFlight bounds the background commits: one being stored while the
+// next is decoded. More would hold more events in memory without using a
+// core that is idle.
+const maxInFlight = 2
+
+// flight is one background commit.
+type flight struct {
+	k    tableKey
+	c    Commit
+	runs []run
+	done chan struct{} // closed when rep and err are set
+	rep  Report
+	err  error
 }
 
 type tableKey struct{ database, table string }
@@ -72,8 +102,10 @@ func NewBatcher(connection string, sink Sink, stats *Stats, log *slog.Logger) *B
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Batcher{conn: connection, sink: sink, stats: stats, log: log, now: time.Now,
+	b := &Batcher{conn: connection, sink: sink, stats: stats, log: log, now: time.Now,
 		parts: map[int32]*partQueue{}, tables: map[tableKey]*tableBatch{}}
+	b.prep, _ = sink.(Preparer)
+	return b
 }
 
 // Assign starts tracking a partition this consumer now owns, from its
@@ -86,8 +118,10 @@ func (b *Batcher) Assign(p int32, committed int64) {
 
 // Revoke forgets a partition and whatever of it is not committed: its new
 // owner reads it again from the committed position. Flush first to keep
-// the work done.
+// the work done. Background commits are waited for first, so that a
+// position loaded after Revoke (a re-assignment) includes them.
 func (b *Batcher) Revoke(p int32) {
+	b.Settle()
 	q := b.parts[p]
 	if q == nil {
 		return
@@ -198,10 +232,18 @@ func (b *Batcher) Wait(max time.Duration) time.Duration {
 func (b *Batcher) Due() bool { return len(b.tables) > 0 && b.Wait(time.Hour) == 0 }
 
 // Flush commits everything pending, one commit per table run (see
-// Batcher). On error nothing of the failed commit is stored; the earlier
-// commits of this flush are, and the batcher stays consistent with them,
-// but the caller should start over from the committed positions.
+// Batcher), and waits for the background commits. On error nothing of the
+// failed commit is stored; the earlier commits are, and the batcher stays
+// consistent with them, but the caller should start over from the
+// committed positions (with a Preparer sink the batcher is broken).
 func (b *Batcher) Flush(ctx context.Context) error {
+	if b.prep != nil {
+		if err := b.Submit(ctx); err != nil {
+			b.Settle()
+			return err
+		}
+		return b.Settle()
+	}
 	for {
 		k, ok := b.headTable()
 		if !ok {
@@ -234,7 +276,108 @@ type run struct {
 	bytes int64
 }
 
-func (b *Batcher) commitTable(ctx context.Context, k tableKey) error {
+// Submit hands everything pending to background commits (one per table
+// run, see Batcher) and returns without waiting for them to be stored; at
+// most maxInFlight are in the background, so Submit waits for the oldest
+// when the pipeline is full. It returns the error of a background commit
+// that failed. With a Sink that is not a Preparer it is Flush.
+func (b *Batcher) Submit(ctx context.Context) error {
+	if b.prep == nil {
+		return b.Flush(ctx)
+	}
+	if err := b.Collect(); err != nil {
+		return err
+	}
+	for {
+		k, ok := b.headTable()
+		if !ok {
+			return nil
+		}
+		for len(b.inflight) >= maxInFlight {
+			<-b.inflight[0].done
+			b.finish()
+		}
+		if b.failed != nil {
+			return b.failed
+		}
+		c, runs := b.gather(k)
+		b.dequeue(k, runs)
+		f := &flight{k: k, c: c, runs: runs, done: make(chan struct{})}
+		var prev *flight
+		if n := len(b.inflight); n > 0 {
+			prev = b.inflight[n-1]
+		}
+		b.inflight = append(b.inflight, f)
+		// A background commit is not cut short when the connection stops:
+		// Run waits for it (Settle), and a commit is bounded by the batch.
+		go f.run(context.WithoutCancel(ctx), b, prev)
+	}
+}
+
+// run prepares the commit at once and stores it after its predecessor. It
+// touches only f and the batcher's concurrency-safe parts (sink, stats).
+func (f *flight) run(ctx context.Context, b *Batcher, prev *flight) {
+	defer close(f.done)
+	p, err := b.prep.Prepare(ctx, f.c)
+	if prev != nil {
+		<-prev.done
+		if prev.err != nil {
+			f.err = errors.New("not stored because an earlier commit of the connection failed")
+			return
+		}
+	}
+	if err != nil {
+		f.err = err
+		return
+	}
+	if f.rep, f.err = p.Store(ctx); f.err == nil {
+		b.count(f.c, f.runs, f.rep)
+	}
+}
+
+// Collect records the background commits that are stored (positions,
+// statistics, failures) without waiting for the others, and returns the
+// error of one that failed.
+func (b *Batcher) Collect() error {
+	for len(b.inflight) > 0 {
+		select {
+		case <-b.inflight[0].done:
+			b.finish()
+		default:
+			return b.failed
+		}
+	}
+	return b.failed
+}
+
+// Settle waits for every background commit, records them and returns the
+// error of one that failed. A connector calls it before it stops, so that
+// its next run loads positions no commit is still changing.
+func (b *Batcher) Settle() error {
+	for len(b.inflight) > 0 {
+		<-b.inflight[0].done
+		b.finish()
+	}
+	return b.failed
+}
+
+// finish records the oldest background commit, which is done.
+func (b *Batcher) finish() {
+	f := b.inflight[0]
+	b.inflight[0] = nil
+	b.inflight = b.inflight[1:]
+	if f.err != nil {
+		if b.failed == nil {
+			b.failed = fmt.Errorf("ingesting %d events into table %s.%s failed, nothing of it was committed: %w", len(f.c.Items), f.k.database, f.k.table, f.err)
+		}
+		return
+	}
+	b.committed(f.c, f.runs)
+}
+
+// gather builds the commit of table k: from each partition, the run of
+// entries at its head that belong to k or failed routing.
+func (b *Batcher) gather(k tableKey) (Commit, []run) {
 	c := Commit{Connection: b.conn, Items: make([]Item, 0, b.tables[k].count)}
 	var runs []run
 	for _, p := range b.Owned() {
@@ -257,24 +400,59 @@ func (b *Batcher) commitTable(ctx context.Context, k tableKey) error {
 			runs = append(runs, r)
 		}
 	}
-	rep, err := b.sink.Ingest(ctx, c)
-	if err != nil {
-		return fmt.Errorf("ingesting %d events into table %s.%s failed, nothing of it was committed: %w", len(c.Items), k.database, k.table, err)
-	}
-	now := b.now()
+	return c, runs
+}
+
+// dequeue takes a commit's runs off the partition queues and its items off
+// the table's pending counts.
+func (b *Batcher) dequeue(k tableKey, runs []run) {
 	t := b.tables[k]
-	for i, r := range runs {
+	for _, r := range runs {
 		q := b.parts[r.p]
-		q.entries = slices.Delete(q.entries, 0, r.n)
-		q.committed = c.Positions[i].NextOffset
-		b.stats.Committed(r.p, q.committed, int64(r.items), r.bytes, now)
+		// The commit holds copies of the items; clear the slots so the
+		// queue's array does not keep the event bodies alive.
+		clear(q.entries[:r.n])
+		q.entries = q.entries[r.n:]
+		if len(q.entries) == 0 {
+			q.entries = q.entries[:0:0]
+		}
 		t.count -= r.items
 		t.bytes -= r.bytes
 	}
 	if t.count <= 0 {
 		delete(b.tables, k)
 	}
+}
+
+// committed records a stored commit's positions.
+func (b *Batcher) committed(c Commit, runs []run) {
+	for i, r := range runs {
+		if q := b.parts[r.p]; q != nil { // else revoked since
+			q.committed = c.Positions[i].NextOffset
+		}
+	}
+}
+
+// count records a stored commit in the connection's statistics. Stats is
+// safe for concurrent use, so a background commit counts itself as soon as
+// it is stored (the batcher collects its positions later).
+func (b *Batcher) count(c Commit, runs []run, rep Report) {
+	now := b.now()
+	for i, r := range runs {
+		b.stats.Committed(r.p, c.Positions[i].NextOffset, int64(r.items), r.bytes, now)
+	}
 	b.attributeFailures(c, rep.Failures, now)
+}
+
+func (b *Batcher) commitTable(ctx context.Context, k tableKey) error {
+	c, runs := b.gather(k)
+	rep, err := b.sink.Ingest(ctx, c)
+	if err != nil {
+		return fmt.Errorf("ingesting %d events into table %s.%s failed, nothing of it was committed: %w", len(c.Items), k.database, k.table, err)
+	}
+	b.dequeue(k, runs)
+	b.committed(c, runs)
+	b.count(c, runs, rep)
 	return nil
 }
 

@@ -21,9 +21,20 @@ func item(p int32, off int64, table string) connect.Item {
 // Interleaved tables on one partition: every commit holds one table and
 // only runs that start at the committed position, so the positions never
 // claim an event that is not committed.
+// The same holds when the commits run in the background (a Preparer sink).
 func TestBatcherInterleavedTables(t *testing.T) {
+	for _, pipelined := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pipelined=%v", pipelined), func(t *testing.T) { testInterleavedTables(t, pipelined) })
+	}
+}
+
+func testInterleavedTables(t *testing.T, pipelined bool) {
 	sink := connecttest.NewSink(connect.BatchingPolicy{MaxDelay: time.Hour, MaxItems: 100, MaxBytes: 1 << 20})
-	b := connect.NewBatcher("conn", sink, nil, nil)
+	var into connect.Sink = sink
+	if pipelined {
+		into = connecttest.Preparing(sink)
+	}
+	b := connect.NewBatcher("conn", into, nil, nil)
 	b.Assign(0, 10)
 	b.Assign(1, -1)
 	tables := []string{"A", "A", "B", "A", "B", "B"}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"sync"
 )
 
 // EarthRadius is the radius, in meters, of the sphere Kusto measures on: the
@@ -84,8 +85,17 @@ func validRing(pts [][]float64) bool {
 	return true
 }
 
-// Lines reads a GeoJSON LineString or MultiLineString.
+// Lines reads a GeoJSON LineString or MultiLineString. The result is shared
+// (cached): callers must not modify it.
 func Lines(geojson string) ([][][]float64, error) {
+	v, err := parsed.get("L"+geojson, func() (any, error) { return parseLines(geojson) })
+	if err != nil {
+		return nil, err
+	}
+	return v.([][][]float64), nil
+}
+
+func parseLines(geojson string) ([][][]float64, error) {
 	var s shape
 	if err := json.Unmarshal([]byte(geojson), &s); err != nil {
 		return nil, errShape
@@ -131,8 +141,17 @@ func DistanceToLine(lon, lat float64, geojson string) (float64, bool) {
 }
 
 // Polygons reads a GeoJSON Polygon or MultiPolygon: each polygon is a shell
-// followed by its holes.
+// followed by its holes. The result is shared (cached): callers must not
+// modify it.
 func Polygons(geojson string) ([][][][]float64, error) {
+	v, err := parsed.get("P"+geojson, func() (any, error) { return parsePolygons(geojson) })
+	if err != nil {
+		return nil, err
+	}
+	return v.([][][][]float64), nil
+}
+
+func parsePolygons(geojson string) ([][][][]float64, error) {
 	var s shape
 	if err := json.Unmarshal([]byte(geojson), &s); err != nil {
 		return nil, errShape
@@ -166,21 +185,31 @@ func Polygons(geojson string) ([][][][]float64, error) {
 }
 
 // PointInPolygon reports whether a point is inside a GeoJSON Polygon or
-// MultiPolygon (inside a shell and outside its holes). Edges are taken as
-// straight in longitude/latitude, which is close to Kusto's geodesic edges
-// for polygons that are small next to the Earth.
+// MultiPolygon (inside a shell and outside its holes). Edges are geodesics,
+// as in Kusto: the rings are seen through the gnomonic projection centred on
+// the point, which maps great circles to straight lines, and tested there
+// with the even-odd rule. When part of a ring is 90 degrees or more away
+// from the point, that projection does not exist, and the edges are taken as
+// straight in longitude/latitude instead.
 func PointInPolygon(lon, lat float64, geojson string) (bool, bool) {
 	polys, err := Polygons(geojson)
 	if err != nil || !ValidPoint(lon, lat) {
 		return false, false
 	}
+	project := gnomonic(lon, lat)
+	in := func(ring [][]float64) bool {
+		if flat, ok := project(ring); ok {
+			return inRing(0, 0, flat)
+		}
+		return inRing(lon, lat, ring)
+	}
 	for _, p := range polys {
-		if !inRing(lon, lat, p[0]) {
+		if !in(p[0]) {
 			continue
 		}
 		inHole := false
 		for _, hole := range p[1:] {
-			if inRing(lon, lat, hole) {
+			if in(hole) {
 				inHole = true
 				break
 			}
@@ -190,6 +219,28 @@ func PointInPolygon(lon, lat float64, geojson string) (bool, bool) {
 		}
 	}
 	return false, true
+}
+
+// gnomonic returns the projection of rings onto the plane tangent to the
+// sphere at (lon, lat), that point at the origin, x east and y north; false
+// when a vertex is not in the hemisphere around the point.
+func gnomonic(lon, lat float64) func([][]float64) ([][]float64, bool) {
+	p := toVec(lon, lat)
+	l, f := rad(lon), rad(lat)
+	east := vec{-math.Sin(l), math.Cos(l), 0}
+	north := vec{-math.Sin(f) * math.Cos(l), -math.Sin(f) * math.Sin(l), math.Cos(f)}
+	return func(ring [][]float64) ([][]float64, bool) {
+		out := make([][]float64, len(ring))
+		for i, c := range ring {
+			v := toVec(c[0], c[1])
+			d := v.dot(p)
+			if d < 1e-9 {
+				return nil, false
+			}
+			out[i] = []float64{v.dot(east) / d, v.dot(north) / d}
+		}
+		return out, true
+	}
 }
 
 // inRing is the even-odd ray-casting test.
@@ -232,4 +283,38 @@ func DistanceToPolygon(lon, lat float64, geojson string) (float64, bool) {
 		}
 	}
 	return best * EarthRadius, true
+}
+
+// shapeCache keeps recently parsed shapes: a query usually tests every row
+// against the same constant polygon or line, which need not be parsed again
+// per row. It is cleared when full, which bounds its memory.
+type shapeCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedShape
+}
+
+type cachedShape struct {
+	v   any
+	err error
+}
+
+const shapeCacheSize = 64
+
+var parsed = &shapeCache{}
+
+func (c *shapeCache) get(key string, parse func() (any, error)) (any, error) {
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok {
+		return e.v, e.err
+	}
+	v, err := parse()
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) >= shapeCacheSize {
+		c.entries = map[string]cachedShape{}
+	}
+	c.entries[key] = cachedShape{v, err}
+	c.mu.Unlock()
+	return v, err
 }

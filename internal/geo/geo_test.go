@@ -81,6 +81,21 @@ func TestPointInPolygon(t *testing.T) {
 			t.Errorf("PointInPolygon(%v, %v) = %v, %v; want %v", c.lon, c.lat, got, ok, c.want)
 		}
 	}
+	// The geodesic from (0, 60) to (90, 60) bulges north to about 67.8
+	// degrees at longitude 45: (45, 62) is inside the polygon, though north
+	// of the 60th parallel.
+	north := `{"type":"Polygon","coordinates":[[[0,0],[90,0],[90,60],[0,60],[0,0]]]}`
+	if got, _ := PointInPolygon(45, 62, north); !got {
+		t.Error("(45, 62) is south of the geodesic edge and inside")
+	}
+	if got, _ := PointInPolygon(45, 69, north); got {
+		t.Error("(45, 69) is north of the geodesic edge and outside")
+	}
+	// Across the antimeridian.
+	dateline := `{"type":"Polygon","coordinates":[[[170,-10],[-170,-10],[-170,10],[170,10],[170,-10]]]}`
+	if got, _ := PointInPolygon(179, 0, dateline); !got {
+		t.Error("(179, 0) lies in the polygon that straddles the antimeridian")
+	}
 	multi := `{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[20,20],[30,20],[30,30],[20,20]]]]}`
 	if got, _ := PointInPolygon(29, 21, multi); !got {
 		t.Error("point in the second polygon of a MultiPolygon")

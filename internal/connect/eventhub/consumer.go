@@ -86,7 +86,9 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 	cs.client = cl
 	err = cs.loop(ctx, c.o.PollWait)
 
-	// Stop: commit what was read (best effort) and leave the group.
+	// Stop: commit what was read (best effort) and leave the group. Either
+	// way no background commit may outlive the run: the next run loads the
+	// positions.
 	fctx, cancel := context.WithTimeout(context.Background(), finalFlushTimeout)
 	cs.mu.Lock()
 	if err == nil && cs.fatal == nil {
@@ -96,6 +98,7 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 			cs.markCommitted()
 		}
 	}
+	cs.batcher.Settle()
 	cs.mu.Unlock()
 	cancel()
 	cl.Close()
@@ -183,7 +186,13 @@ func prepare(ctx context.Context, base []kgo.Opt, ep Endpoint, hub string) error
 func (cs *consumer) loop(ctx context.Context, pollWait time.Duration) error {
 	for {
 		cs.mu.Lock()
-		wait, fatal := cs.batcher.Wait(pollWait), cs.fatal
+		// Background commits that are stored advance the positions.
+		fatal := cs.batcher.Collect()
+		cs.markCommitted()
+		wait := cs.batcher.Wait(pollWait)
+		if cs.fatal != nil {
+			fatal = cs.fatal
+		}
 		cs.mu.Unlock()
 		if fatal != nil {
 			return fatal
@@ -221,10 +230,8 @@ func (cs *consumer) loop(ctx context.Context, pollWait time.Duration) error {
 				for _, r := range p.Records {
 					if cs.take(ctx, r) && err == nil {
 						// A table reached its item or size limit: commit now
-						// rather than after the whole poll.
-						if err = cs.batcher.Flush(ctx); err == nil {
-							cs.markCommitted()
-						}
+						// (in the background) rather than after the whole poll.
+						err = cs.batcher.Submit(ctx)
 					}
 				}
 			})
@@ -239,9 +246,7 @@ func (cs *consumer) loop(ctx context.Context, pollWait time.Duration) error {
 		cs.mu.Lock()
 		var err error
 		if cs.batcher.Due() {
-			if err = cs.batcher.Flush(ctx); err == nil {
-				cs.markCommitted()
-			}
+			err = cs.batcher.Submit(ctx)
 		}
 		cs.mu.Unlock()
 		if err != nil {
@@ -336,9 +341,11 @@ func systemProperties(names []string, ev connect.Event) []connect.SystemProperty
 // positions (Checkpoints, the source of truth), or at retrievalStartDate
 // when they have none. The group's own committed offsets are ignored.
 func (cs *consumer) adjustOffsets(ctx context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
-	pos, err := cs.rt.Checkpoints.Positions(ctx, cs.rt.Spec.Key())
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	// Background commits first, so the positions loaded include them.
+	cs.batcher.Settle()
+	pos, err := cs.rt.Checkpoints.Positions(ctx, cs.rt.Spec.Key())
 	if err != nil {
 		cs.fatal = fmt.Errorf("loading the committed positions: %w", err)
 		return nil, cs.fatal

@@ -56,13 +56,15 @@ func embeddedConnector(addr string) *eventhub.Connector {
 }
 
 // newManager runs a manager with one connector; it is closed at cleanup.
+// The sink commits in two steps, as the pipeline's does, so the connector
+// commits in the background.
 func newManager(t *testing.T, sink *connecttest.Sink, c *eventhub.Connector) *connect.Manager {
 	t.Helper()
 	reg := connect.NewRegistry()
 	if err := eventhub.Register(reg, c); err != nil {
 		t.Fatal(err)
 	}
-	m, err := connect.NewManager(connect.Options{Registry: reg, Sink: sink, Checkpoints: sink, Logger: quietLogger(),
+	m, err := connect.NewManager(connect.Options{Registry: reg, Sink: connecttest.Preparing(sink), Checkpoints: sink, Logger: quietLogger(),
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,7 @@ type ConnectionSink struct{ s *Service }
 
 var (
 	_ connect.Sink            = (*ConnectionSink)(nil)
+	_ connect.Preparer        = (*ConnectionSink)(nil)
 	_ connect.Checkpoints     = (*ConnectionSink)(nil)
 	_ connect.FailureRecorder = (*ConnectionSink)(nil)
 )
@@ -80,9 +81,34 @@ func (c *ConnectionSink) RecordFailure(ctx context.Context, f connect.Failure) {
 // and does not hold back the others or the positions. When nothing could be
 // committed an error is returned and nothing changed.
 func (c *ConnectionSink) Ingest(ctx context.Context, cm connect.Commit) (connect.Report, error) {
+	p, err := c.Prepare(ctx, cm)
+	if err != nil {
+		return connect.Report{}, err
+	}
+	return p.Store(ctx)
+}
+
+// preparedCommit is a commit decoded and mapped, waiting for its
+// transaction (connect.Preparer).
+type preparedCommit struct {
+	c         *ConnectionSink
+	conn      string
+	db, table string
+	rows      [][]any
+	fails     []storage.IngestionFailure
+	tags      []string
+	positions []storage.SourcePosition
+	rep       connect.Report
+	empty     bool // no items and no positions: nothing to store
+}
+
+// Prepare decodes and maps every item of the commit without storing
+// anything (connect.Preparer): the Event Hub connector decodes its next
+// commit while this one is stored.
+func (c *ConnectionSink) Prepare(ctx context.Context, cm connect.Commit) (connect.Prepared, error) {
 	var rep connect.Report
 	if len(cm.Items) == 0 && len(cm.Positions) == 0 {
-		return rep, nil
+		return &preparedCommit{c: c, empty: true}, nil
 	}
 	opID := newID()
 	var rows [][]any
@@ -144,23 +170,34 @@ func (c *ConnectionSink) Ingest(ctx context.Context, cm connect.Commit) (connect
 	for i, p := range cm.Positions {
 		positions[i] = storage.SourcePosition{Partition: p.Partition, NextOffset: p.NextOffset}
 	}
-	if len(rows) == 0 {
-		if err := c.s.store.CommitBookkeeping(ctx, cm.Connection, positions, fails); err != nil {
+	return &preparedCommit{c: c, conn: cm.Connection, db: db, table: table, rows: rows, fails: fails, tags: tags,
+		positions: positions, rep: rep}, nil
+}
+
+// Store commits the prepared rows, failures and positions in one
+// transaction; on error nothing is stored.
+func (p *preparedCommit) Store(ctx context.Context) (connect.Report, error) {
+	if p.empty {
+		return connect.Report{}, nil
+	}
+	if len(p.rows) == 0 {
+		if err := p.c.s.store.CommitBookkeeping(ctx, p.conn, p.positions, p.fails); err != nil {
 			return connect.Report{}, err
 		}
-		return rep, nil
+		return p.rep, nil
 	}
-	_, err := c.s.store.Ingest(ctx, storage.IngestBatch{Database: db, Table: table, Rows: rows, Tags: tags, Source: cm.Connection,
+	_, err := p.c.s.store.Ingest(ctx, storage.IngestBatch{Database: p.db, Table: p.table, Rows: p.rows, Tags: p.tags, Source: p.conn,
 		Extra: func(tx *engine.Tx) error {
-			if err := storage.PutPositionsTx(tx, cm.Connection, positions); err != nil {
+			if err := storage.PutPositionsTx(tx, p.conn, p.positions); err != nil {
 				return err
 			}
-			return storage.InsertFailuresTx(tx, fails)
+			return storage.InsertFailuresTx(tx, p.fails)
 		}})
 	if err != nil {
 		return connect.Report{}, err
 	}
-	rep.Rows = int64(len(rows))
+	rep := p.rep
+	rep.Rows = int64(len(p.rows))
 	return rep, nil
 }
 
@@ -206,9 +243,12 @@ func (c *ConnectionSink) decodeAll(items []connect.Item, out []decodedItem) {
 
 func decodeRange(items []connect.Item, out []decodedItem) {
 	shapes := map[*target]*format.JSONShape{}
-	for i := range items {
+	var lines lineDecoder
+	ready := func(i int) bool { d := &out[i]; return d.err == nil && d.misrouted == "" && d.target != nil }
+	for i := 0; i < len(items); {
 		d := &out[i]
-		if d.err != nil || d.misrouted != "" || d.target == nil {
+		if !ready(i) {
+			i++
 			continue
 		}
 		shape := shapes[d.target]
@@ -216,7 +256,21 @@ func decodeRange(items []connect.Item, out []decodedItem) {
 			shape = format.NewJSONShape()
 			shapes[d.target] = shape
 		}
-		d.rows, d.errs, d.err = decodeItem(d.target, shape, &items[i])
+		// A run of same-route one-line JSON events decodes as one source
+		// (sink_lines.go); the rest, and runs with a problem, event by event.
+		end := i + 1
+		if lines.targetFits(d.target) && eventFits(&items[i]) {
+			for end < len(items) && end-i < linesRun && ready(end) && out[end].target == d.target && eventFits(&items[end]) {
+				end++
+			}
+			if end-i > 1 && lines.decode(d.target, shape, items[i:end], out[i:end]) {
+				i = end
+				continue
+			}
+		}
+		for ; i < end; i++ {
+			out[i].rows, out[i].errs, out[i].err = decodeItem(out[i].target, shape, &items[i])
+		}
 	}
 }
 

@@ -1,0 +1,100 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"odx/internal/connect"
+	"odx/internal/ingest/format"
+	"odx/internal/kql/schema"
+	"odx/internal/kql/types"
+	"odx/internal/storage"
+)
+
+// Decoding runs of one-line JSON events as one source gives, event by
+// event, exactly the rows, record errors and failures that decoding each
+// event alone gives: for clean runs, for runs with bad events (decoded
+// again one by one), and around events that cannot join a run.
+func TestSinkLinesMatchPerEventDecoding(t *testing.T) {
+	e := newEnv(t, Options{})
+	cols := []schema.Column{{Name: "Enqueued", Type: types.DateTime}, {Name: "Offset", Type: types.String},
+		{Name: "Seq", Type: types.Long}, {Name: "Device", Type: types.String}, {Name: "Tags", Type: types.Dynamic}}
+	e.table("DB", "T", cols)
+	ctx := context.Background()
+	err := e.store.PutMapping(ctx, storage.Mapping{Database: "DB", Table: "T", Kind: "json", Name: "m",
+		Text: `[{"column":"Enqueued","Properties":{"Path":"$.x-opt-enqueued-time"}},{"column":"Offset","Properties":{"Path":"$.x-opt-offset"}},
+		{"column":"Seq","Properties":{"Path":"$.Seq"}},{"column":"Device","Properties":{"Path":"$.Device"}},{"column":"Tags","Properties":{"Path":"$.Tags"}}]`},
+		storage.MappingCreateOrAlter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enq := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	body := func(i int) string {
+		switch i % 97 {
+		case 5:
+			return fmt.Sprintf(`{"Seq":"not a number %d","Device":"d"}`, i) // a value error: null, reported
+		case 17:
+			return `{"Seq":` // malformed: the event fails
+		case 29:
+			return fmt.Sprintf("{\"Seq\":%d}\n{\"Seq\":%d}", i, i+1) // two records in one event
+		case 41:
+			return "\xEF\xBB\xBF" + fmt.Sprintf(`{"Seq":%d}`, i) // a byte order mark
+		case 53:
+			return "   " // no records
+		case 65:
+			return fmt.Sprintf(`{"Seq":%d} {"Seq":%d}`, i, i) // two values on one line
+		}
+		return fmt.Sprintf(`{"Seq":%d,"Device":"device-%04d","Tags":{"env":"prod","n":%d}}`, i, i%100, i)
+	}
+	var items []connect.Item
+	for i := range 4000 {
+		it := connect.Item{Route: connect.Route{Database: "DB", Table: "T", Format: "json", Mapping: "m"},
+			Event:  connect.Event{Partition: int32(i % 3), Offset: int64(i), Body: []byte(body(i))},
+			Source: fmt.Sprintf("ns/hub/partition %d/offset %d", i%3, i)}
+		switch {
+		case i%7 == 3:
+			it.SystemProperties = []connect.SystemProperty{{Name: "x-opt-enqueued-time", Value: enq}, {Name: "x-opt-offset", Value: fmt.Sprint(i)}}
+		case i%211 == 100:
+			it.Route.Format, it.Route.Mapping = "csv", "" // another route breaks the run
+			it.Event.Body = []byte(fmt.Sprintf("%v,%d,%d,x,{}", enq.Format(time.RFC3339), i, i))
+		case i%13 == 0:
+			it.Route.Encoding = "utf-8"
+		}
+		items = append(items, it)
+	}
+
+	sink := e.svc.Sink()
+	decoded := make([]decodedItem, len(items))
+	targets := map[string]*target{}
+	for i := range items {
+		req := Request{Database: "DB", Table: "T", Source: items[i].Source}
+		decoded[i].target, decoded[i].err = sink.target(targets, req, &items[i])
+		if decoded[i].err != nil {
+			t.Fatalf("event %d: %v", i, decoded[i].err)
+		}
+	}
+	decodeRange(items, decoded)
+	for i := range items {
+		rows, errs, err := decodeItem(decoded[i].target, format.NewJSONShape(), &items[i])
+		got := decoded[i]
+		if fmt.Sprint(err) != fmt.Sprint(got.err) || !reflect.DeepEqual(errs, got.errs) || !reflect.DeepEqual(rows, got.rows) {
+			t.Fatalf("event %d (%q): decoded in a run\n rows %v\n errs %v\n err %v\nalone\n rows %v\n errs %v\n err %v",
+				i, items[i].Event.Body, got.rows, got.errs, got.err, rows, errs, err)
+		}
+	}
+
+	// The runs really are decoded as one source: a clean run is, a run
+	// with a bad event is refused (and decoded event by event).
+	var l lineDecoder
+	tg := decoded[0].target
+	clean := make([]decodedItem, 4)
+	if !l.targetFits(tg) || !l.decode(tg, format.NewJSONShape(), items[0:4], clean) || len(clean[3].rows) != 1 {
+		t.Fatal("a clean run of one-line JSON events was not decoded as one source")
+	}
+	if l.decode(tg, format.NewJSONShape(), items[15:19], make([]decodedItem, 4)) {
+		t.Fatal("a run with a malformed event was decoded as one source")
+	}
+}
