@@ -382,13 +382,12 @@ func unixTime(v any, t Transform) (time.Time, bool) {
 	if !q.IsInt64() {
 		return time.Time{}, false
 	}
+	// Kusto's datetime range is 0001-01-01 .. 9999-12-31 23:59:59.9999999.
 	n := q.Int64()
-	// Kusto's datetime range is years 1..9999; keep to Go's int64 ns range too.
-	const maxTicks = math.MaxInt64 / 100
-	if n > maxTicks || n < -maxTicks {
+	if n < types.MinDateTimeTicks-types.UnixEpochTicks || n > types.MaxDateTimeTicks-types.UnixEpochTicks {
 		return time.Time{}, false
 	}
-	return time.Unix(0, n*100).UTC(), true
+	return types.TimeFromTicks(n + types.UnixEpochTicks)
 }
 
 // bytesAsBase64 encodes a byte array: []byte (apacheavro bytes and fixed)

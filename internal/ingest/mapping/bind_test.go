@@ -443,9 +443,18 @@ func TestUnixTimeForms(t *testing.T) {
 			t.Errorf("unixTime(%#v, %s) = %v %v", c.in, c.tr, got, ok)
 		}
 	}
-	for _, bad := range []any{math.NaN(), "soon", true, int64(math.MaxInt64)} {
+	for _, bad := range []any{math.NaN(), "soon", true, int64(math.MaxInt64), int64(253402300800), int64(-62135596801)} {
 		if _, ok := unixTime(bad, DateTimeFromUnixSeconds); ok {
 			t.Errorf("unixTime(%#v) accepted", bad)
+		}
+	}
+	// Kusto's whole datetime range, beyond the 1677..2262 of int64 nanoseconds
+	for in, want := range map[int64]time.Time{
+		-62135596800: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		253402300799: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+	} {
+		if got, ok := unixTime(in, DateTimeFromUnixSeconds); !ok || !got.Equal(want) {
+			t.Errorf("unixTime(%d) = %v %v, want %v", in, got, ok, want)
 		}
 	}
 	// Kusto's "Key"/"Value" pairs also merge.
