@@ -100,7 +100,12 @@ func init() {
 			for _, p := range a[1:] {
 				ps = append(ps, bin("/", cast(p, "DOUBLE"), sqlast.Keyword("100.0")))
 			}
-			return fn("to_json", aggCall("quantile_disc", a[0], tmpl("["+placeholders(len(ps))+"]", ps...))), nil
+			list := aggCall("quantile_disc", a[0], tmpl("["+placeholders(len(ps))+"]", ps...))
+			if t := argType(call, 0); t == types.DateTime {
+				// datetimes in dynamic values are ISO strings, not ticks
+				return tmpl("to_json(list_transform({}, v -> {}))", list, toVarchar(sqlast.Keyword("v"), t)), nil
+			}
+			return fn("to_json", list), nil
 		},
 		"stdev":                statAgg("stddev_samp", false),
 		"stdevif":              statAgg("stddev_samp", true),
