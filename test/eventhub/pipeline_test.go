@@ -161,7 +161,14 @@ func (n *node) rows(db, table, orderBy string) [][]any {
 		if err != nil {
 			n.t.Fatal(err)
 		}
-		out = append(out, slices.Clone(v))
+		row := slices.Clone(v)
+		for i, c := range tbl.Columns() {
+			// datetimes are stored as ticks since 0001-01-01
+			if ticks, ok := row[i].(int64); ok && c.Type == types.DateTime {
+				row[i], _ = types.TimeFromTicks(ticks)
+			}
+		}
+		out = append(out, row)
 	}
 	return out
 }

@@ -160,9 +160,19 @@ func (n *node) rows(db, table, orderBy string) ([][]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, slices.Clone(v))
+		out = append(out, datetimesAsTimes(tbl.Columns(), slices.Clone(v)))
 	}
 	return out, nil
+}
+
+// datetimesAsTimes turns the stored ticks of datetime columns into times.
+func datetimesAsTimes(cols []schema.Column, row []any) []any {
+	for i, c := range cols {
+		if ticks, ok := row[i].(int64); ok && c.Type == types.DateTime {
+			row[i], _ = types.TimeFromTicks(ticks)
+		}
+	}
+	return row
 }
 
 // tableSQL is a table's SQL name, for queries of the benchmark.
