@@ -183,6 +183,14 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 	mqRate := float64(total) / mqTook.Seconds()
 	t.Logf("mosquitto: same devices, published (all acknowledged, nothing stored) in %v = %.0f msg/s", mqTook.Round(time.Millisecond), mqRate)
 	t.Logf("ratio odx publish→queryable / mosquitto publish: %.2f (target ≥ 0.8)", odxRate/mqRate)
+
+	// The device endpoint alone, in the same run: the same load to a hub
+	// no connection reads (stored in the event hub, nothing ingested).
+	_, epTook := publishLoad(t, func(dev string) (paho.Client, error) { return n.device(t, "bench-idle-hub", dev, false) },
+		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice)
+	epRate := float64(total) / epTook.Seconds()
+	t.Logf("odx device endpoint alone (no connection reading): published in %v = %.0f msg/s; ratio to mosquitto %.2f; publish→queryable / endpoint alone %.2f",
+		epTook.Round(time.Millisecond), epRate, epRate/mqRate, odxRate/epRate)
 }
 
 func mosquittoDevice(addr string, cfg *tls.Config, dev string) (paho.Client, error) {
