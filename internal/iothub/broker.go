@@ -101,7 +101,7 @@ type BridgeOptions struct {
 	// ConnectTimeout bounds how long StartBridge waits for the broker
 	// (default 15s); a broker that refuses the credentials fails at once.
 	ConnectTimeout time.Duration
-	Logger       *slog.Logger
+	Logger         *slog.Logger
 }
 
 // Bridge reads an IoT hub's device messages from an external MQTT broker
