@@ -62,6 +62,71 @@ func publishLoad(t *testing.T, connect func(dev string) (paho.Client, error), to
 	return sentAt, time.Since(start)
 }
 
+// watcher polls a table every 20ms for its row count and for the sampled
+// messages (Seq a multiple of 10), whose first sighting is when they
+// became queryable. Sampling keeps the watcher from loading the machine.
+type watcher struct {
+	seenAt  map[string]time.Time
+	stop    chan struct{}
+	watched chan struct{}
+}
+
+func (n *node) watchQueryable(db, table string, total int) *watcher {
+	const sampleEvery = 10
+	w := &watcher{seenAt: map[string]time.Time{}, stop: make(chan struct{}), watched: make(chan struct{})}
+	go func() {
+		defer close(w.watched)
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			sql := n.tableSQL(db, table)
+			rows, err := n.query(fmt.Sprintf(`SELECT "Device", "Seq", (SELECT count(*) FROM %s) FROM %s WHERE "Seq" %% %d = 0`, sql, sql, sampleEvery))
+			if err != nil || len(rows) == 0 {
+				continue
+			}
+			now := time.Now()
+			for _, r := range rows {
+				id := fmt.Sprintf("%s,%d", r[0], r[1])
+				if _, ok := w.seenAt[id]; !ok {
+					w.seenAt[id] = now
+				}
+			}
+			if rows[0][2].(int64) >= int64(total) {
+				return
+			}
+		}
+	}()
+	return w
+}
+
+// wait returns when all rows are queryable, with the sampled messages' sighting times.
+func (w *watcher) wait(t *testing.T, timeout time.Duration) map[string]time.Time {
+	t.Helper()
+	select {
+	case <-w.watched:
+		return w.seenAt
+	case <-time.After(timeout):
+		close(w.stop)
+		<-w.watched
+		t.Fatalf("not all rows queryable after %v", timeout)
+		return nil
+	}
+}
+
+// latencies are publish→queryable times of the sampled messages.
+func latencies(sentAt, seenAt map[string]time.Time) []time.Duration {
+	var lat []time.Duration
+	for id, at := range sentAt {
+		if seen, ok := seenAt[id]; ok {
+			lat = append(lat, seen.Sub(at))
+		}
+	}
+	return lat
+}
+
 func percentile(d []time.Duration, p int) time.Duration {
 	if len(d) == 0 {
 		return 0
@@ -98,54 +163,13 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Watch the table every 20ms: the row count, and the sampled messages
-	// (every 10th of a device), whose first sighting is when they became
-	// queryable. Sampling keeps the watcher from loading the machine.
-	const sampleEvery = 10
-	seenAt := map[string]time.Time{}
-	stopWatch := make(chan struct{})
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		for {
-			select {
-			case <-stopWatch:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			rows, err := n.query(fmt.Sprintf(`SELECT "Device", "Seq", (SELECT count(*) FROM %s) FROM %s WHERE "Seq" %% %d = 0`, n.tableSQL("Plant", "Bench"), n.tableSQL("Plant", "Bench"), sampleEvery))
-			if err != nil || len(rows) == 0 {
-				continue
-			}
-			now := time.Now()
-			for _, r := range rows {
-				id := fmt.Sprintf("%s,%d", r[0], r[1])
-				if _, ok := seenAt[id]; !ok {
-					seenAt[id] = now
-				}
-			}
-			if rows[0][2].(int64) >= int64(total) {
-				return
-			}
-		}
-	}()
+	w := n.watchQueryable("Plant", "Bench", total)
 	start := time.Now()
 	sentAt, pubTook := publishLoad(t, func(dev string) (paho.Client, error) { return n.device(t, "bench-hub", dev, false) },
 		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice)
-	select {
-	case <-watched:
-	case <-time.After(120 * time.Second):
-		close(stopWatch)
-		<-watched
-		t.Fatalf("not all %d rows queryable after 120s", total)
-	}
+	seenAt := w.wait(t, 120*time.Second)
 	allQueryable := time.Since(start)
-	var lat []time.Duration
-	for id, at := range sentAt {
-		if seen, ok := seenAt[id]; ok {
-			lat = append(lat, seen.Sub(at))
-		}
-	}
+	lat := latencies(sentAt, seenAt)
 	odxRate := float64(total) / allQueryable.Seconds()
 	t.Logf("odx: %d devices × %d msgs: published (all acknowledged) in %v; all queryable after %v = %.0f msg/s publish→queryable; latency (%d sampled messages) p50 %v p99 %v",
 		devices, perDevice, pubTook.Round(time.Millisecond), allQueryable.Round(time.Millisecond), odxRate, len(lat),

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -428,4 +429,65 @@ func TestMQTTBrokerTLSAndPassword(t *testing.T) {
 			t.Fatalf("the connection with a wrong broker password shows no error: %+v", st)
 		}
 	}
+}
+
+// TestBenchmarkBrokerHub: 100 devices publish at QoS 1 to mosquitto, first
+// with nothing subscribed (mosquitto's own rate), then with odx reading the
+// hub through its shared subscription into DuckDB: messages/s from first
+// publish to all rows queryable and the p50/p99 publish→queryable latency,
+// in the same run. Opt in: ODX_IOT_BENCH=1 (ODX_IOT_BENCH_MSGS per device,
+// default 100).
+func TestBenchmarkBrokerHub(t *testing.T) {
+	if os.Getenv("ODX_IOT_BENCH") == "" {
+		t.Skip("set ODX_IOT_BENCH=1 to measure")
+	}
+	perDevice := 100
+	if v, err := strconv.Atoi(os.Getenv("ODX_IOT_BENCH_MSGS")); err == nil && v > 0 {
+		perDevice = v
+	}
+	const devices = 100
+	total := devices * perDevice
+	mq := startMosquitto(t)
+	connectDev := func(dev string) (paho.Client, error) {
+		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + mq.addr).SetClientID(dev).
+			SetProtocolVersion(4).SetAutoReconnect(false))
+		tk := c.Connect()
+		if !tk.WaitTimeout(10 * time.Second) {
+			return nil, context.DeadlineExceeded
+		}
+		return c, tk.Error()
+	}
+	topic := func(dev string) string { return "devices/" + dev + "/messages/events/" }
+	_, mqTook := publishLoad(t, connectDev, topic, devices, perDevice)
+	mqRate := float64(total) / mqTook.Seconds()
+	t.Logf("mosquitto alone (nothing subscribed): %d devices × %d msgs published in %v = %.0f msg/s", devices, perDevice, mqTook.Round(time.Millisecond), mqRate)
+
+	n, err := startNode(t, t.TempDir(), "127.0.0.1:0", "127.0.0.1:0",
+		map[string]iotconn.BoundHub{brokerHub: {Broker: &iothub.Broker{Address: mq.addr}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.stop)
+	cols := append(slices.Clone(telemetry[:3]), schema.Column{Name: "Device", Type: types.String}, schema.Column{Name: "Seq", Type: types.Long}, schema.Column{Name: "Pad", Type: types.String})
+	if err := n.table("Plant", "Bench", cols); err != nil {
+		t.Fatal(err)
+	}
+	s := connSpec("bench", brokerHub)
+	s.Table = "Bench"
+	if err := n.m.Apply(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	n.waitReading(t, mq.publisher(t, "probe"), "probe", 1)
+
+	w := n.watchQueryable("Plant", "Bench", total)
+	start := time.Now()
+	sentAt, pubTook := publishLoad(t, connectDev, topic, devices, perDevice)
+	seenAt := w.wait(t, 120*time.Second)
+	all := time.Since(start)
+	lat := latencies(sentAt, seenAt)
+	rate := float64(total) / all.Seconds()
+	t.Logf("mosquitto → odx: published in %v; all queryable after %v = %.0f msg/s publish→queryable; latency (%d sampled) p50 %v p99 %v",
+		pubTook.Round(time.Millisecond), all.Round(time.Millisecond), rate, len(lat),
+		percentile(lat, 50).Round(time.Millisecond), percentile(lat, 99).Round(time.Millisecond))
+	t.Logf("ratio publish→queryable through odx / mosquitto alone: %.2f", rate/mqRate)
 }
