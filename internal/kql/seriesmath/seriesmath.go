@@ -124,9 +124,10 @@ func sortedPercentile(s []float64, p float64) float64 {
 // the low and high percentiles Q1, Q3 (25/75 for "tukey", lowPct/highPct for
 // "ctukey") and IQR = Q3 - Q1, a value above Q3 scores (x - Q3) / IQR, one
 // below Q1 scores (x - Q1) / IQR (negative) and one between them scores 0.
-// So |score| > 1.5 is exactly outside Tukey's k=1.5 fences. Missing values,
-// values equal to ignore (when ignore is not NaN) and every value of a
-// series whose IQR is 0 score 0.
+// So |score| > 1.5 is exactly outside Tukey's k=1.5 fences. Missing values
+// and values equal to ignore (when ignore is not NaN) score 0. When the IQR
+// is 0 the mean absolute deviation from the median takes its place (and
+// when that is 0 too, every value equals the rest and scores 0).
 func Outliers(x []float64, kind string, ignore, lowPct, highPct float64) []float64 {
 	if kind == "tukey" {
 		lowPct, highPct = 25, 75
@@ -145,7 +146,17 @@ func Outliers(x []float64, kind string, ignore, lowPct, highPct float64) []float
 	q1, q3 := sortedPercentile(vals, lowPct), sortedPercentile(vals, highPct)
 	iqr := q3 - q1
 	if iqr <= 0 {
-		return out
+		// most values are equal: measure the others against their mean
+		// absolute deviation from the median instead, so that a spike on a
+		// flat (or perfectly explained) series still stands out
+		med := sortedPercentile(vals, 50)
+		for _, v := range vals {
+			iqr += math.Abs(v - med)
+		}
+		iqr /= float64(len(vals))
+		if iqr == 0 {
+			return out
+		}
 	}
 	for i, v := range x {
 		switch {

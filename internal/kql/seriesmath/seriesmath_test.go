@@ -163,3 +163,16 @@ func TestDecomposeAnomaliesFlagsSpikeAndDip(t *testing.T) {
 		}
 	}
 }
+
+func TestOutliersOnAFlatSeries(t *testing.T) {
+	// IQR 0: the spike is measured against the mean absolute deviation
+	// from the median, 50/10 = 5, so it scores (50 - 0) / 5 = 10
+	x := []float64{0, 0, 0, 0, 50, 0, 0, 0, 0, 0}
+	got := Outliers(x, "tukey", math.NaN(), 10, 90)
+	if !near(got[4], 10) || got[0] != 0 {
+		t.Errorf("scores %v", got)
+	}
+	if got := Outliers([]float64{3, 3, 3}, "tukey", math.NaN(), 10, 90); got[0] != 0 || got[2] != 0 {
+		t.Errorf("constant series scored %v", got)
+	}
+}
