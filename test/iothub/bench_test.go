@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +26,12 @@ import (
 // a time per device (as device SDKs do by default), with body(device, seq).
 // It returns the publish time of every message by "device,seq".
 func publishLoad(t *testing.T, connect func(dev string) (paho.Client, error), topic func(dev string) string, devices, perDevice int) (map[string]time.Time, time.Duration) {
+	return publishLoadFrom(t, connect, topic, devices, perDevice, nil)
+}
+
+// publishLoadFrom is publishLoad calling started once the devices are
+// connected, just before the first publish.
+func publishLoadFrom(t *testing.T, connect func(dev string) (paho.Client, error), topic func(dev string) string, devices, perDevice int, started func()) (map[string]time.Time, time.Duration) {
 	t.Helper()
 	clients := make([]paho.Client, devices)
 	for i := range clients {
@@ -38,6 +45,9 @@ func publishLoad(t *testing.T, connect func(dev string) (paho.Client, error), to
 	var mu sync.Mutex
 	sentAt := map[string]time.Time{}
 	var wg sync.WaitGroup
+	if started != nil {
+		started()
+	}
 	start := time.Now()
 	for i, c := range clients {
 		dev := fmt.Sprintf("bench-%03d", i)
@@ -127,6 +137,32 @@ func latencies(sentAt, seenAt map[string]time.Time) []time.Duration {
 	return lat
 }
 
+// cpuUsed is the CPU time (user+system) this process used.
+func cpuUsed() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU is the CPU time another process used (Linux /proc), 0 if unknown.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command: state is field 3, utime 14, stime 15.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// perMsg is CPU per message in µs.
+func perMsg(cpu time.Duration, n int) float64 { return float64(cpu.Microseconds()) / float64(n) }
+
 func percentile(d []time.Duration, p int) time.Duration {
 	if len(d) == 0 {
 		return 0
@@ -165,10 +201,12 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 
 	w := n.watchQueryable("Plant", "Bench", total)
 	start := time.Now()
-	sentAt, pubTook := publishLoad(t, func(dev string) (paho.Client, error) { return n.device(t, "bench-hub", dev, false) },
-		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice)
+	var cpu0 time.Duration
+	sentAt, pubTook := publishLoadFrom(t, func(dev string) (paho.Client, error) { return n.device(t, "bench-hub", dev, false) },
+		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice, func() { cpu0 = cpuUsed() })
 	seenAt := w.wait(t, 120*time.Second)
 	allQueryable := time.Since(start)
+	odxCPU := cpuUsed() - cpu0
 	lat := latencies(sentAt, seenAt)
 	odxRate := float64(total) / allQueryable.Seconds()
 	t.Logf("odx: %d devices × %d msgs: published (all acknowledged) in %v; all queryable after %v = %.0f msg/s publish→queryable; latency (%d sampled messages) p50 %v p99 %v",
@@ -202,19 +240,29 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 		}
 	}
 	cfg := n.tls.ClientTLS()
-	_, mqTook := publishLoad(t, func(dev string) (paho.Client, error) { return mosquittoDevice(addr, cfg, dev) },
-		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice)
+	var mqCPU0, mqProc0 time.Duration
+	_, mqTook := publishLoadFrom(t, func(dev string) (paho.Client, error) { return mosquittoDevice(addr, cfg, dev) },
+		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice,
+		func() { mqCPU0, mqProc0 = cpuUsed(), procCPU(cmd.Process.Pid) })
+	mqClients, mqBroker := cpuUsed()-mqCPU0, procCPU(cmd.Process.Pid)-mqProc0
 	mqRate := float64(total) / mqTook.Seconds()
 	t.Logf("mosquitto: same devices, published (all acknowledged, nothing stored) in %v = %.0f msg/s", mqTook.Round(time.Millisecond), mqRate)
 	t.Logf("ratio odx publish→queryable / mosquitto publish: %.2f (target ≥ 0.8)", odxRate/mqRate)
 
 	// The device endpoint alone, in the same run: the same load to a hub
 	// no connection reads (stored in the event hub, nothing ingested).
-	_, epTook := publishLoad(t, func(dev string) (paho.Client, error) { return n.device(t, "bench-idle-hub", dev, false) },
-		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice)
+	var epCPU0 time.Duration
+	_, epTook := publishLoadFrom(t, func(dev string) (paho.Client, error) { return n.device(t, "bench-idle-hub", dev, false) },
+		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice, func() { epCPU0 = cpuUsed() })
+	epCPU := cpuUsed() - epCPU0
 	epRate := float64(total) / epTook.Seconds()
 	t.Logf("odx device endpoint alone (no connection reading): published in %v = %.0f msg/s; ratio to mosquitto %.2f; publish→queryable / endpoint alone %.2f",
 		epTook.Round(time.Millisecond), epRate, epRate/mqRate, odxRate/epRate)
+	// CPU per message does not depend on how busy the machine is: what each
+	// part costs, the devices' own (paho, TLS) included everywhere.
+	t.Logf("CPU per message: odx publish→queryable %.0fµs = device endpoint %.0fµs (alone) + connection, pipeline and DuckDB ≈%.0fµs; mosquitto %.0fµs (broker %.0fµs + devices %.0fµs)",
+		perMsg(odxCPU, total), perMsg(epCPU, total), perMsg(odxCPU-epCPU, total),
+		perMsg(mqClients+mqBroker, total), perMsg(mqBroker, total), perMsg(mqClients, total))
 }
 
 func mosquittoDevice(addr string, cfg *tls.Config, dev string) (paho.Client, error) {

@@ -458,9 +458,13 @@ func TestBenchmarkBrokerHub(t *testing.T) {
 		return c, tk.Error()
 	}
 	topic := func(dev string) string { return "devices/" + dev + "/messages/events/" }
-	_, mqTook := publishLoad(t, connectDev, topic, devices, perDevice)
+	var c0, b0 time.Duration
+	pid := mq.cmd.Process.Pid
+	_, mqTook := publishLoadFrom(t, connectDev, topic, devices, perDevice, func() { c0, b0 = cpuUsed(), procCPU(pid) })
+	mqClients, mqBroker := cpuUsed()-c0, procCPU(pid)-b0
 	mqRate := float64(total) / mqTook.Seconds()
-	t.Logf("mosquitto alone (nothing subscribed): %d devices × %d msgs published in %v = %.0f msg/s", devices, perDevice, mqTook.Round(time.Millisecond), mqRate)
+	t.Logf("mosquitto alone (nothing subscribed): %d devices × %d msgs published in %v = %.0f msg/s; CPU per message: broker %.0fµs, devices %.0fµs",
+		devices, perDevice, mqTook.Round(time.Millisecond), mqRate, perMsg(mqBroker, total), perMsg(mqClients, total))
 
 	n, err := startNode(t, t.TempDir(), "127.0.0.1:0", "127.0.0.1:0",
 		map[string]iotconn.BoundHub{brokerHub: {Broker: &iothub.Broker{Address: mq.addr}}})
@@ -481,13 +485,15 @@ func TestBenchmarkBrokerHub(t *testing.T) {
 
 	w := n.watchQueryable("Plant", "Bench", total)
 	start := time.Now()
-	sentAt, pubTook := publishLoad(t, connectDev, topic, devices, perDevice)
+	sentAt, pubTook := publishLoadFrom(t, connectDev, topic, devices, perDevice, func() { c0, b0 = cpuUsed(), procCPU(pid) })
 	seenAt := w.wait(t, 120*time.Second)
 	all := time.Since(start)
+	odxCPU, broker := cpuUsed()-c0, procCPU(pid)-b0
 	lat := latencies(sentAt, seenAt)
 	rate := float64(total) / all.Seconds()
 	t.Logf("mosquitto → odx: published in %v; all queryable after %v = %.0f msg/s publish→queryable; latency (%d sampled) p50 %v p99 %v",
 		pubTook.Round(time.Millisecond), all.Round(time.Millisecond), rate, len(lat),
 		percentile(lat, 50).Round(time.Millisecond), percentile(lat, 99).Round(time.Millisecond))
-	t.Logf("ratio publish→queryable through odx / mosquitto alone: %.2f", rate/mqRate)
+	t.Logf("ratio publish→queryable through odx / mosquitto alone: %.2f; CPU per message: broker %.0fµs, odx (bridge, connection, pipeline, DuckDB) + devices %.0fµs, of which devices ≈%.0fµs",
+		rate/mqRate, perMsg(broker, total), perMsg(odxCPU, total), perMsg(mqClients, total))
 }
