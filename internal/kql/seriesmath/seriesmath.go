@@ -198,16 +198,16 @@ type Decomposition struct {
 // Missing values take no part in learning and have a missing residual.
 func Decompose(x []float64, season int, trend string, testPoints int, threshold float64) Decomposition {
 	n := len(x)
-	learn := n - testPoints
-	if learn < 0 {
-		learn = 0
-	}
+	learn := min(max(n-max(testPoints, 0), 0), n)
 	d := Decomposition{Baseline: make([]float64, n), Seasonal: make([]float64, n), Trend: make([]float64, n), Residual: make([]float64, n)}
 	if season < 0 {
 		season = 0
 		if p, s := PeriodsDetect(x[:learn], 4, float64(learn)/2, 1); len(p) > 0 && p[0] > 0 && s[0] >= threshold {
 			season = int(p[0])
 		}
+	}
+	if season > learn {
+		season = 0 // a period longer than the learning points cannot be learnt
 	}
 	// The seasonal medians and the trend are fitted alternately (as STL's
 	// inner loop does): medians of a series that still holds its trend mix
@@ -375,7 +375,7 @@ func PeriodScore(x []float64, period float64) float64 {
 
 func periodScore(d []float64, period float64) float64 {
 	n := len(d)
-	if period < minPeriod || period > float64(n)/2 || n == 0 {
+	if !(period >= minPeriod && period <= float64(n)/2) { // NaN fails too
 		return 0
 	}
 	lo := int(math.Floor(period))
@@ -414,7 +414,7 @@ func PeriodsDetect(x []float64, minP, maxP float64, num int) (periods, scores []
 	n := len(x)
 	d := detrend(x)
 	lo, hi := math.Max(minP, minPeriod), math.Min(maxP, float64(n)/2)
-	if num == 0 || n < 2*minPeriod || lo > hi {
+	if num == 0 || n < 2*minPeriod || !(lo <= hi) { // NaN bounds fail too
 		return periods, scores
 	}
 	power := periodogram(d)
@@ -486,7 +486,7 @@ func detrend(x []float64) []float64 {
 // acf is the sample autocorrelation of x at lag k.
 func acf(x []float64, k int) float64 {
 	n := len(x)
-	if k >= n {
+	if k >= n || k < 0 {
 		return 0
 	}
 	var m float64

@@ -176,3 +176,26 @@ func TestOutliersOnAFlatSeries(t *testing.T) {
 		t.Errorf("constant series scored %v", got)
 	}
 }
+
+// Odd inputs a query can pass must give an answer, not a panic.
+func TestOddInputsDoNotPanic(t *testing.T) {
+	nan := math.NaN()
+	inputs := [][]float64{nil, {}, {1}, {nan, nan}, {1, 2}, {5, 5, 5, 5, 5}, {1, nan, 3, nan, 5, 6, 7, 8, 9, 10}}
+	for _, x := range inputs {
+		for _, season := range []int{-1, 0, 1, 3, 100, 1 << 40} {
+			for _, trend := range []string{TrendAvg, TrendLinefit, TrendNone, "other"} {
+				for _, tp := range []int{0, 2, 50, -3} {
+					Decompose(x, season, trend, tp, 0.6)
+					DecomposeAnomalies(x, 1.5, season, trend, tp, "tukey", 0.6)
+				}
+			}
+		}
+		Outliers(x, "ctukey", nan, 10, 90)
+		FitTwoLines(x)
+		PeriodsDetect(x, 0, 100, 3)
+		PeriodsDetect(x, 10, 2, -1)
+		PeriodsDetect(x, nan, nan, 2)
+		PeriodsDetect(x, math.Inf(-1), math.Inf(1), 2)
+		PeriodsValidate(x, []float64{4, 0, -1, nan, 1e9})
+	}
+}
