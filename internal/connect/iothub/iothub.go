@@ -236,6 +236,6 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 	inner := rt
 	inner.Spec.Source = "/providers/Microsoft.EventHub/namespaces/" + src.hub + "/eventhubs/" + src.topic
 	inner.Spec.Compression = "" // IoT Hub connections have none
-	inner.Sink = iotSink{rt.Sink}
+	inner.Sink = wrapSink(rt.Sink)
 	return eh.Run(ctx, inner)
 }
