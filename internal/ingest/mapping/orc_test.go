@@ -25,8 +25,8 @@ func TestORCMappingRules(t *testing.T) {
 		t.Fatalf("the documented ORC mapping forms: %v", err)
 	}
 	for text, want := range map[string]string{
-		`[{"column":"a","Properties":{"Ordinal":"0"}}]`:                          "not Ordinal",
-		`[{"column":"a","Properties":{"Path":"$.a","Field":"a"}}]`:               "mutually exclusive",
+		`[{"column":"a","Properties":{"Ordinal":"0"}}]`:                            "not Ordinal",
+		`[{"column":"a","Properties":{"Path":"$.a","Field":"a"}}]`:                 "mutually exclusive",
 		`[{"column":"a","Properties":{"Path":"$.a","Transform":"BytesAsBase64"}}]`: "not available",
 	} {
 		if _, err := Parse(ORC, text); err == nil || !strings.Contains(err.Error(), want) {
