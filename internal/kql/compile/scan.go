@@ -69,19 +69,15 @@ func (c *compiler) scanOp(v *sem.ScanOp) (*sqlast.Select, error) {
 		cur.Items = append(cur.Items, sqlast.SelectItem{X: &sqlast.Col{Table: "b", Name: name}, Alias: name})
 	}
 	for k := len(v.Steps); k >= 1; k-- {
-		if cur, err = l.step(cur, k); err != nil {
+		if cur, err = l.step(cur, k, k == 1); err != nil {
 			return nil, err
 		}
 	}
-	rec := &sqlast.Select{From: &sqlast.SubFrom{Q: cur, Alias: c.alias()}}
-	for _, sc := range l.state {
-		rec.Items = append(rec.Items, sqlast.SelectItem{X: cast(col(sc.name), sc.typ), Alias: sc.name})
-	}
-	anchor.SetOp, anchor.Next = "UNION ALL", rec
+	anchor.SetOp, anchor.Next = "UNION ALL", cur
 
 	out := l.output()
 	out.Recursive = true
-	out.With = []sqlast.CTE{{Name: "__scan_rows", Q: rows}, {Name: "__scan_state", Q: anchor}}
+	out.With = []sqlast.CTE{{Name: "__scan_rows", Q: rows, Materialized: true}, {Name: "__scan_state", Q: anchor}}
 	return out, nil
 }
 
@@ -186,8 +182,9 @@ func (l *scanLowering) compileIn(x sem.Expr, ctx, own int) (sqlast.Expr, error) 
 }
 
 // step evaluates step k (1-based) for the row in cur and returns the
-// select with the updated state and the row's columns.
-func (l *scanLowering) step(cur *sqlast.Select, k int) (*sqlast.Select, error) {
+// select with the updated state and, unless it is the last stage (the
+// recursive part itself), the row's columns.
+func (l *scanLowering) step(cur *sqlast.Select, k int, last bool) (*sqlast.Select, error) {
 	st := l.v.Steps[k-1]
 	c := l.c
 	wrap := func(q *sqlast.Select, items ...sqlast.SelectItem) *sqlast.Select {
@@ -209,7 +206,6 @@ func (l *scanLowering) step(cur *sqlast.Select, k int) (*sqlast.Select, error) {
 		}
 		c1 = bin("AND", col(l.a(k-1)), h)
 	}
-	q := wrap(cur, sqlast.SelectItem{X: c1, Alias: "__c1"})
 	// check 2: this step's own sequence (or a new one on the first step)
 	h, err := holds(k)
 	if err != nil {
@@ -219,9 +215,12 @@ func (l *scanLowering) step(cur *sqlast.Select, k int) (*sqlast.Select, error) {
 	if k == 1 {
 		active = sqlast.Keyword("TRUE")
 	}
-	q = wrap(q, sqlast.SelectItem{X: tmpl("(NOT {} AND {} AND {})", col("__c1"), active, h), Alias: "__c2"})
+	// one level per step keeps DuckDB's work per recursion small: c1 is
+	// repeated in c2 rather than read from a level of its own
+	q := wrap(cur, sqlast.SelectItem{X: c1, Alias: "__c1"},
+		sqlast.SelectItem{X: tmpl("(NOT {} AND {} AND {})", c1, active, h), Alias: "__c2"})
 	// the extended row: each declared variable's value for this match
-	var ext []sqlast.SelectItem
+	ext := make([]func() sqlast.Expr, len(l.v.Vars))
 	for i, it := range l.v.Vars {
 		typ := it.X.Type().DuckDB()
 		val := func(ctx int) (sqlast.Expr, error) {
@@ -243,9 +242,10 @@ func (l *scanLowering) step(cur *sqlast.Select, k int) (*sqlast.Select, error) {
 		if err != nil {
 			return nil, err
 		}
-		ext = append(ext, sqlast.SelectItem{X: &sqlast.Case{Whens: []sqlast.When{{Cond: col("__c1"), Then: v1}, {Cond: col("__c2"), Then: v2}}, Else: null(it.X.Type())}, Alias: "__e" + strconv.Itoa(i)})
+		ext[i] = func() sqlast.Expr {
+			return &sqlast.Case{Whens: []sqlast.When{{Cond: col("__c1"), Then: v1}, {Cond: col("__c2"), Then: v2}}, Else: null(it.X.Type())}
+		}
 	}
-	q = wrap(q, ext...)
 	// the new state
 	c1c, c2c, either := col("__c1"), col("__c2"), tmpl("({} OR {})", col("__c1"), col("__c2"))
 	newM := tmpl("CASE WHEN {} THEN {} ELSE {} END", c1c, col(l.m(k-1)), col(l.m(k)))
@@ -275,24 +275,28 @@ func (l *scanLowering) step(cur *sqlast.Select, k int) (*sqlast.Select, error) {
 		var now sqlast.Expr = col(t.Name) // an input column: the row's value
 		for i, it := range l.v.Vars {
 			if it.Name == t.Name {
-				now = col("__e" + strconv.Itoa(i))
+				now = ext[i]()
 			}
 		}
 		set[l.val(k, k, ti)] = tmpl("CASE WHEN {} THEN {} ELSE {} END", either, now, col(l.val(k, k, ti)))
 	}
 	for i := range l.v.Vars {
-		set[l.x(k, i)] = col("__e" + strconv.Itoa(i))
+		set[l.x(k, i)] = ext[i]()
 	}
 	next := &sqlast.Select{From: &sqlast.SubFrom{Q: q, Alias: c.alias()}}
 	for _, sc := range l.state {
 		x, ok := set[sc.name]
 		if !ok {
 			x = col(sc.name)
+		} else if last {
+			x = cast(x, sc.typ) // the recursive part's types are the anchor's
 		}
 		next.Items = append(next.Items, sqlast.SelectItem{X: x, Alias: sc.name})
 	}
-	for _, name := range l.inCols {
-		next.Items = append(next.Items, sqlast.SelectItem{X: col(name), Alias: name})
+	if !last {
+		for _, name := range l.inCols {
+			next.Items = append(next.Items, sqlast.SelectItem{X: col(name), Alias: name})
+		}
 	}
 	return next, nil
 }
