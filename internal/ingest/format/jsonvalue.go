@@ -279,6 +279,16 @@ func (p *jsonParser) array(depth int) (any, error) {
 
 func (p *jsonParser) number() (any, error) {
 	start := p.pos
+	end, err := p.numberEnd()
+	if err != nil {
+		return nil, err
+	}
+	return json.Number(p.data[start:end]), nil
+}
+
+// numberEnd validates the number at p.pos, moves past it and returns where
+// it ends.
+func (p *jsonParser) numberEnd() (int, error) {
 	d := p.data
 	i := p.pos
 	if d[i] == '-' {
@@ -296,13 +306,13 @@ func (p *jsonParser) number() (any, error) {
 		i++
 	} else if digits() == 0 {
 		p.pos = i
-		return nil, p.errorf("invalid number")
+		return 0, p.errorf("invalid number")
 	}
 	if i < len(d) && d[i] == '.' {
 		i++
 		if digits() == 0 {
 			p.pos = i
-			return nil, p.errorf("invalid number: no digits after '.'")
+			return 0, p.errorf("invalid number: no digits after '.'")
 		}
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
@@ -312,11 +322,11 @@ func (p *jsonParser) number() (any, error) {
 		}
 		if digits() == 0 {
 			p.pos = i
-			return nil, p.errorf("invalid number: no digits in the exponent")
+			return 0, p.errorf("invalid number: no digits in the exponent")
 		}
 	}
 	p.pos = i
-	return json.Number(d[start:i]), nil
+	return i, nil
 }
 
 // key reads a property name, interned when it has no escapes.

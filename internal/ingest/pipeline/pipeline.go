@@ -374,17 +374,18 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 			if name != "" {
 				src = req.Source + "/" + name
 			}
-			dec, err := format.NewDecoder(t.format, body, format.Options{Source: src, IgnoreFirstRecord: t.ignoreFirst,
-				BatchSize:       min(s.opts.ChunkRows, format.DefaultBatchSize),
-				CheckFieldCount: t.validation.Options == props.ValidateCsvInputConstantColumns})
-			if err != nil {
-				return err
-			}
-			defer format.Close(dec)
 			binder, err := mapping.Bind(t.mapping, t.columns, mapping.Options{Source: req.Source})
 			if err != nil {
 				return err
 			}
+			dec, err := format.NewDecoder(t.format, body, format.Options{Source: src, IgnoreFirstRecord: t.ignoreFirst,
+				BatchSize:       min(s.opts.ChunkRows, format.DefaultBatchSize),
+				CheckFieldCount: t.validation.Options == props.ValidateCsvInputConstantColumns,
+				Picks:           binder.Picks()})
+			if err != nil {
+				return err
+			}
+			defer format.Close(dec)
 			// Decoding and binding run in two goroutines (and committing in
 			// a third), so that a source keeps two cores busy.
 			decCtx, stopDecoding := context.WithCancel(ctx)
