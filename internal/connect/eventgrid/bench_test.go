@@ -31,7 +31,8 @@ func TestThroughputBlobsInProcess(t *testing.T) {
 		t.Skip("set ODX_EG_PROFILE_BENCH=500 to profile the Event Grid connector in process (the issue's benchmark is test/eventgrid, ODX_EG_BENCH)")
 	}
 	ep := startAzurite(t)
-	e := newEnv(t, envOptions{endpoint: ep})
+	parallel, _ := strconv.Atoi(os.Getenv("ODX_EG_PARALLEL")) // the connector's default when unset
+	e := newEnv(t, envOptions{endpoint: ep, parallel: parallel})
 	e.table("db", "T", colsT)
 	e.table("db", "Direct", colsT)
 	e.table("db", "Direct2", colsT)
