@@ -3,6 +3,7 @@ package format
 import (
 	"bytes"
 	"compress/flate"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -421,4 +422,65 @@ func pbReplaceMessages(t testing.TB, b []byte, field protowire.Number, msgs [][]
 		b = b[n+m:]
 	}
 	return out
+}
+
+// rleV1Literals encodes values as RLE v1 literal runs (the simplest valid
+// integer stream).
+func rleV1Literals(vals []int64, signed bool) []byte {
+	var out []byte
+	for len(vals) > 0 {
+		n := min(len(vals), 128)
+		out = append(out, byte(-int8(n)))
+		for _, v := range vals[:n] {
+			u := uint64(v)
+			if signed {
+				u = uint64(v<<1) ^ uint64(v>>63)
+			}
+			out = binary.AppendUvarint(out, u)
+		}
+		vals = vals[n:]
+	}
+	return out
+}
+
+// ORC's timestamp is the writer's wall clock: seconds count from
+// 2015-01-01 00:00 in the writer's zone, so a value written in New York in
+// summer (daylight saving time) reads back as the same wall clock, not one
+// hour off. A timestamp with local time zone is an instant relative to UTC.
+func TestORCTimestampsFollowTheWriterZone(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	walls := []time.Time{
+		time.Date(2024, 1, 15, 12, 0, 0, 0, time.UTC),
+		time.Date(2024, 7, 15, 12, 0, 0, 123456789, time.UTC),
+		time.Date(2024, 3, 10, 3, 30, 0, 0, time.UTC), // just after the spring-forward gap
+		time.Date(2014, 11, 2, 1, 30, 0, 0, time.UTC), // before the 2015 base, in the repeated hour
+	}
+	base := time.Date(2015, 1, 1, 0, 0, 0, 0, ny).Unix()
+	var secs, nanos []int64
+	for _, w := range walls {
+		inNY := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), ny)
+		secs = append(secs, inNY.Unix()-base)
+		nanos = append(nanos, int64(w.Nanosecond())<<3)
+	}
+	tv := &timestampValues{secs: newIntStream(rleV1Literals(secs, true), false, true), nanos: newIntStream(rleV1Literals(nanos, false), false, false),
+		base: base, loc: ny}
+	got := make([]any, len(walls))
+	if err := tv.values(got); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range walls {
+		if !got[i].(time.Time).Equal(w) {
+			t.Errorf("wall clock %v read as %v", w, got[i])
+		}
+	}
+	// The instant kind: seconds from 2015-01-01 UTC, no zone.
+	at := time.Date(2024, 7, 15, 16, 0, 0, 5, time.UTC)
+	iv := &timestampValues{secs: newIntStream(rleV1Literals([]int64{at.Unix() - orcTimestampBase}, true), false, true),
+		nanos: newIntStream(rleV1Literals([]int64{5 << 3}, false), false, false), base: orcTimestampBase}
+	if err := iv.values(got[:1]); err != nil || !got[0].(time.Time).Equal(at) {
+		t.Errorf("instant read as %v (%v), want %v", got[0], err, at)
+	}
 }
