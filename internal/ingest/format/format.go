@@ -1,6 +1,6 @@
 // Package format decodes ingestion payloads in every format Azure Data
 // Explorer accepts (csv, tsv, tsve, psv, scsv, sohsv, txt, raw, json,
-// multijson, singlejson, avro, apacheavro, parquet, w3clogfile) into records,
+// multijson, singlejson, avro, apacheavro, parquet, orc, w3clogfile) into records,
 // streaming: a decoder reads from an io.Reader and yields bounded batches, so
 // a large file never sits in memory whole.
 //
