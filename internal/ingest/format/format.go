@@ -214,8 +214,9 @@ func (o Options) maxRecordBytes() int {
 }
 
 // NewDecoder returns a decoder of format f reading r. The input must already
-// be decompressed (see Unpack). Parquet needs random access: when r is not an
-// *os.File it is first copied to a temporary file, which Close removes.
+// be decompressed (see Unpack). Parquet and ORC need random access: when r
+// is not an *os.File (or, for ORC, a bytes.Reader) it is first copied to a
+// temporary file, which Close removes.
 func NewDecoder(f Format, r io.Reader, opts Options) (Decoder, error) {
 	if !f.Binary() {
 		r = textInput(r)
