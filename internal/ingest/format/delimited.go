@@ -108,6 +108,9 @@ type delimited struct {
 	text   []byte
 	bounds []int
 	spans  []fieldSpan
+	// lastCount is the previous batch's record count: the next batch's
+	// Records are allocated that size at once rather than grown.
+	lastCount int
 }
 
 type fieldSpan struct{ start, from, to int }
@@ -141,8 +144,9 @@ func (d *delimited) Next() (*Batch, error) {
 	if d.done {
 		return nil, io.EOF
 	}
-	b := &Batch{}
+	b := &Batch{Records: make([]Record, 0, d.lastCount)}
 	size := d.opts.batchSize()
+	defer func() { d.lastCount = len(b.Records) }()
 	defer d.fill(b)
 	for len(b.Records) < size {
 		rec, ok, err := d.record(b)

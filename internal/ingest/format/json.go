@@ -20,6 +20,9 @@ type jsonLines struct {
 	records int64
 	done    bool
 	shape   *JSONShape
+	// lastCount is the previous batch's record count: the next batch's
+	// Records are allocated that size at once rather than grown.
+	lastCount int
 }
 
 func newJSONLines(r io.Reader, opts Options) *jsonLines {
@@ -34,7 +37,8 @@ func (j *jsonLines) Next() (*Batch, error) {
 	if j.done {
 		return nil, io.EOF
 	}
-	b := &Batch{}
+	b := &Batch{Records: make([]Record, 0, j.lastCount)}
+	defer func() { j.lastCount = len(b.Records) }()
 	var slab []any // Record.Picked of the batch's records, allocated together
 	for len(b.Records) < j.opts.batchSize() {
 		line, err := j.lines.next()

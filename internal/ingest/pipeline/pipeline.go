@@ -363,7 +363,8 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 			}
 			select {
 			case chunks <- cur:
-				cur = chunk{}
+				// The next chunk is as large: allocate it at once, not by growing.
+				cur = chunk{rows: make([][]any, 0, len(cur.rows))}
 				return true
 			case <-ctx.Done():
 				return false
