@@ -350,7 +350,13 @@ func decodeItem(t *target, shape *format.JSONShape, it *connect.Item) ([][]any, 
 	var rows [][]any
 	var errs []format.RecordError
 	err := format.Unpack(bytes.NewReader(body), t.compression, "", func(_ string, rd io.Reader) error {
-		dec, err := format.NewDecoder(t.format, rd, format.Options{Source: it.Source, CheckFieldCount: true, JSONShape: shape})
+		opts := format.Options{Source: it.Source, CheckFieldCount: true, JSONShape: shape}
+		if len(sys) == 0 {
+			// Only the mapped values are extracted (json); system
+			// properties need whole records to be placed in.
+			opts.Picks = t.binder.Picks()
+		}
+		dec, err := format.NewDecoder(t.format, rd, opts)
 		if err != nil {
 			return err
 		}
