@@ -193,6 +193,12 @@ func TestSeriesFitTwoLines(t *testing.T) {
 	if !ok || number(t, bag["split_idx"]) != 5 || math.Abs(number(t, left["slope"])-1) > 1e-9 {
 		t.Errorf("bag %v", bag)
 	}
+	// series_fit_line_dynamic: one line, as a bag
+	_, rows = queryRows(t, db, "print b = series_fit_line_dynamic(dynamic([2, 4, 6, 8]))")
+	bag = rows[0][0].(map[string]any)
+	if math.Abs(number(t, bag["slope"])-2) > 1e-9 || math.Abs(number(t, bag["interception"])) > 1e-9 || math.Abs(number(t, bag["rsquare"])-1) > 1e-9 {
+		t.Errorf("series_fit_line_dynamic bag %v", bag)
+	}
 	// (rs, si, v) = ... names the first three columns only
 	names, _ = queryRows(t, db, "print y=dynamic([1,2,3,4,5,10,10,10,10,10]) | extend (rs, si, v) = series_fit_2lines(y)")
 	if strings.Join(names, ",") != "y,rs,si,v" {

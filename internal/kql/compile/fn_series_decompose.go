@@ -96,6 +96,11 @@ func init() {
 			return asJSON(fn("odx_series_outliers", seriesText(call, a, 0), kind, optArg(a, 2, "DOUBLE", sqlast.Keyword("CAST('NaN' AS DOUBLE)")),
 				optArg(a, 3, "DOUBLE", dbl(10)), optArg(a, 4, "DOUBLE", dbl(90)))), nil
 		},
+		// series_fit_line_dynamic: series_fit_line's values as one bag (its
+		// lowering already builds the bag the columns are read from)
+		"series_fit_line_dynamic": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
+			return lowerings["series_fit_line"](c, call, a)
+		},
 		"series_fit_2lines": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 			return asJSON(fn("odx_series_fit_2lines", seriesText(call, a, 0), sqlast.Keyword("FALSE"))), nil
 		},
