@@ -484,3 +484,42 @@ func TestORCTimestampsFollowTheWriterZone(t *testing.T) {
 		t.Errorf("instant read as %v (%v), want %v", got[0], err, at)
 	}
 }
+
+// A footer whose types share a subtype is refused: walking such a schema
+// would take time exponential in the footer's size.
+func TestORCFooterTypesMustFormATree(t *testing.T) {
+	typ := func(kind int, subtypes []int, names ...string) []byte {
+		var b []byte
+		b = protowire.AppendTag(b, 1, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(kind))
+		for _, s := range subtypes {
+			b = protowire.AppendTag(b, 2, protowire.VarintType)
+			b = protowire.AppendVarint(b, uint64(s))
+		}
+		for _, n := range names {
+			b = protowire.AppendTag(b, 3, protowire.BytesType)
+			b = protowire.AppendString(b, n)
+		}
+		return b
+	}
+	footer := func(types ...[]byte) []byte {
+		var b []byte
+		for _, ty := range types {
+			b = protowire.AppendTag(b, 4, protowire.BytesType)
+			b = protowire.AppendBytes(b, ty)
+		}
+		return b
+	}
+	tree := footer(typ(orcStruct, []int{1, 2}, "a", "b"), typ(orcInt, nil), typ(orcString, nil))
+	if err := (&orcTail{}).parseFooter(tree, 100); err != nil {
+		t.Fatalf("a well-formed schema: %v", err)
+	}
+	shared := footer(typ(orcStruct, []int{1, 1}, "a", "b"), typ(orcInt, nil))
+	if err := (&orcTail{}).parseFooter(shared, 100); err == nil || !strings.Contains(err.Error(), "two types") {
+		t.Fatalf("a shared subtype: %v", err)
+	}
+	backwards := footer(typ(orcStruct, []int{1}, "a"), typ(orcList, []int{0}))
+	if err := (&orcTail{}).parseFooter(backwards, 100); err == nil {
+		t.Fatal("a subtype pointing back was accepted")
+	}
+}
