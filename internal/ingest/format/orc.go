@@ -129,6 +129,10 @@ func (d *orcDecoder) Next() (b *Batch, err error) {
 			d.done = true
 			return nil, io.EOF
 		}
+		if d.tail.stripes[d.stripe].rows == 0 { // nothing to read: not even its footer
+			d.stripe++
+			continue
+		}
 		if err := d.loadStripe(d.stripe); err != nil {
 			d.done = true
 			return nil, errorf(CodeInvalidBlob, "%s: stripe %d of %d (after record %d): %v", d.opts.Source, d.stripe+1, len(d.tail.stripes), d.records, err)
