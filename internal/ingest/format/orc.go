@@ -25,9 +25,10 @@ import (
 // truncated file (slice bounds out of range in the postscript), ignores the
 // writer's time zone that ORC timestamps are relative to, reads decimals with
 // a scale over 18 wrongly (the scale goes through a float64), and has no
-// ZSTD or LZ4. A focused reader of the parts ingestion needs is about a
-// thousand lines; the scritchley module remains a test dependency, as an
-// independent writer of test files.
+// ZSTD or LZ4. A focused reader of what ingestion needs (no indexes, no
+// predicate push-down, no writer) is under two thousand lines; the
+// scritchley module remains a test dependency, as an independent writer of
+// test files.
 //
 // Supported: compression NONE, ZLIB, SNAPPY, ZSTD and LZ4 (LZO is refused
 // with an error saying so); integer encodings RLE v1 and v2; strings
