@@ -132,8 +132,8 @@ type Record struct {
 	Fields []string
 	Value  any
 	// Picked holds, for a json decoder given Options.Picks, the values at
-	// the picked paths (Missing where a record has none) instead of Value.
-	Picked []any
+	// the picked paths instead of Value.
+	Picked []Picked
 }
 
 // Decimal is an exact decimal number in plain text (`-12.5`), as Avro and

@@ -39,7 +39,7 @@ func (j *jsonLines) Next() (*Batch, error) {
 	}
 	b := &Batch{Records: make([]Record, 0, j.lastCount)}
 	defer func() { j.lastCount = len(b.Records) }()
-	var slab []any // Record.Picked of the batch's records, allocated together
+	var slab []Picked // Record.Picked of the batch's records, allocated together
 	for len(b.Records) < j.opts.batchSize() {
 		line, err := j.lines.next()
 		if err == io.EOF {
@@ -62,7 +62,7 @@ func (j *jsonLines) Next() (*Batch, error) {
 		}
 		if ps := j.opts.Picks; ps != nil {
 			if len(slab) < ps.Len() {
-				slab = make([]any, ps.Len()*min(j.opts.batchSize(), 4096))
+				slab = make([]Picked, ps.Len()*min(j.opts.batchSize(), 4096))
 			}
 			out := slab[:ps.Len():ps.Len()]
 			if !j.pick(line, out) {
@@ -101,8 +101,9 @@ func (j *jsonLines) malformed(line []byte) RecordError {
 // pick extracts Options.Picks from a line into out. When the picking
 // parser stops, the line is parsed in full, so that whether a line is
 // malformed is always the full parser's decision.
-func (j *jsonLines) pick(line []byte, out []any) bool {
-	p := jsonParser{data: line, values: j.shape.values, lenient: true}
+func (j *jsonLines) pick(line []byte, out []Picked) bool {
+	// One string per line: picked strings and numbers are slices of it.
+	p := jsonParser{data: line, text: string(line), lenient: true}
 	if p.pick(j.opts.Picks, out) == nil {
 		return true
 	}

@@ -1,6 +1,9 @@
 package format
 
-import "unicode/utf8"
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
 
 // Picking: a json (JSON Lines) decoder that is told which property paths the
 // mapping reads extracts only those values from each line, instead of
@@ -10,12 +13,71 @@ import "unicode/utf8"
 // records, the malformed-line errors and the values the binder sees are the
 // ones a full decode gives.
 
-// Missing stands in Record.Picked for a path the record does not have (a
-// property absent, or a step through something that is not an object): a
-// mapped value that is absent is null, while a JSON null is present.
-var Missing any = missing{}
+// Picked is the value at a picked path of one record. Scalars stay text,
+// so that picking boxes nothing: the binder converts the text straight to
+// its column's type.
+type Picked struct {
+	Kind PickedKind
+	// Text is the decoded string (PickedString) or the number as written
+	// (PickedNumber).
+	Text string
+	// Value is the decoded array or object (PickedOther).
+	Value any
+}
 
-type missing struct{}
+// PickedKind says what a picked path holds.
+type PickedKind uint8
+
+const (
+	// PickedMissing: the record has no value at the path (a property is
+	// absent, or a step goes through something that is not an object). A
+	// mapped value that is missing is null; a JSON null is present.
+	PickedMissing PickedKind = iota
+	PickedNull
+	PickedFalse
+	PickedTrue
+	PickedString
+	PickedNumber
+	PickedOther
+)
+
+// Any is the value as a full decode gives it (see Record): nil, bool,
+// string, json.Number, []any or map[string]any. ok is false when missing.
+func (v Picked) Any() (value any, ok bool) {
+	switch v.Kind {
+	case PickedMissing:
+		return nil, false
+	case PickedNull:
+		return nil, true
+	case PickedFalse:
+		return false, true
+	case PickedTrue:
+		return true, true
+	case PickedString:
+		return v.Text, true
+	case PickedNumber:
+		return json.Number(v.Text), true
+	}
+	return v.Value, true
+}
+
+// pickedOf is the Picked form of a fully decoded value.
+func pickedOf(v any) Picked {
+	switch x := v.(type) {
+	case nil:
+		return Picked{Kind: PickedNull}
+	case bool:
+		if x {
+			return Picked{Kind: PickedTrue}
+		}
+		return Picked{Kind: PickedFalse}
+	case string:
+		return Picked{Kind: PickedString, Text: x}
+	case json.Number:
+		return Picked{Kind: PickedNumber, Text: string(x)}
+	}
+	return Picked{Kind: PickedOther, Value: v}
+}
 
 // Picks is the set of property paths a json decoder extracts from every
 // record (Options.Picks); Record.Picked[i] is the value at path i.
@@ -72,7 +134,7 @@ func (ps *Picks) Len() int { return len(ps.paths) }
 
 // lookup fills out from a fully decoded record: the fallback when picking
 // fails, so that a line is judged by the full parser alone.
-func (ps *Picks) lookup(v any, out []any) {
+func (ps *Picks) lookup(v any, out []Picked) {
 	for i, p := range ps.paths {
 		cur, ok := v, true
 		for _, key := range p {
@@ -86,9 +148,9 @@ func (ps *Picks) lookup(v any, out []any) {
 			}
 		}
 		if ok {
-			out[i] = cur
+			out[i] = pickedOf(cur)
 		} else {
-			out[i] = Missing
+			out[i] = Picked{}
 		}
 	}
 }
@@ -96,10 +158,8 @@ func (ps *Picks) lookup(v any, out []any) {
 // pick parses one line, storing the picked values in out (len ps.Len()).
 // An error means only that picking did not succeed; the caller then parses
 // the line in full, which gives the error message.
-func (p *jsonParser) pick(ps *Picks, out []any) error {
-	for i := range out {
-		out[i] = Missing
-	}
+func (p *jsonParser) pick(ps *Picks, out []Picked) error {
+	clear(out)
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '{' {
 		if err := p.pickObject(ps.root, 1, out); err != nil {
@@ -116,7 +176,7 @@ func (p *jsonParser) pick(ps *Picks, out []any) error {
 }
 
 // pickObject reads an object at depth whose picked members are below n.
-func (p *jsonParser) pickObject(n *pickNode, depth int, out []any) error {
+func (p *jsonParser) pickObject(n *pickNode, depth int, out []Picked) error {
 	p.pos++ // '{'
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
@@ -142,14 +202,12 @@ func (p *jsonParser) pickObject(n *pickNode, depth int, out []any) error {
 		case child == nil:
 			err = p.skip(depth)
 		case child.slot >= 0:
-			var v any
-			if v, err = p.value(depth); err == nil {
-				out[child.slot] = v // a repeated name: the last one wins, as in a map
-			}
+			// A repeated name: the last one wins, as in a map.
+			out[child.slot], err = p.pickValue(depth)
 		default:
 			// A repeated name replaces what an earlier member gave.
 			for _, s := range child.under {
-				out[s] = Missing
+				out[s] = Picked{}
 			}
 			if p.pos < len(p.data) && p.data[p.pos] == '{' {
 				if depth >= maxJSONDepth {
@@ -177,6 +235,53 @@ func (p *jsonParser) pickObject(n *pickNode, depth int, out []any) error {
 			return p.errorf("expected ',' or '}' after an object member")
 		}
 	}
+}
+
+// pickValue reads a picked value. Strings without escapes and numbers are
+// slices of p.text, the line as one string, so they cost no allocation.
+func (p *jsonParser) pickValue(depth int) (Picked, error) {
+	if p.pos >= len(p.data) {
+		return Picked{}, p.errorf("the value is incomplete")
+	}
+	d := p.data
+	switch c := d[p.pos]; {
+	case p.isQuote(c):
+		ascii := true
+		for i := p.pos + 1; i < len(d); i++ {
+			b := d[i]
+			if b == c {
+				if !ascii && !utf8.Valid(d[p.pos+1:i]) {
+					break // invalid UTF-8 is replaced: the full rules
+				}
+				text := p.text[p.pos+1 : i]
+				p.pos = i + 1
+				return Picked{Kind: PickedString, Text: text}, nil
+			}
+			if b == '\\' || b < 0x20 {
+				break
+			}
+			if b >= utf8.RuneSelf {
+				ascii = false
+			}
+		}
+		v, err := p.str()
+		if err != nil {
+			return Picked{}, err
+		}
+		return Picked{Kind: PickedString, Text: v.(string)}, nil
+	case c == '-' || c >= '0' && c <= '9':
+		start := p.pos
+		end, err := p.numberEnd()
+		if err != nil {
+			return Picked{}, err
+		}
+		return Picked{Kind: PickedNumber, Text: p.text[start:end]}, nil
+	}
+	v, err := p.value(depth)
+	if err != nil {
+		return Picked{}, err
+	}
+	return pickedOf(v), nil
 }
 
 // pickKey reads a property name and returns n's child of that name (nil

@@ -220,6 +220,12 @@ func (b *Binder) bind(rec *format.Record, row []any, errs *[]format.RecordError)
 			}
 			continue
 		}
+		if rec.Picked != nil && p.slot >= 0 && e.Transform == NoTransform {
+			if v, done := b.fromPicked(rec, p, &rec.Picked[p.slot], errs); done {
+				row[i] = v
+				continue
+			}
+		}
 		raw, found := b.source(rec, p)
 		if !found {
 			row[i] = b.empty(p.col.Type) // a missing field is null, as in ADX
@@ -229,12 +235,54 @@ func (b *Binder) bind(rec *format.Record, row []any, errs *[]format.RecordError)
 	}
 }
 
+// fromPicked converts the picked text of a string or number to the
+// column's type without boxing it first, giving what apply gives for the
+// decoded value. done is false for the other cases, which take apply's way.
+func (b *Binder) fromPicked(rec *format.Record, p *columnPlan, v *format.Picked, errs *[]format.RecordError) (out any, done bool) {
+	t := p.col.Type
+	switch v.Kind {
+	case format.PickedMissing:
+		return b.empty(t), true // a missing field is null, as in ADX
+	case format.PickedString:
+		switch t {
+		case types.String:
+			return b.checkLimit(rec, p, v.Text, errs), true
+		case types.Dynamic:
+			return nil, false
+		}
+		// fromValue of a string is fromString for the other types.
+		x, ok := fromString(v.Text, t)
+		if !ok {
+			b.report(rec, p, errs, format.CodeValueNotConvertible, fmt.Sprintf("%s is not a valid %s; stored null", preview(v.Text), t))
+			return b.empty(t), true
+		}
+		return b.checkLimit(rec, p, x, errs), true
+	case format.PickedNumber:
+		n := json.Number(v.Text)
+		switch t {
+		case types.Real:
+			if f, ok := toFloat(n); ok {
+				return f, true
+			}
+		case types.Long:
+			if x, ok := parseInteger(v.Text); ok {
+				return x, true
+			}
+		case types.Int:
+			if x, ok := parseInteger(v.Text); ok && x >= math.MinInt32 && x <= math.MaxInt32 {
+				return int32(x), true
+			}
+		}
+		return nil, false // errors and other types: apply's way
+	}
+	return nil, false
+}
+
 // source fetches the mapped input value of a record.
 func (b *Binder) source(rec *format.Record, p *columnPlan) (any, bool) {
 	e := p.elem
 	if rec.Picked != nil && p.slot >= 0 {
-		v := rec.Picked[p.slot]
-		return v, v != format.Missing
+		return rec.Picked[p.slot].Any()
 	}
 	if rec.Fields != nil || b.kind == CSV {
 		if e.Ordinal < 0 || e.Ordinal >= len(rec.Fields) {
