@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 )
 
@@ -18,6 +19,9 @@ var scanStepCases = []string{
 	`{"id": "scan-login-logout", "query": "datatable(Timestamp:datetime, userID:int, EventType:string) [datetime(2024-05-28 08:15:23), 1, \"login\", datetime(2024-05-28 12:30:45), 1, \"logout\"] | sort by Timestamp asc | scan declare (start: datetime, end: datetime, sessionDuration: timespan) with (step s1 output=none: EventType == \"login\" => start = Timestamp; step s2 output=all: EventType == \"logout\" => start = s1.start, end = Timestamp, sessionDuration = Timestamp - s1.start;) | project start, end, userID, sessionDuration",
 	  "expected": {"columns": [{"name": "start", "type": "datetime"}, {"name": "end", "type": "datetime"}, {"name": "userID", "type": "int"}, {"name": "sessionDuration", "type": "timespan"}],
 	  "rows": [["2024-05-28T08:15:23Z", "2024-05-28T12:30:45Z", 1, "04:15:22"]]}, "ordered": true}`,
+	`{"id": "scan-partition-sessions", "query": "let LogsEvents = datatable(Timestamp:datetime, userID:int, EventType:string) [datetime(2024-05-28 08:15:23), 1, \"login\", datetime(2024-05-28 08:30:15), 2, \"login\", datetime(2024-05-28 09:10:27), 3, \"login\", datetime(2024-05-28 12:30:45), 1, \"logout\", datetime(2024-05-28 11:45:32), 2, \"logout\", datetime(2024-05-28 13:25:19), 3, \"logout\"]; LogsEvents | sort by userID, Timestamp | partition hint.strategy=native by userID (sort by Timestamp asc | scan declare (start: datetime, end: datetime, sessionDuration: timespan) with (step s1 output=none: EventType == \"login\" => start = Timestamp; step s2 output=all: EventType == \"logout\" => start = s1.start, end = Timestamp, sessionDuration = Timestamp - s1.start;)) | project start, end, userID, sessionDuration",
+	  "expected": {"columns": [{"name": "start", "type": "datetime"}, {"name": "end", "type": "datetime"}, {"name": "userID", "type": "int"}, {"name": "sessionDuration", "type": "timespan"}],
+	  "rows": [["2024-05-28T08:15:23Z", "2024-05-28T12:30:45Z", 1, "04:15:22"], ["2024-05-28T09:10:27Z", "2024-05-28T13:25:19Z", 3, "04:14:52"], ["2024-05-28T08:30:15Z", "2024-05-28T11:45:32Z", 2, "03:15:17"]]}, "ordered": false}`,
 	`{"id": "scan-reset-sums", "query": "range x from 1 to 5 step 1 | extend y = 2 * x | scan declare (cumulative_x:long=0, cumulative_y:long=0) with (step s1: true => cumulative_x = iff(s1.cumulative_x >= 10, x, x + s1.cumulative_x), cumulative_y = iff(s1.cumulative_y >= 10, y, y + s1.cumulative_y);)",
 	  "expected": {"columns": [{"name": "x", "type": "long"}, {"name": "y", "type": "long"}, {"name": "cumulative_x", "type": "long"}, {"name": "cumulative_y", "type": "long"}],
 	  "rows": [[1, 2, 1, 2], [2, 4, 3, 6], [3, 6, 6, 12], [4, 8, 10, 8], [5, 10, 5, 18]]}, "ordered": true}`,
@@ -38,5 +42,14 @@ func TestScanSteps(t *testing.T) {
 		if reason := runCase(db, c); reason != "" {
 			t.Errorf("%s: %s", c.ID, reason)
 		}
+	}
+}
+
+func TestScanInsideMvApply(t *testing.T) {
+	db := openEngine(t)
+	// per row: the running sum over the row's own array
+	names, rows := queryRows(t, db, `datatable(id:long, a:dynamic) [1, dynamic([1, 2, 3]), 2, dynamic([10, 20])] | mv-apply x = a to typeof(long) on (scan declare (s:long = 0) with (step k: true => s = k.s + x;)) | project id, x, s`)
+	if fmt.Sprint(names, rows) != "[id x s] [[1 1 1] [1 2 3] [1 3 6] [2 10 10] [2 20 30]]" {
+		t.Errorf("got %v %v", names, rows)
 	}
 }

@@ -45,18 +45,35 @@ func (c *compiler) scanOp(v *sem.ScanOp) (*sqlast.Select, error) {
 	if err := l.defaults(); err != nil {
 		return nil, err
 	}
-	rows := &sqlast.Select{From: &sqlast.SubFrom{Q: in, Alias: c.alias()},
-		Items: []sqlast.SelectItem{{X: &sqlast.Star{}}, {X: &sqlast.Call{Name: "row_number", Over: &sqlast.Window{}}, Alias: "__rn"}}}
+	// __g numbers the rows in input order, __rn within the partition (inside
+	// partition, every partition runs its own scan, all in the same pass)
+	numbered := &sqlast.Select{From: &sqlast.SubFrom{Q: in, Alias: c.alias()},
+		Items: []sqlast.SelectItem{{X: &sqlast.Star{}}, {X: &sqlast.Call{Name: "row_number", Over: &sqlast.Window{}}, Alias: "__g"}}}
+	rn := &sqlast.Window{OrderBy: []sqlast.OrderItem{{X: col("__g")}}}
+	if v.PartitionBy != "" {
+		rn.PartitionBy = []sqlast.Expr{col(v.PartitionBy)}
+	}
+	rows := &sqlast.Select{From: &sqlast.SubFrom{Q: numbered, Alias: c.alias()},
+		Items: []sqlast.SelectItem{{X: &sqlast.Star{}}, {X: &sqlast.Call{Name: "row_number", Over: rn}, Alias: "__rn"}}}
 	anchor := &sqlast.Select{}
 	for _, sc := range l.state {
-		anchor.Items = append(anchor.Items, sqlast.SelectItem{X: cast(sc.init, sc.typ), Alias: sc.name})
+		x := cast(sc.init, sc.typ)
+		if sc.name == "__p" {
+			x = col(v.PartitionBy)
+		}
+		anchor.Items = append(anchor.Items, sqlast.SelectItem{X: x, Alias: sc.name})
+	}
+	if v.PartitionBy != "" {
+		// one state per partition
+		anchor.From = &sqlast.SubFrom{Alias: c.alias(), Q: &sqlast.Select{Distinct: true, Items: []sqlast.SelectItem{{X: col(v.PartitionBy)}},
+			From: &sqlast.Table{SQL: sqlast.QuoteIdent("__scan_rows")}}}
 	}
 	// the next row joined to the state so far
 	cur := &sqlast.Select{
 		Items: []sqlast.SelectItem{{X: &sqlast.Col{Table: "b", Name: "__rn"}, Alias: "__rn"}},
 		From: &sqlast.Join{Kind: "INNER", L: &sqlast.Table{SQL: sqlast.QuoteIdent("__scan_state"), Alias: "st"},
 			R:  &sqlast.Table{SQL: sqlast.QuoteIdent("__scan_rows"), Alias: "b"},
-			On: bin("=", &sqlast.Col{Table: "b", Name: "__rn"}, bin("+", &sqlast.Col{Table: "st", Name: "__rn"}, i64(1)))},
+			On: l.samePartition(bin("=", &sqlast.Col{Table: "b", Name: "__rn"}, bin("+", &sqlast.Col{Table: "st", Name: "__rn"}, i64(1))))},
 	}
 	for _, sc := range l.state[1:] {
 		x := sqlast.Expr(&sqlast.Col{Table: "st", Name: sc.name})
@@ -140,6 +157,9 @@ func (l *scanLowering) defaults() error {
 	}
 	big, boolean := "BIGINT", "BOOLEAN"
 	l.state = []scanCol{{name: "__rn", typ: big, init: i64(0)}, {name: "__cnt", typ: big, init: i64(-1)}}
+	if l.v.PartitionBy != "" {
+		l.state = append(l.state, scanCol{name: "__p", typ: l.colType(l.v.PartitionBy).DuckDB(), init: sqlast.Keyword("NULL")})
+	}
 	for k := 1; k <= len(l.v.Steps); k++ {
 		l.state = append(l.state, scanCol{name: l.a(k), typ: boolean, init: sqlast.Keyword("FALSE")},
 			scanCol{name: l.m(k), typ: big, init: sqlast.Keyword("NULL")})
@@ -310,7 +330,7 @@ func (l *scanLowering) output() *sqlast.Select {
 	for k, st := range l.v.Steps {
 		if st.Output == "last" {
 			marks.Items = append(marks.Items, sqlast.SelectItem{
-				X:     &sqlast.Call{Name: "lead", Args: []sqlast.Expr{col(l.c2(k + 1))}, Over: &sqlast.Window{OrderBy: []sqlast.OrderItem{{X: col("__rn")}}}},
+				X:     &sqlast.Call{Name: "lead", Args: []sqlast.Expr{col(l.c2(k + 1))}, Over: l.byPartition(&sqlast.Window{OrderBy: []sqlast.OrderItem{{X: col("__rn")}}})},
 				Alias: "__nx" + strconv.Itoa(k+1)})
 		}
 	}
@@ -323,7 +343,7 @@ func (l *scanLowering) output() *sqlast.Select {
 		b := &sqlast.Select{
 			From: &sqlast.Join{Kind: "INNER", L: &sqlast.SubFrom{Q: marks, Alias: "st"},
 				R:  &sqlast.Table{SQL: sqlast.QuoteIdent("__scan_rows"), Alias: "b"},
-				On: bin("=", &sqlast.Col{Table: "st", Name: "__rn"}, &sqlast.Col{Table: "b", Name: "__rn"})},
+				On: l.samePartition(bin("=", &sqlast.Col{Table: "st", Name: "__rn"}, &sqlast.Col{Table: "b", Name: "__rn"}))},
 			Where: &sqlast.Col{Table: "st", Name: l.o(k)},
 		}
 		if st.Output == "last" {
@@ -332,7 +352,7 @@ func (l *scanLowering) output() *sqlast.Select {
 		l.outputItems(b, func(name string) sqlast.Expr { return &sqlast.Col{Table: "b", Name: name} },
 			func(i int) sqlast.Expr { return &sqlast.Col{Table: "st", Name: l.x(k, i)} },
 			&sqlast.Col{Table: "st", Name: l.id(k)})
-		b.Items = append(b.Items, sqlast.SelectItem{X: &sqlast.Col{Table: "st", Name: "__rn"}, Alias: "__ord"},
+		b.Items = append(b.Items, sqlast.SelectItem{X: &sqlast.Col{Table: "b", Name: "__g"}, Alias: "__ord"},
 			sqlast.SelectItem{X: i64(int64(n - k)), Alias: "__ord2"})
 		if union == nil {
 			union = b
@@ -366,6 +386,22 @@ func (l *scanLowering) outputItems(q *sqlast.Select, row func(string) sqlast.Exp
 	if l.v.MatchID != "" {
 		q.Items = append(q.Items, sqlast.SelectItem{X: matchID, Alias: l.v.MatchID})
 	}
+}
+
+// samePartition adds "and the same partition" to a join of the state (st)
+// with the rows (b).
+func (l *scanLowering) samePartition(on sqlast.Expr) sqlast.Expr {
+	if l.v.PartitionBy == "" {
+		return on
+	}
+	return bin("AND", on, bin("IS NOT DISTINCT FROM", &sqlast.Col{Table: "b", Name: l.v.PartitionBy}, &sqlast.Col{Table: "st", Name: "__p"}))
+}
+
+func (l *scanLowering) byPartition(w *sqlast.Window) *sqlast.Window {
+	if l.v.PartitionBy != "" {
+		w.PartitionBy = []sqlast.Expr{col("__p")}
+	}
+	return w
 }
 
 func (l *scanLowering) colType(name string) types.Type {

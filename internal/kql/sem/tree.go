@@ -194,7 +194,10 @@ type (
 		Steps   []ScanStep
 		Tracked []schema.Column // columns (input and declared) read through a step's state
 		MatchID string          // with_match_id column, or ""
-		Cols    []schema.Column
+		// PartitionBy, inside partition, runs one scan per value of that
+		// column (match ids count per partition too)
+		PartitionBy string
+		Cols        []schema.Column
 	}
 	// Serialize marks the row order as meaningful.
 	Serialize struct{ In Node }
