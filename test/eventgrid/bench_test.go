@@ -28,6 +28,7 @@ func TestThroughputAgainstOdxIngest(t *testing.T) {
 	}
 	s := startStack(t)
 	s.createConnections([]string{
+		".create table Events (Device: string, Value: long)", // the script's two article connections write here
 		".create table GridBench (Device: string, Value: long)",
 		".create table IngestBefore (Device: string, Value: long)",
 		".create table IngestAfter (Device: string, Value: long)",
