@@ -31,7 +31,7 @@ type executor struct {
 func (a *App) executor() *executor {
 	shows := connectcmd.Command{Manager: a.dc.manager, Roles: func(db string, c access.Caller) []string {
 		return a.store.Snapshot().RolesOf(db, c)
-	}}
+	}, Blobs: a.dc.blobCounts}
 	return &executor{
 		query: a.query,
 		commands: []commands{

@@ -409,13 +409,10 @@ func (b *Batcher) dequeue(k tableKey, runs []run) {
 	t := b.tables[k]
 	for _, r := range runs {
 		q := b.parts[r.p]
-		// The commit holds copies of the items; clear the slots so the
-		// queue's array does not keep the event bodies alive.
-		clear(q.entries[:r.n])
-		q.entries = q.entries[r.n:]
-		if len(q.entries) == 0 {
-			q.entries = q.entries[:0:0]
-		}
+		// The commit holds copies of the items. Deleting (rather than
+		// reslicing) keeps the queue's array for the next events, and
+		// clears the freed slots so they do not keep event bodies alive.
+		q.entries = slices.Delete(q.entries, 0, r.n)
 		t.count -= r.items
 		t.bytes -= r.bytes
 	}

@@ -106,6 +106,11 @@ func TestPointInPolygon(t *testing.T) {
 }
 
 func TestDistanceToLine(t *testing.T) {
+	// ADX's documented example: North Las Vegas airport to a nearby road.
+	road := `{"type":"LineString","coordinates":[[-115.115385,36.229195],[-115.136995,36.200366],[-115.140252,36.192470],[-115.143558,36.188523],[-115.144076,36.181954],[-115.154662,36.174483],[-115.166431,36.176388],[-115.183289,36.175007],[-115.192612,36.176736],[-115.202485,36.173439],[-115.225355,36.174365]]}`
+	if d, ok := DistanceToLine(-115.199625, 36.210419, road); !ok || !near(d, 3797.88887253334, 1e-3) {
+		t.Errorf("airport to road = %.8f, %v; want 3797.88887253334", d, ok)
+	}
 	line := `{"type":"LineString","coordinates":[[0,0],[10,0]]}`
 	// One degree north of the equator segment: one degree of arc.
 	d, ok := DistanceToLine(5, 1, line)

@@ -98,7 +98,10 @@ type BridgeOptions struct {
 	NodeID string
 	// StoreTimeout bounds a store into the event hub (default 10s).
 	StoreTimeout time.Duration
-	Logger       *slog.Logger
+	// ConnectTimeout bounds how long StartBridge waits for the broker
+	// (default 15s); a broker that refuses the credentials fails at once.
+	ConnectTimeout time.Duration
+	Logger         *slog.Logger
 }
 
 // Bridge reads an IoT hub's device messages from an external MQTT broker
@@ -156,6 +159,9 @@ func StartBridge(ctx context.Context, o BridgeOptions) (*Bridge, error) {
 	if o.StoreTimeout <= 0 {
 		o.StoreTimeout = 10 * time.Second
 	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 15 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -178,6 +184,14 @@ func StartBridge(ctx context.Context, o BridgeOptions) (*Bridge, error) {
 		return nil, fmt.Errorf("reading back the event hub %s (to recognise redelivered messages): %w", o.Topic, err)
 	}
 	b := &Bridge{o: o, log: log, ep: ep, seen: seen}
+	// The first connection error of each session, to tell the user why
+	// StartBridge gave up; a refusal (CONNACK with an error) ends the wait.
+	var (
+		errMu    sync.Mutex
+		firstErr error
+		refused  = make(chan struct{})
+		refuse   sync.Once
+	)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 
 	share := ShareName(o.Group)
@@ -219,8 +233,18 @@ func StartBridge(ctx context.Context, o BridgeOptions) (*Bridge, error) {
 				log.Debug("connected to the MQTT broker", "client", clientID, "sessionPresent", ca.SessionPresent)
 			},
 			OnConnectError: func(err error) {
-				if b.ctx.Err() == nil {
-					log.Warn("cannot connect to the MQTT broker; retrying", "client", clientID, "error", err)
+				if b.ctx.Err() != nil {
+					return
+				}
+				log.Warn("cannot connect to the MQTT broker; retrying", "client", clientID, "error", err)
+				errMu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				errMu.Unlock()
+				var ce *autopaho.ConnackError
+				if errors.As(err, &ce) {
+					refuse.Do(func() { close(refused) })
 				}
 			},
 			ClientConfig: paho.ClientConfig{
@@ -237,10 +261,24 @@ func StartBridge(ctx context.Context, o BridgeOptions) (*Bridge, error) {
 		}
 		b.conns = append(b.conns, cm)
 	}
+	wctx, cancel := context.WithTimeout(ctx, o.ConnectTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-refused:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
 	for _, cm := range b.conns {
-		if err := cm.AwaitConnection(ctx); err != nil {
+		if err := cm.AwaitConnection(wctx); err != nil {
 			b.Close()
-			return nil, fmt.Errorf("MQTT broker %s did not accept a connection for IoT hub %s (check mqtt.address, tls, username and password): %w", o.Broker.Address, o.Hub, err)
+			errMu.Lock()
+			if firstErr != nil {
+				err = firstErr
+			}
+			errMu.Unlock()
+			return nil, fmt.Errorf("MQTT broker %s did not accept a connection for IoT hub %s (check iotHubs.%s.mqtt: address, tls, caFile, username, password): %w", o.Broker.Address, o.Hub, o.Hub, err)
 		}
 	}
 	log.Info("reading IoT hub messages from the MQTT broker", "sessions", len(b.conns), "eventHub", o.Topic)

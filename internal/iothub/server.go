@@ -62,7 +62,7 @@ type Server struct {
 	addr     string
 	endpoint *endpoint
 	metrics  *metrics
-	sessions sync.Map // *mqtt.Client → Identity
+	sessions sync.Map // *mqtt.Client → *Identity
 	// ctx ends when Close starts, so that no device waits on a store.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -167,7 +167,7 @@ func (h *deviceHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) b
 		h.s.metrics.refused.Inc()
 		return false
 	}
-	h.s.sessions.Store(cl, id)
+	h.s.sessions.Store(cl, &id)
 	h.s.metrics.connected.WithLabelValues(id.Hub).Inc()
 	h.s.log.Debug("IoT device connected", "hub", id.Hub, "device", id.Device, "module", id.Module, "scope", id.Scope)
 	return true
@@ -175,7 +175,7 @@ func (h *deviceHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) b
 
 func (h *deviceHook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
 	if v, ok := h.s.sessions.LoadAndDelete(cl); ok {
-		h.s.metrics.connected.WithLabelValues(v.(Identity).Hub).Dec()
+		h.s.metrics.connected.WithLabelValues(v.(*Identity).Hub).Dec()
 	}
 }
 
@@ -191,7 +191,7 @@ func (h *deviceHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool 
 	if !ok {
 		return false
 	}
-	id := v.(Identity)
+	id := v.(*Identity)
 	if write {
 		d, m, _, ok := ParseTelemetryTopic(topic)
 		return ok && d == id.Device && m == id.Module
@@ -215,12 +215,16 @@ func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 	if !ok {
 		return pk, packets.ErrRejectPacket
 	}
-	id := v.(Identity)
+	// The closures below outlive this call: they capture the fields they
+	// need, not pk (a large struct that would be copied to the heap for
+	// every message).
+	id := v.(*Identity)
+	qos, packetID, size := pk.FixedHeader.Qos, pk.PacketID, len(pk.Payload)
 	fail := func(code packets.Code, why string) {
 		h.s.metrics.failed.WithLabelValues(id.Hub).Inc()
 		h.s.log.Warn("IoT device message not stored", "hub", id.Hub, "device", id.Device, "reason", why)
-		if cl.Properties.ProtocolVersion == 5 && pk.FixedHeader.Qos > 0 {
-			_ = cl.WritePacket(puback(pk.PacketID, code, why))
+		if cl.Properties.ProtocolVersion == 5 && qos > 0 {
+			_ = cl.WritePacket(puback(packetID, code, why))
 			return
 		}
 		cl.Stop(errors.New(why))
@@ -251,8 +255,7 @@ func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 		sys[PropContentType] = pk.Properties.ContentType
 	}
 	ctx, cancel := context.WithTimeout(h.s.ctx, h.s.o.StoreTimeout)
-	qos, packetID, size := pk.FixedHeader.Qos, pk.PacketID, len(pk.Payload)
-	h.s.endpoint.store(ctx, id, app, sys, pk.Payload, func(err error) {
+	h.s.endpoint.store(ctx, *id, app, sys, pk.Payload, func(err error) {
 		cancel()
 		switch {
 		case err != nil:

@@ -201,11 +201,27 @@ func Decode(s string) (string, error) {
 	return string(out), nil
 }
 
+// splitLabels splits a domain name at the full stops IDNA recognises (RFC
+// 3490 section 3.1): '.', and the ideographic, fullwidth and halfwidth
+// ideographic full stops. Empty labels are kept.
+func splitLabels(domain string) []string {
+	var out []string
+	start := 0
+	for i, r := range domain {
+		switch r {
+		case '.', '\u3002', '\uFF0E', '\uFF61':
+			out = append(out, domain[start:i])
+			start = i + utf8.RuneLen(r)
+		}
+	}
+	return append(out, domain[start:])
+}
+
 // DomainToASCII encodes each label of a dotted domain name that holds
 // non-ASCII characters as "xn--" followed by its Punycode form; ASCII labels
-// are kept as they are.
+// are kept as they are. Labels are joined with '.'.
 func DomainToASCII(domain string) (string, error) {
-	labels := strings.Split(domain, ".")
+	labels := splitLabels(domain)
 	for i, l := range labels {
 		if isASCII(l) {
 			continue
@@ -220,9 +236,9 @@ func DomainToASCII(domain string) (string, error) {
 }
 
 // DomainToUnicode decodes each "xn--" label (prefix in any case) of a dotted
-// domain name; other labels are kept as they are.
+// domain name; other labels are kept as they are. Labels are joined with '.'.
 func DomainToUnicode(domain string) (string, error) {
-	labels := strings.Split(domain, ".")
+	labels := splitLabels(domain)
 	for i, l := range labels {
 		if len(l) < len(ACEPrefix) || !strings.EqualFold(l[:len(ACEPrefix)], ACEPrefix) {
 			continue

@@ -52,6 +52,17 @@ func TestDomains(t *testing.T) {
 			t.Errorf("DomainToUnicode(%q) = %q, %v; want %q", c.ascii, back, err, c.unicode)
 		}
 	}
+	// Kusto's punycode_domain_to_string examples: ideographic full stops
+	// separate labels too, and case and spaces are kept.
+	for _, c := range []struct{ in, want string }{
+		{"Lê Lợi。Thuận Thiên。com", "xn--L Li-gpa4517b.xn--Thun Thin-s4a7194f.com"},
+		{"Riðill。Skáldskaparmál。org", "xn--Riill-jta.xn--Skldskaparml-dbbj.org"},
+		{"Kaledvoulc'h.Artorījos.edu", "Kaledvoulc'h.xn--Artorjos-ejb.edu"},
+	} {
+		if got, err := DomainToASCII(c.in); err != nil || got != c.want {
+			t.Errorf("DomainToASCII(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
 	if got, _ := DomainToUnicode("XN--Ge-mia.edu"); got != "Gáe.edu" {
 		t.Errorf("upper-case ACE prefix: got %q", got)
 	}

@@ -98,7 +98,7 @@ func peakRSS() string {
 	return "?"
 }
 
-var benchBody = `{"Seq":%d,"Device":"device-%04d","Metric":"temperature","Value":21.5,"Unit":"celsius","Site":"north-campus","Rack":"r12","Tags":{"env":"prod","team":"ops"},"Note":"steady state reading from the benchmark producer, padded to about 300 bytes."}`
+var benchBody = `{"Seq":%d,"Device":"device-%04d","Metric":"temperature","Value":21.5,"Unit":"celsius","Site":"north-campus","Rack":"r12","Tags":{"env":"prod","team":"ops"},"Note":"steady state reading from the benchmark producer, padded to about 300 bytes as the issue asks: a typical telemetry event."}`
 
 var benchColumns = []schema.Column{
 	{Name: "Seq", Type: types.Long}, {Name: "Device", Type: types.String}, {Name: "Metric", Type: types.String},
@@ -108,7 +108,9 @@ var benchColumns = []schema.Column{
 
 // TestBenchmarkEndToEnd is the issue's benchmark, opt-in:
 //
-//	ODX_EH_E2E=1000000 go test ./test/eventhub -run BenchmarkEndToEnd -v -timeout 30m
+//	ODX_EH_E2E=1000000 go test -count=1 ./test/eventhub -run BenchmarkEndToEnd -v -timeout 30m
+//
+// (the issue's setting; ODX_EH_E2E=100000 is the quicker one).
 //
 // It pre-produces N JSON events of ~300 bytes to a 4-partition hub, times a
 // bare franz-go group consumer over them, then the data connection until
@@ -141,7 +143,7 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("produced %d events of ~%d bytes in %v", n, len(body), time.Since(start).Round(time.Millisecond))
+	t.Logf("produced %d events of ~%d bytes to %d partitions in %v", n, len(body), len(h.HighWatermarks("bench")), time.Since(start).Round(time.Millisecond))
 
 	start, cpu := time.Now(), processCPU()
 	bare, err := kgo.NewClient(kgo.SeedBrokers(h.Addr()), kgo.ConsumerGroup("bare"), kgo.ConsumeTopics("bench"),

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -37,7 +39,10 @@ type mosquitto struct {
 // (mosquitto's default of 1000 queued messages per session would drop
 // messages while odx is down). It skips the test when mosquitto is not
 // installed outside CI.
-func startMosquitto(t *testing.T) *mosquitto {
+func startMosquitto(t *testing.T) *mosquitto { return startMosquittoWith(t, "allow_anonymous true\n") }
+
+// startMosquittoWith runs mosquitto with extra config lines for its listener.
+func startMosquittoWith(t *testing.T, extra string) *mosquitto {
 	t.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
@@ -52,7 +57,7 @@ func startMosquitto(t *testing.T) *mosquitto {
 	addr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	text := fmt.Sprintf("user root\nlistener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nlog_type error\n", port)
+	text := fmt.Sprintf("user root\nlistener %s 127.0.0.1\n%spersistence false\nmax_queued_messages 0\nlog_type error\n", port, extra)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -346,4 +351,149 @@ func TestMQTTBrokerCrashNoLoss(t *testing.T) {
 			len(rows), total, len(missing), head(missing), len(dup), head(dup))
 	}
 	t.Logf("after 2 kill -9: %d rows, each of the %d messages mosquitto acknowledged exactly once", len(rows), total)
+}
+
+// A hub on a broker that wants TLS and a password: odx connects with the
+// configured CA, username and password; with a wrong password the
+// connection does not run, and says why.
+func TestMQTTBrokerTLSAndPassword(t *testing.T) {
+	dir := t.TempDir()
+	b, err := pkiFor(dir) // the node reuses it; mosquitto serves its certificate
+	if err != nil {
+		t.Fatal(err)
+	}
+	pwFile := filepath.Join(t.TempDir(), "passwd")
+	if out, err := exec.Command("mosquitto_passwd", "-b", "-c", pwFile, "odx", "s3cret").CombinedOutput(); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("mosquitto_passwd: %v %s", err, out)
+		}
+		t.Fatalf("mosquitto_passwd: %v %s", err, out)
+	}
+	mq := startMosquittoWith(t, fmt.Sprintf("allow_anonymous false\npassword_file %s\ncertfile %s\nkeyfile %s\n", pwFile, b.ServerCertFile, b.ServerKeyFile))
+	broker := func(pw string) *iothub.Broker {
+		return &iothub.Broker{Address: mq.addr, TLS: true, CAFile: b.CAFile, Username: "odx", Password: pw}
+	}
+	n, err := startNode(t, dir, "127.0.0.1:0", "127.0.0.1:0", map[string]iotconn.BoundHub{
+		brokerHub: {Broker: broker("s3cret")}, "wrong-pw-hub": {Broker: broker("nope")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.stop)
+	if err := n.table("Plant", "Telemetry", telemetry); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.m.Apply(t.Context(), connSpec("plant", brokerHub)); err != nil {
+		t.Fatal(err)
+	}
+	bad := connSpec("bad", "wrong-pw-hub")
+	if err := n.m.Apply(t.Context(), bad); err != nil {
+		t.Fatal(err)
+	}
+
+	host, port, _ := net.SplitHostPort(mq.addr)
+	pub := func(i int) error {
+		out, err := exec.Command("mosquitto_pub", "-h", host, "-p", port, "--cafile", b.CAFile, "-u", "odx", "-P", "s3cret",
+			"-q", "1", "-i", "tls-dev", "-t", fmt.Sprintf("devices/tls-dev/messages/events/%%24.mid=t%d", i), "-m", fmt.Sprintf("volt,%d", i)).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("mosquitto_pub: %v %s", err, out)
+		}
+		return nil
+	}
+	// Publish until the connection's subscription takes them (the broker
+	// drops messages nobody subscribed to).
+	for i, deadline := 0, time.Now().Add(30*time.Second); ; i++ {
+		if err := pub(i); err != nil {
+			t.Fatal(err)
+		}
+		if rows, _ := n.rows("Plant", "Telemetry", `"MessageId"`); len(rows) > 0 {
+			if rows[0][0] != "tls-dev" || rows[0][3] != "volt" {
+				t.Fatalf("row %v", rows[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no message arrived over TLS with a password")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st, _ := n.m.Status(bad.ID)
+		if st.LastError != "" {
+			if !strings.Contains(st.LastError, "wrong-pw-hub") || !strings.Contains(st.LastError, "password") {
+				t.Fatalf("the connection with a wrong broker password says %q", st.LastError)
+			}
+			t.Logf("wrong password: %s", st.LastError)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the connection with a wrong broker password shows no error: %+v", st)
+		}
+	}
+}
+
+// TestBenchmarkBrokerHub: 100 devices publish at QoS 1 to mosquitto, first
+// with nothing subscribed (mosquitto's own rate), then with odx reading the
+// hub through its shared subscription into DuckDB: messages/s from first
+// publish to all rows queryable and the p50/p99 publish→queryable latency,
+// in the same run. Opt in: ODX_IOT_BENCH=1 (ODX_IOT_BENCH_MSGS per device,
+// default 100).
+func TestBenchmarkBrokerHub(t *testing.T) {
+	if os.Getenv("ODX_IOT_BENCH") == "" {
+		t.Skip("set ODX_IOT_BENCH=1 to measure")
+	}
+	perDevice := 100
+	if v, err := strconv.Atoi(os.Getenv("ODX_IOT_BENCH_MSGS")); err == nil && v > 0 {
+		perDevice = v
+	}
+	const devices = 100
+	total := devices * perDevice
+	mq := startMosquitto(t)
+	connectDev := func(dev string) (paho.Client, error) {
+		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + mq.addr).SetClientID(dev).
+			SetProtocolVersion(4).SetAutoReconnect(false))
+		tk := c.Connect()
+		if !tk.WaitTimeout(10 * time.Second) {
+			return nil, context.DeadlineExceeded
+		}
+		return c, tk.Error()
+	}
+	topic := func(dev string) string { return "devices/" + dev + "/messages/events/" }
+	var c0, b0 time.Duration
+	pid := mq.cmd.Process.Pid
+	_, mqTook := publishLoadFrom(t, connectDev, topic, devices, perDevice, func() { c0, b0 = cpuUsed(), procCPU(pid) })
+	mqClients, mqBroker := cpuUsed()-c0, procCPU(pid)-b0
+	mqRate := float64(total) / mqTook.Seconds()
+	t.Logf("mosquitto alone (nothing subscribed): %d devices × %d msgs published in %v = %.0f msg/s; CPU per message: broker %.0fµs, devices %.0fµs",
+		devices, perDevice, mqTook.Round(time.Millisecond), mqRate, perMsg(mqBroker, total), perMsg(mqClients, total))
+
+	n, err := startNode(t, t.TempDir(), "127.0.0.1:0", "127.0.0.1:0",
+		map[string]iotconn.BoundHub{brokerHub: {Broker: &iothub.Broker{Address: mq.addr}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.stop)
+	cols := append(slices.Clone(telemetry[:3]), schema.Column{Name: "Device", Type: types.String}, schema.Column{Name: "Seq", Type: types.Long}, schema.Column{Name: "Pad", Type: types.String})
+	if err := n.table("Plant", "Bench", cols); err != nil {
+		t.Fatal(err)
+	}
+	s := connSpec("bench", brokerHub)
+	s.Table = "Bench"
+	if err := n.m.Apply(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	n.waitReading(t, mq.publisher(t, "probe"), "probe", 1)
+
+	w := n.watchQueryable("Plant", "Bench", total)
+	start := time.Now()
+	sentAt, pubTook := publishLoadFrom(t, connectDev, topic, devices, perDevice, func() { c0, b0 = cpuUsed(), procCPU(pid) })
+	seenAt := w.wait(t, 120*time.Second)
+	all := time.Since(start)
+	odxCPU, broker := cpuUsed()-c0, procCPU(pid)-b0
+	lat := latencies(sentAt, seenAt)
+	rate := float64(total) / all.Seconds()
+	t.Logf("mosquitto → odx: published in %v; all queryable after %v = %.0f msg/s publish→queryable; latency (%d sampled) p50 %v p99 %v",
+		pubTook.Round(time.Millisecond), all.Round(time.Millisecond), rate, len(lat),
+		percentile(lat, 50).Round(time.Millisecond), percentile(lat, 99).Round(time.Millisecond))
+	t.Logf("ratio publish→queryable through odx / mosquitto alone: %.2f; CPU per message: broker %.0fµs, odx (bridge, connection, pipeline, DuckDB) + devices %.0fµs, of which devices ≈%.0fµs",
+		rate/mqRate, perMsg(broker, total), perMsg(odxCPU, total), perMsg(mqClients, total))
 }

@@ -14,6 +14,7 @@ package connectcmd
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,9 @@ type Command struct {
 	// Roles returns the caller's roles in a database (storage knows them);
 	// a caller sees a database's connections with the Monitor operation.
 	Roles func(database string, caller access.Caller) []string
+	// Blobs returns the blob counters of a connection (by lower-case ARM
+	// id) that ingests blobs; nil or false leaves the blob columns null.
+	Blobs func(id string) (BlobCounts, bool)
 }
 
 type parsed struct {
@@ -164,11 +168,11 @@ func (c Command) Execute(_ context.Context, caller access.Caller, database, text
 			parts = append(parts, pj)
 		}
 		pj, _ := json.Marshal(parts)
-		rows = append(rows, []any{st.Database, st.Name, st.Kind, string(st.State), timeOrNil(st.Since), st.Source, st.Group,
+		rows = append(rows, append([]any{st.Database, st.Name, st.Kind, string(st.State), timeOrNil(st.Since), st.Source, st.Group,
 			owned, lag, st.Events, st.Bytes, st.Failures, st.LastError, timeOrNil(st.LastErrorAt), timeOrNil(st.NextAttempt),
-			st.Restarts, st.LastFailure, timeOrNil(lastCommit), json.RawMessage(pj)})
+			st.Restarts, st.LastFailure, timeOrNil(lastCommit), json.RawMessage(pj)}, c.blobValues(st.ID)...))
 	}
-	return set(connectionColumns, rows), nil
+	return set(append(slices.Clip(connectionColumns), blobColumns...), rows), nil
 }
 
 func (c Command) may(caller access.Caller, database string) bool {

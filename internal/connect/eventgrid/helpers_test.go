@@ -90,6 +90,7 @@ type envOptions struct {
 	maxBytes  int64
 	dbPath    string // "" keeps the store in memory
 	hubAddr   string // "" starts an embedded hub for the test
+	parallel  int    // blobs ingested at a time; the connector's default when 0
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -124,7 +125,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		ClientOptions: fastGroup,
 	})
 	e.grid, err = eventgrid.New(eventgrid.Options{Hubs: hubs, Blobs: blobstore.New(blobstore.Options{Accounts: accounts, Root: e.root}),
-		MaxBlobBytes: o.maxBytes, PollWait: 100 * time.Millisecond, ScanInterval: 100 * time.Millisecond,
+		MaxBlobBytes: o.maxBytes, Parallel: o.parallel, PollWait: 100 * time.Millisecond, ScanInterval: 100 * time.Millisecond,
 		MinRetry: 100 * time.Millisecond, MaxRetry: 400 * time.Millisecond, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)

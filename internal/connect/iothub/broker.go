@@ -3,7 +3,6 @@ package iothub
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -30,11 +29,9 @@ type bridgeRef struct {
 	refs int
 }
 
-// acquire starts (or shares) the bridge of hub and group; release it when done.
+// acquireBridge starts (or shares) the bridge of hub and group; release it
+// when done. resolve made sure the embedded event hub is on.
 func (c *Connector) acquireBridge(ctx context.Context, rt connect.Runtime, hub string, b iot.Broker) (*iot.Bridge, func(), error) {
-	if c.o.Embedded == nil || len(c.o.Embedded.Brokers) == 0 {
-		return nil, nil, fmt.Errorf("IoT hub %s is bound to an MQTT broker, whose messages odx keeps in its embedded event hub, which is off", hub)
-	}
 	key := strings.ToLower(hub) + "\x00" + rt.Spec.ConsumerGroup
 	c.bridges.mu.Lock()
 	defer c.bridges.mu.Unlock()

@@ -117,7 +117,10 @@ type source struct {
 func (c *Connector) resolve(hub string) (source, error) {
 	if b, ok := c.o.Hubs[strings.ToLower(hub)]; ok {
 		s := source{hub: hub, endpoint: b.Endpoint, topic: b.EventHubName, broker: b.Broker}
-		if s.broker != nil && c.o.Embedded != nil {
+		if s.broker != nil {
+			if c.o.Embedded == nil || len(c.o.Embedded.Brokers) == 0 {
+				return source{}, fmt.Errorf("IoT hub %s is bound to the MQTT broker %s, whose messages odx keeps in its embedded event hub, which is off", hub, s.broker.Address)
+			}
 			s.endpoint = *c.o.Embedded
 			s.endpoint.CreateTopics = true
 		}
@@ -233,6 +236,6 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 	inner := rt
 	inner.Spec.Source = "/providers/Microsoft.EventHub/namespaces/" + src.hub + "/eventhubs/" + src.topic
 	inner.Spec.Compression = "" // IoT Hub connections have none
-	inner.Sink = iotSink{rt.Sink}
+	inner.Sink = wrapSink(rt.Sink)
 	return eh.Run(ctx, inner)
 }

@@ -100,7 +100,20 @@ type delimited struct {
 
 	buf  []byte
 	ends []int
+
+	// The fields of a batch's records share one string and one []string
+	// (two allocations per batch instead of two per record): text holds
+	// the records' unescaped bytes, bounds the end of every field in it,
+	// and spans each record's first byte and range of bounds.
+	text   []byte
+	bounds []int
+	spans  []fieldSpan
+	// lastCount is the previous batch's record count: the next batch's
+	// Records are allocated that size at once rather than grown.
+	lastCount int
 }
+
+type fieldSpan struct{ start, from, to int }
 
 func separator(f Format) byte {
 	switch f {
@@ -131,8 +144,10 @@ func (d *delimited) Next() (*Batch, error) {
 	if d.done {
 		return nil, io.EOF
 	}
-	b := &Batch{}
+	b := &Batch{Records: make([]Record, 0, d.lastCount)}
 	size := d.opts.batchSize()
+	defer func() { d.lastCount = len(b.Records) }()
+	defer d.fill(b)
 	for len(b.Records) < size {
 		rec, ok, err := d.record(b)
 		if err != nil {
@@ -150,6 +165,24 @@ func (d *delimited) Next() (*Batch, error) {
 		}
 	}
 	return b, nil
+}
+
+// fill gives the batch's records their Fields, from the text collected by record.
+func (d *delimited) fill(b *Batch) {
+	if len(d.spans) == 0 {
+		return
+	}
+	all := string(d.text)
+	fields := make([]string, len(d.bounds))
+	for i, sp := range d.spans {
+		start := sp.start
+		for k := sp.from; k < sp.to; k++ {
+			fields[k] = all[start:d.bounds[k]]
+			start = d.bounds[k]
+		}
+		b.Records[i].Fields = fields[sp.from:sp.to:sp.to]
+	}
+	d.text, d.bounds, d.spans = d.text[:0], d.bounds[:0], d.spans[:0]
 }
 
 // record parses one record. ok is false for a record that is skipped (the
@@ -207,21 +240,23 @@ func (d *delimited) record(b *Batch) (rec Record, ok bool, err error) {
 		}
 		return rec, false, nil
 	}
-	s := string(d.buf)
-	fields := make([]string, len(d.ends))
-	start := 0
-	for i, end := range d.ends {
-		fields[i] = s[start:end]
-		start = end
+	// The record's Fields are set by fill, at the end of the batch.
+	sp := fieldSpan{start: len(d.text), from: len(d.bounds)}
+	d.text = append(d.text, d.buf...)
+	for _, end := range d.ends {
+		d.bounds = append(d.bounds, sp.start+end)
 	}
+	sp.to = len(d.bounds)
+	d.spans = append(d.spans, sp)
+	n := len(d.ends)
 	if d.firstCount < 0 {
-		d.firstCount = len(fields)
-	} else if d.opts.CheckFieldCount && len(fields) != d.firstCount {
+		d.firstCount = n
+	} else if d.opts.CheckFieldCount && n != d.firstCount {
 		b.Errors = append(b.Errors, RecordError{Source: d.opts.Source, Record: d.records, Line: startLine,
 			Code:    CodeWrongNumberOfFields,
-			Message: "the record has " + itoa(len(fields)) + " fields but the first record has " + itoa(d.firstCount)})
+			Message: "the record has " + itoa(n) + " fields but the first record has " + itoa(d.firstCount)})
 	}
-	return Record{Number: d.records, Line: startLine, Fields: fields}, true, nil
+	return Record{Number: d.records, Line: startLine}, true, nil
 }
 
 // scan appends the unescaped bytes of line to d.buf and field boundaries to

@@ -1,6 +1,6 @@
 // Package format decodes ingestion payloads in every format Azure Data
 // Explorer accepts (csv, tsv, tsve, psv, scsv, sohsv, txt, raw, json,
-// multijson, singlejson, avro, apacheavro, parquet, w3clogfile) into records,
+// multijson, singlejson, avro, apacheavro, parquet, orc, w3clogfile) into records,
 // streaming: a decoder reads from an io.Reader and yields bounded batches, so
 // a large file never sits in memory whole.
 //
@@ -132,8 +132,8 @@ type Record struct {
 	Fields []string
 	Value  any
 	// Picked holds, for a json decoder given Options.Picks, the values at
-	// the picked paths (Missing where a record has none) instead of Value.
-	Picked []any
+	// the picked paths instead of Value.
+	Picked []Picked
 }
 
 // Decimal is an exact decimal number in plain text (`-12.5`), as Avro and
@@ -214,8 +214,9 @@ func (o Options) maxRecordBytes() int {
 }
 
 // NewDecoder returns a decoder of format f reading r. The input must already
-// be decompressed (see Unpack). Parquet needs random access: when r is not an
-// *os.File it is first copied to a temporary file, which Close removes.
+// be decompressed (see Unpack). Parquet and ORC need random access: when r
+// is not an *os.File (or, for ORC, a bytes.Reader) it is first copied to a
+// temporary file, which Close removes.
 func NewDecoder(f Format, r io.Reader, opts Options) (Decoder, error) {
 	if !f.Binary() {
 		r = textInput(r)

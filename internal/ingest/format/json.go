@@ -20,6 +20,9 @@ type jsonLines struct {
 	records int64
 	done    bool
 	shape   *JSONShape
+	// lastCount is the previous batch's record count: the next batch's
+	// Records are allocated that size at once rather than grown.
+	lastCount int
 }
 
 func newJSONLines(r io.Reader, opts Options) *jsonLines {
@@ -34,7 +37,9 @@ func (j *jsonLines) Next() (*Batch, error) {
 	if j.done {
 		return nil, io.EOF
 	}
-	b := &Batch{}
+	b := &Batch{Records: make([]Record, 0, j.lastCount)}
+	defer func() { j.lastCount = len(b.Records) }()
+	var slab []Picked // Record.Picked of the batch's records, allocated together
 	for len(b.Records) < j.opts.batchSize() {
 		line, err := j.lines.next()
 		if err == io.EOF {
@@ -55,10 +60,22 @@ func (j *jsonLines) Next() (*Batch, error) {
 				Message: fmt.Sprintf("the line is longer than %d bytes", j.opts.maxRecordBytes())})
 			continue
 		}
+		if ps := j.opts.Picks; ps != nil {
+			if len(slab) < ps.Len() {
+				slab = make([]Picked, ps.Len()*min(j.opts.batchSize(), 4096))
+			}
+			out := slab[:ps.Len():ps.Len()]
+			if !j.pick(line, out) {
+				b.Errors = append(b.Errors, j.malformed(line))
+				continue
+			}
+			slab = slab[ps.Len():]
+			b.Records = append(b.Records, Record{Number: j.records, Line: j.lines.line, Picked: out})
+			continue
+		}
 		v, err := j.decode(line)
 		if err != nil {
-			b.Errors = append(b.Errors, RecordError{Source: j.opts.Source, Record: j.records, Line: j.lines.line, Code: CodeMalformedRecord, Dropped: true,
-				Message: "malformed JSON: " + jsonProblem(err) + "; the json format expects one JSON value per line (use multijson for values spanning lines)"})
+			b.Errors = append(b.Errors, j.malformed(line))
 			continue
 		}
 		b.Records = append(b.Records, Record{Number: j.records, Line: j.lines.line, Value: v})
@@ -67,6 +84,35 @@ func (j *jsonLines) Next() (*Batch, error) {
 		return nil, io.EOF
 	}
 	return b, nil
+}
+
+// malformed reports a line that does not parse, with the full parser's
+// account of why.
+func (j *jsonLines) malformed(line []byte) RecordError {
+	_, err := j.decode(line)
+	problem := "the value is incomplete"
+	if err != nil {
+		problem = jsonProblem(err)
+	}
+	return RecordError{Source: j.opts.Source, Record: j.records, Line: j.lines.line, Code: CodeMalformedRecord, Dropped: true,
+		Message: "malformed JSON: " + problem + "; the json format expects one JSON value per line (use multijson for values spanning lines)"}
+}
+
+// pick extracts Options.Picks from a line into out. When the picking
+// parser stops, the line is parsed in full, so that whether a line is
+// malformed is always the full parser's decision.
+func (j *jsonLines) pick(line []byte, out []Picked) bool {
+	// One string per line: picked strings and numbers are slices of it.
+	p := jsonParser{data: line, text: string(line), lenient: true}
+	if p.pick(j.opts.Picks, out) == nil {
+		return true
+	}
+	v, err := j.decode(line)
+	if err != nil {
+		return false
+	}
+	j.opts.Picks.lookup(v, out)
+	return true
 }
 
 func (j *jsonLines) decode(line []byte) (any, error) {

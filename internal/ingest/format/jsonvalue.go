@@ -102,6 +102,8 @@ type jsonParser struct {
 	// top, when set, holds the field count of the last top-level object and
 	// is updated by each one: consecutive records tend to share a shape.
 	top *int
+	// text, when set, is data as a string: picked values are slices of it.
+	text string
 	// lenient accepts what ADX's json (JSON Lines) reader accepts beyond
 	// strict JSON: // and /* */ comments, and single-quoted strings and
 	// property names.
@@ -279,6 +281,16 @@ func (p *jsonParser) array(depth int) (any, error) {
 
 func (p *jsonParser) number() (any, error) {
 	start := p.pos
+	end, err := p.numberEnd()
+	if err != nil {
+		return nil, err
+	}
+	return json.Number(p.data[start:end]), nil
+}
+
+// numberEnd validates the number at p.pos, moves past it and returns where
+// it ends.
+func (p *jsonParser) numberEnd() (int, error) {
 	d := p.data
 	i := p.pos
 	if d[i] == '-' {
@@ -296,13 +308,13 @@ func (p *jsonParser) number() (any, error) {
 		i++
 	} else if digits() == 0 {
 		p.pos = i
-		return nil, p.errorf("invalid number")
+		return 0, p.errorf("invalid number")
 	}
 	if i < len(d) && d[i] == '.' {
 		i++
 		if digits() == 0 {
 			p.pos = i
-			return nil, p.errorf("invalid number: no digits after '.'")
+			return 0, p.errorf("invalid number: no digits after '.'")
 		}
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
@@ -312,11 +324,11 @@ func (p *jsonParser) number() (any, error) {
 		}
 		if digits() == 0 {
 			p.pos = i
-			return nil, p.errorf("invalid number: no digits in the exponent")
+			return 0, p.errorf("invalid number: no digits in the exponent")
 		}
 	}
 	p.pos = i
-	return json.Number(d[start:i]), nil
+	return i, nil
 }
 
 // key reads a property name, interned when it has no escapes.

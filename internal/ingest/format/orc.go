@@ -25,9 +25,10 @@ import (
 // truncated file (slice bounds out of range in the postscript), ignores the
 // writer's time zone that ORC timestamps are relative to, reads decimals with
 // a scale over 18 wrongly (the scale goes through a float64), and has no
-// ZSTD or LZ4. A focused reader of the parts ingestion needs is about a
-// thousand lines; the scritchley module remains a test dependency, as an
-// independent writer of test files.
+// ZSTD or LZ4. A focused reader of what ingestion needs (no indexes, no
+// predicate push-down, no writer) is under two thousand lines; the
+// scritchley module remains a test dependency, as an independent writer of
+// test files.
 //
 // Supported: compression NONE, ZLIB, SNAPPY, ZSTD and LZ4 (LZO is refused
 // with an error saying so); integer encodings RLE v1 and v2; strings
@@ -128,6 +129,10 @@ func (d *orcDecoder) Next() (b *Batch, err error) {
 		if d.stripe >= len(d.tail.stripes) {
 			d.done = true
 			return nil, io.EOF
+		}
+		if d.tail.stripes[d.stripe].rows == 0 { // nothing to read: not even its footer
+			d.stripe++
+			continue
 		}
 		if err := d.loadStripe(d.stripe); err != nil {
 			d.done = true
@@ -761,8 +766,8 @@ func (v *orcListValues) values(dst []any) error {
 	if !v.isMap {
 		// The elements of all lists share one array; each list is a
 		// capacity-limited window of it.
-		elems := make([]any, total)
-		if err := v.elems.read(elems); err != nil {
+		elems, err := readChunked(v.elems, total, nil)
+		if err != nil {
 			return err
 		}
 		off := int64(0)
@@ -772,15 +777,18 @@ func (v *orcListValues) values(dst []any) error {
 		}
 		return nil
 	}
-	if int64(cap(v.keys)) < total {
-		v.keys, v.items = make([]any, total), make([]any, total)
-	}
-	keys, items := v.keys[:total], v.items[:total]
-	if err := v.elems.read(keys); err != nil {
+	keys, err := readChunked(v.elems, total, v.keys[:0])
+	if err != nil {
 		return err
 	}
-	if err := v.vals.read(items); err != nil {
+	items, err := readChunked(v.vals, total, v.items[:0])
+	if err != nil {
 		return err
+	}
+	if cap(keys) <= 1<<20 { // keep moderate buffers for the next batch
+		v.keys, v.items = keys, items
+	} else {
+		v.keys, v.items = nil, nil
 	}
 	off := int64(0)
 	for i, n := range lens {
@@ -793,6 +801,22 @@ func (v *orcListValues) values(dst []any) error {
 		off += n
 	}
 	return nil
+}
+
+// readChunked reads total values of col appended to buf, a bounded number
+// at a time: memory grows with the values the streams really hold, not
+// with a length a corrupt file claims.
+func readChunked(col orcColumn, total int64, buf []any) ([]any, error) {
+	const chunk = 1 << 16
+	for int64(len(buf)) < total {
+		n := int(min(total-int64(len(buf)), chunk))
+		start := len(buf)
+		buf = append(buf, make([]any, n)...)
+		if err := col.read(buf[start : start+n]); err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // orcKeyText renders a map key as the property name of a dynamic value.

@@ -246,13 +246,20 @@ func (t *orcTail) parseFooter(b []byte, size int64) error {
 	if len(t.types) == 0 {
 		return corruptf("the footer has no schema")
 	}
-	// The type tree must be well formed: subtypes point forward (ORC numbers
-	// columns in pre-order), so walking it terminates.
+	// The type tree must be a tree: subtypes point forward (ORC numbers
+	// columns in pre-order), so walking it terminates, and each type has one
+	// parent, so walking it is linear (a type shared by two parents would
+	// let a small footer describe an exponentially large schema).
+	hasParent := make([]bool, len(t.types))
 	for id, ty := range t.types {
 		for _, s := range ty.subtypes {
 			if s <= id || s >= len(t.types) {
 				return corruptf("type %d names subtype %d", id, s)
 			}
+			if hasParent[s] {
+				return corruptf("type %d is the subtype of two types", s)
+			}
+			hasParent[s] = true
 		}
 		switch ty.kind {
 		case orcStruct:

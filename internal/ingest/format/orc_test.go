@@ -3,6 +3,7 @@ package format
 import (
 	"bytes"
 	"compress/flate"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -233,7 +234,7 @@ func FuzzORC(f *testing.F) {
 			return
 		}
 		defer Close(d)
-		for rows := 0; rows < 1<<20; {
+		for rows := 0; rows < 1<<14; { // enough to reach every column; more only costs time
 			b, err := d.Next()
 			if err == io.EOF {
 				return
@@ -421,4 +422,104 @@ func pbReplaceMessages(t testing.TB, b []byte, field protowire.Number, msgs [][]
 		b = b[n+m:]
 	}
 	return out
+}
+
+// rleV1Literals encodes values as RLE v1 literal runs (the simplest valid
+// integer stream).
+func rleV1Literals(vals []int64, signed bool) []byte {
+	var out []byte
+	for len(vals) > 0 {
+		n := min(len(vals), 128)
+		out = append(out, byte(-int8(n)))
+		for _, v := range vals[:n] {
+			u := uint64(v)
+			if signed {
+				u = uint64(v<<1) ^ uint64(v>>63)
+			}
+			out = binary.AppendUvarint(out, u)
+		}
+		vals = vals[n:]
+	}
+	return out
+}
+
+// ORC's timestamp is the writer's wall clock: seconds count from
+// 2015-01-01 00:00 in the writer's zone, so a value written in New York in
+// summer (daylight saving time) reads back as the same wall clock, not one
+// hour off. A timestamp with local time zone is an instant relative to UTC.
+func TestORCTimestampsFollowTheWriterZone(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	walls := []time.Time{
+		time.Date(2024, 1, 15, 12, 0, 0, 0, time.UTC),
+		time.Date(2024, 7, 15, 12, 0, 0, 123456789, time.UTC),
+		time.Date(2024, 3, 10, 3, 30, 0, 0, time.UTC), // just after the spring-forward gap
+		time.Date(2014, 11, 2, 1, 30, 0, 0, time.UTC), // before the 2015 base, in the repeated hour
+	}
+	base := time.Date(2015, 1, 1, 0, 0, 0, 0, ny).Unix()
+	var secs, nanos []int64
+	for _, w := range walls {
+		inNY := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), ny)
+		secs = append(secs, inNY.Unix()-base)
+		nanos = append(nanos, int64(w.Nanosecond())<<3)
+	}
+	tv := &timestampValues{secs: newIntStream(rleV1Literals(secs, true), false, true), nanos: newIntStream(rleV1Literals(nanos, false), false, false),
+		base: base, loc: ny}
+	got := make([]any, len(walls))
+	if err := tv.values(got); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range walls {
+		if !got[i].(time.Time).Equal(w) {
+			t.Errorf("wall clock %v read as %v", w, got[i])
+		}
+	}
+	// The instant kind: seconds from 2015-01-01 UTC, no zone.
+	at := time.Date(2024, 7, 15, 16, 0, 0, 5, time.UTC)
+	iv := &timestampValues{secs: newIntStream(rleV1Literals([]int64{at.Unix() - orcTimestampBase}, true), false, true),
+		nanos: newIntStream(rleV1Literals([]int64{5 << 3}, false), false, false), base: orcTimestampBase}
+	if err := iv.values(got[:1]); err != nil || !got[0].(time.Time).Equal(at) {
+		t.Errorf("instant read as %v (%v), want %v", got[0], err, at)
+	}
+}
+
+// A footer whose types share a subtype is refused: walking such a schema
+// would take time exponential in the footer's size.
+func TestORCFooterTypesMustFormATree(t *testing.T) {
+	typ := func(kind int, subtypes []int, names ...string) []byte {
+		var b []byte
+		b = protowire.AppendTag(b, 1, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(kind))
+		for _, s := range subtypes {
+			b = protowire.AppendTag(b, 2, protowire.VarintType)
+			b = protowire.AppendVarint(b, uint64(s))
+		}
+		for _, n := range names {
+			b = protowire.AppendTag(b, 3, protowire.BytesType)
+			b = protowire.AppendString(b, n)
+		}
+		return b
+	}
+	footer := func(types ...[]byte) []byte {
+		var b []byte
+		for _, ty := range types {
+			b = protowire.AppendTag(b, 4, protowire.BytesType)
+			b = protowire.AppendBytes(b, ty)
+		}
+		return b
+	}
+	tree := footer(typ(orcStruct, []int{1, 2}, "a", "b"), typ(orcInt, nil), typ(orcString, nil))
+	if err := (&orcTail{}).parseFooter(tree, 100); err != nil {
+		t.Fatalf("a well-formed schema: %v", err)
+	}
+	shared := footer(typ(orcStruct, []int{1, 1}, "a", "b"), typ(orcInt, nil))
+	if err := (&orcTail{}).parseFooter(shared, 100); err == nil || !strings.Contains(err.Error(), "two types") {
+		t.Fatalf("a shared subtype: %v", err)
+	}
+	backwards := footer(typ(orcStruct, []int{1}, "a"), typ(orcList, []int{0}))
+	if err := (&orcTail{}).parseFooter(backwards, 100); err == nil {
+		t.Fatal("a subtype pointing back was accepted")
+	}
 }

@@ -51,6 +51,9 @@ type Binder struct {
 	opts       Options
 	reported   atomic.Int64
 	suppressed atomic.Int64
+	// picks are the paths a json decoder may extract for this binder
+	// (Picks); nil when the mapping needs whole records.
+	picks *format.Picks
 }
 
 type columnPlan struct {
@@ -58,6 +61,7 @@ type columnPlan struct {
 	elem     *Element
 	constVal any
 	drops    []path // DropMappedFields: sibling paths to remove
+	slot     int    // index of the element's path in Record.Picked; -1: none
 }
 
 // Bind validates m against the table columns and prepares binding.
@@ -90,7 +94,7 @@ func Bind(m *Mapping, cols []schema.Column, opts Options) (*Binder, error) {
 		byCol[m.Elements[i].Column] = &m.Elements[i]
 	}
 	for i, c := range cols {
-		p := columnPlan{col: c, elem: byCol[c.Name]}
+		p := columnPlan{col: c, elem: byCol[c.Name], slot: -1}
 		if e := p.elem; e != nil {
 			if e.HasConst {
 				v, _ := fromString(e.Const, c.Type)
@@ -106,8 +110,48 @@ func Bind(m *Mapping, cols []schema.Column, opts Options) (*Binder, error) {
 		}
 		b.plans[i] = p
 	}
+	b.picks = b.pickPaths()
 	return b, nil
 }
+
+// pickPaths assigns each mapped JSON path a slot of Record.Picked and
+// compiles them, when every value the mapping reads is at a path of
+// property names none of which is inside another (so that the decoder can
+// skip the rest of each record); nil otherwise.
+func (b *Binder) pickPaths() *format.Picks {
+	if b.kind != JSON {
+		return nil
+	}
+	var paths [][]string
+	for i := range b.plans {
+		e := b.plans[i].elem
+		if e == nil || e.HasConst || e.Transform == SourceLocation || e.Transform == SourceLineNumber {
+			continue
+		}
+		keys := make([]string, len(e.path))
+		for j, st := range e.path {
+			if st.isIdx {
+				return nil
+			}
+			keys[j] = st.key
+		}
+		b.plans[i].slot = len(paths)
+		paths = append(paths, keys)
+	}
+	picks, ok := format.NewPicks(paths)
+	if !ok || len(paths) == 0 {
+		for i := range b.plans {
+			b.plans[i].slot = -1
+		}
+		return nil
+	}
+	return picks
+}
+
+// Picks is what to pass as format.Options.Picks to a json (JSON Lines)
+// decoder whose records this binder binds: the decoder then extracts only
+// the mapped values. nil when the mapping needs whole records.
+func (b *Binder) Picks() *format.Picks { return b.picks }
 
 // ForSource returns a binder sharing b's compiled plan that names src as
 // its source (SourceLocation, RecordError.Source) and counts its own errors
@@ -117,7 +161,7 @@ func Bind(m *Mapping, cols []schema.Column, opts Options) (*Binder, error) {
 func (b *Binder) ForSource(src string) *Binder {
 	opts := b.opts
 	opts.Source = src
-	return &Binder{kind: b.kind, cols: b.cols, plans: b.plans, opts: opts}
+	return &Binder{kind: b.kind, cols: b.cols, plans: b.plans, opts: opts, picks: b.picks}
 }
 
 // Rows binds a batch: one row per record, values in column order, typed as
@@ -176,7 +220,13 @@ func (b *Binder) bind(rec *format.Record, row []any, errs *[]format.RecordError)
 			}
 			continue
 		}
-		raw, found := b.source(rec, e)
+		if rec.Picked != nil && p.slot >= 0 && e.Transform == NoTransform {
+			if v, done := b.fromPicked(rec, p, &rec.Picked[p.slot], errs); done {
+				row[i] = v
+				continue
+			}
+		}
+		raw, found := b.source(rec, p)
 		if !found {
 			row[i] = b.empty(p.col.Type) // a missing field is null, as in ADX
 			continue
@@ -185,8 +235,55 @@ func (b *Binder) bind(rec *format.Record, row []any, errs *[]format.RecordError)
 	}
 }
 
+// fromPicked converts the picked text of a string or number to the
+// column's type without boxing it first, giving what apply gives for the
+// decoded value. done is false for the other cases, which take apply's way.
+func (b *Binder) fromPicked(rec *format.Record, p *columnPlan, v *format.Picked, errs *[]format.RecordError) (out any, done bool) {
+	t := p.col.Type
+	switch v.Kind {
+	case format.PickedMissing:
+		return b.empty(t), true // a missing field is null, as in ADX
+	case format.PickedString:
+		switch t {
+		case types.String:
+			return b.checkLimit(rec, p, v.Text, errs), true
+		case types.Dynamic:
+			return nil, false
+		}
+		// fromValue of a string is fromString for the other types.
+		x, ok := fromString(v.Text, t)
+		if !ok {
+			b.report(rec, p, errs, format.CodeValueNotConvertible, fmt.Sprintf("%s is not a valid %s; stored null", preview(v.Text), t))
+			return b.empty(t), true
+		}
+		return b.checkLimit(rec, p, x, errs), true
+	case format.PickedNumber:
+		n := json.Number(v.Text)
+		switch t {
+		case types.Real:
+			if f, ok := toFloat(n); ok {
+				return f, true
+			}
+		case types.Long:
+			if x, ok := parseInteger(v.Text); ok {
+				return x, true
+			}
+		case types.Int:
+			if x, ok := parseInteger(v.Text); ok && x >= math.MinInt32 && x <= math.MaxInt32 {
+				return int32(x), true
+			}
+		}
+		return nil, false // errors and other types: apply's way
+	}
+	return nil, false
+}
+
 // source fetches the mapped input value of a record.
-func (b *Binder) source(rec *format.Record, e *Element) (any, bool) {
+func (b *Binder) source(rec *format.Record, p *columnPlan) (any, bool) {
+	e := p.elem
+	if rec.Picked != nil && p.slot >= 0 {
+		return rec.Picked[p.slot].Any()
+	}
 	if rec.Fields != nil || b.kind == CSV {
 		if e.Ordinal < 0 || e.Ordinal >= len(rec.Fields) {
 			return nil, false

@@ -363,7 +363,8 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 			}
 			select {
 			case chunks <- cur:
-				cur = chunk{}
+				// The next chunk is as large: allocate it at once, not by growing.
+				cur = chunk{rows: make([][]any, 0, len(cur.rows))}
 				return true
 			case <-ctx.Done():
 				return false
@@ -374,17 +375,18 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 			if name != "" {
 				src = req.Source + "/" + name
 			}
-			dec, err := format.NewDecoder(t.format, body, format.Options{Source: src, IgnoreFirstRecord: t.ignoreFirst,
-				BatchSize:       min(s.opts.ChunkRows, format.DefaultBatchSize),
-				CheckFieldCount: t.validation.Options == props.ValidateCsvInputConstantColumns})
-			if err != nil {
-				return err
-			}
-			defer format.Close(dec)
 			binder, err := mapping.Bind(t.mapping, t.columns, mapping.Options{Source: req.Source})
 			if err != nil {
 				return err
 			}
+			dec, err := format.NewDecoder(t.format, body, format.Options{Source: src, IgnoreFirstRecord: t.ignoreFirst,
+				BatchSize:       min(s.opts.ChunkRows, format.DefaultBatchSize),
+				CheckFieldCount: t.validation.Options == props.ValidateCsvInputConstantColumns,
+				Picks:           binder.Picks()})
+			if err != nil {
+				return err
+			}
+			defer format.Close(dec)
 			// Decoding and binding run in two goroutines (and committing in
 			// a third), so that a source keeps two cores busy.
 			decCtx, stopDecoding := context.WithCancel(ctx)

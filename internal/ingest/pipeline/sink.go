@@ -111,52 +111,57 @@ func (c *ConnectionSink) Prepare(ctx context.Context, cm connect.Commit) (connec
 		return &preparedCommit{c: c, empty: true}, nil
 	}
 	opID := newID()
-	var rows [][]any
+	// Most events carry one record: one row each.
+	rows := make([][]any, 0, len(cm.Items))
 	var fails []storage.IngestionFailure
 	var tags []string
 	seenTag := map[string]bool{}
 	var db, table string
-	targets := map[string]*target{}
+	targets := map[routeKey]*target{}
+	// An item's Request names it in failures; most items have none.
+	request := func(it *connect.Item) Request {
+		return Request{Database: it.Route.Database, Table: it.Route.Table, Source: it.Source, OperationID: opID,
+			OperationKind: KindDataConnection, Principal: cm.Connection}
+	}
 	// Routes are resolved in order (cheap, cached per route); the events'
 	// bodies are then decoded in parallel, each into its own slot, and the
 	// slots are merged in event order so that rows and failures come out as
 	// a serial decode would produce them.
 	decoded := make([]decodedItem, len(cm.Items))
-	reqs := make([]Request, len(cm.Items))
 	for i := range cm.Items {
 		it := &cm.Items[i]
 		if db == "" {
 			db, table = it.Route.Database, it.Route.Table
 		}
-		reqs[i] = Request{Database: it.Route.Database, Table: it.Route.Table, Source: it.Source, OperationID: opID,
-			OperationKind: KindDataConnection, Principal: cm.Connection}
 		if it.Route.Database != db || it.Route.Table != table {
 			// The contract says one table per commit; never mix tables in one extent.
 			decoded[i].misrouted = fmt.Sprintf("%s: the event targets %s.%s but its batch is for %s.%s; it was not ingested", it.Source, it.Route.Database, it.Route.Table, db, table)
 			continue
 		}
-		decoded[i].target, decoded[i].err = c.target(targets, reqs[i], it)
+		decoded[i].target, decoded[i].err = c.target(targets, db, table, it)
 	}
 	c.decodeAll(cm.Items, decoded)
 	for i := range cm.Items {
-		it, d, req := &cm.Items[i], &decoded[i], reqs[i]
+		it, d := &cm.Items[i], &decoded[i]
 		if d.misrouted != "" {
-			f := c.s.failure(req, "BadRequest", d.misrouted)
+			f := c.s.failure(request(it), "BadRequest", d.misrouted)
 			fails = append(fails, f)
 			rep.Failures = append(rep.Failures, f.Details)
 			continue
 		}
 		if d.err != nil {
 			ke := kerr.As(d.err)
-			f := c.s.failure(req, ke.Code, prefixSource(it.Source, ke.Error()))
+			f := c.s.failure(request(it), ke.Code, prefixSource(it.Source, ke.Error()))
 			fails = append(fails, f)
 			rep.Failures = append(rep.Failures, f.Details)
 			continue
 		}
-		budget := c.s.opts.MaxFailuresPerSource
-		for _, f := range c.s.recordFailures(req, d.errs, &budget) {
-			fails = append(fails, f)
-			rep.Failures = append(rep.Failures, f.Details)
+		if len(d.errs) > 0 {
+			budget := c.s.opts.MaxFailuresPerSource
+			for _, f := range c.s.recordFailures(request(it), d.errs, &budget) {
+				fails = append(fails, f)
+				rep.Failures = append(rep.Failures, f.Details)
+			}
 		}
 		rows = append(rows, d.rows...)
 		for _, tg := range it.Route.Tags {
@@ -274,11 +279,14 @@ func decodeRange(items []connect.Item, out []decodedItem) {
 	}
 }
 
-// target resolves an event's route (format, compression, mapping) and
-// compiles its binding, once per distinct route of a commit.
-func (c *ConnectionSink) target(cache map[string]*target, req Request, it *connect.Item) (*target, error) {
+// routeKey is what distinguishes the targets of one commit's events.
+type routeKey struct{ format, mapping, compression string }
+
+// target resolves an event's route (format, compression, mapping) into
+// db.table and compiles its binding, once per distinct route of a commit.
+func (c *ConnectionSink) target(cache map[routeKey]*target, db, table string, it *connect.Item) (*target, error) {
 	r := it.Route
-	key := strings.Join([]string{r.Format, r.Mapping, r.Compression}, "\x00")
+	key := routeKey{r.Format, r.Mapping, r.Compression}
 	t := cache[key]
 	if t == nil {
 		p := &props.Properties{MappingReference: r.Mapping, Validation: props.DefaultValidationPolicy}
@@ -302,7 +310,7 @@ func (c *ConnectionSink) target(cache map[string]*target, req Request, it *conne
 				"compression is not supported for the binary format %s (it compresses internally); send the events uncompressed", f)
 		}
 		p.Compression = comp
-		if t, err = c.s.resolve(Request{Database: req.Database, Table: req.Table, Props: p}); err != nil {
+		if t, err = c.s.resolve(Request{Database: db, Table: table, Props: p}); err != nil {
 			return nil, err
 		}
 		// Binding is compiled once per route of the commit; each event
@@ -342,7 +350,13 @@ func decodeItem(t *target, shape *format.JSONShape, it *connect.Item) ([][]any, 
 	var rows [][]any
 	var errs []format.RecordError
 	err := format.Unpack(bytes.NewReader(body), t.compression, "", func(_ string, rd io.Reader) error {
-		dec, err := format.NewDecoder(t.format, rd, format.Options{Source: it.Source, CheckFieldCount: true, JSONShape: shape})
+		opts := format.Options{Source: it.Source, CheckFieldCount: true, JSONShape: shape}
+		if len(sys) == 0 {
+			// Only the mapped values are extracted (json); system
+			// properties need whole records to be placed in.
+			opts.Picks = t.binder.Picks()
+		}
+		dec, err := format.NewDecoder(t.format, rd, opts)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -25,8 +27,13 @@ const sinkBenchBody = `{"Seq":%d,"Device":"device-%04d","Metric":"temperature","
 // file-backed store: decode, map and DuckDB commit, without Kafka.
 //
 //	go test ./internal/ingest/pipeline -run '^$' -bench SinkIngest -benchtime 10x
+//
+// ODX_BENCH_EVENTS sets another commit size.
 func BenchmarkSinkIngest(b *testing.B) {
-	const events = 25000
+	events := 25000
+	if n, err := strconv.Atoi(os.Getenv("ODX_BENCH_EVENTS")); err == nil && n > 0 {
+		events = n
+	}
 	e := newEnvAt(b, b.TempDir()+"/odx.duckdb", Options{})
 	e.table("DB", "T", sinkBenchColumns)
 	sink := e.svc.Sink()
@@ -41,8 +48,8 @@ func BenchmarkSinkIngest(b *testing.B) {
 	b.ResetTimer()
 	for n := range b.N {
 		rep, err := sink.Ingest(ctx, connect.Commit{Connection: conn, Items: items,
-			Positions: []connect.Position{{Partition: 0, NextOffset: int64(n+1) * events}}})
-		if err != nil || rep.Rows != events || len(rep.Failures) != 0 {
+			Positions: []connect.Position{{Partition: 0, NextOffset: int64((n + 1) * events)}}})
+		if err != nil || rep.Rows != int64(events) || len(rep.Failures) != 0 {
 			b.Fatalf("report %+v, err %v", rep, err)
 		}
 	}

@@ -90,7 +90,14 @@ func (l *lineDecoder) decode(t *target, shape *format.JSONShape, items []connect
 		buf = append(buf, '\n')
 	}
 	l.buf = buf
-	dec, err := format.NewDecoder(format.JSON, bytes.NewReader(buf), format.Options{JSONShape: shape, BatchSize: len(items)})
+	opts := format.Options{JSONShape: shape, BatchSize: len(items), Picks: t.binder.Picks()}
+	for i := range items {
+		if len(items[i].SystemProperties) > 0 {
+			opts.Picks = nil // system properties are placed in whole records
+			break
+		}
+	}
+	dec, err := format.NewDecoder(format.JSON, bytes.NewReader(buf), opts)
 	if err != nil {
 		return false
 	}

@@ -68,10 +68,9 @@ func TestSinkLinesMatchPerEventDecoding(t *testing.T) {
 
 	sink := e.svc.Sink()
 	decoded := make([]decodedItem, len(items))
-	targets := map[string]*target{}
+	targets := map[routeKey]*target{}
 	for i := range items {
-		req := Request{Database: "DB", Table: "T", Source: items[i].Source}
-		decoded[i].target, decoded[i].err = sink.target(targets, req, &items[i])
+		decoded[i].target, decoded[i].err = sink.target(targets, "DB", "T", &items[i])
 		if decoded[i].err != nil {
 			t.Fatalf("event %d: %v", i, decoded[i].err)
 		}

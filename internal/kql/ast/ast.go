@@ -467,16 +467,18 @@ type TopNested struct {
 	Levels []TopNestedLevel
 }
 
-// ScanStep is `step Name: Condition [=> var = expr, ...];`.
+// ScanStep is `step Name [output = all|last|none]: Condition [=> var = expr, ...];`.
 type ScanStep struct {
 	Name   *Ident
+	Output string // "" (all), "all", "last" or "none"
 	Cond   Expr
 	Assign []*NamedExpr
 }
 
-// Scan is `scan [declare (v:type = init, ...)] with (steps)`.
+// Scan is `scan [with_match_id = Name] [declare (v:type = init, ...)] with (steps)`.
 type Scan struct {
 	Span
+	MatchID *Ident
 	Declare []*Param
 	Steps   []ScanStep
 }

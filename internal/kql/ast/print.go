@@ -337,12 +337,19 @@ func (o *TopNested) String() string {
 func (o *Scan) String() string {
 	var b strings.Builder
 	b.WriteString("scan ")
+	if o.MatchID != nil {
+		b.WriteString("with_match_id=" + o.MatchID.String() + " ")
+	}
 	if len(o.Declare) > 0 {
 		b.WriteString("declare (" + join(o.Declare, ", ") + ") ")
 	}
 	b.WriteString("with (")
 	for _, s := range o.Steps {
-		b.WriteString("step " + s.Name.String() + ": " + s.Cond.String())
+		b.WriteString("step " + s.Name.String())
+		if s.Output != "" {
+			b.WriteString(" output=" + s.Output)
+		}
+		b.WriteString(": " + s.Cond.String())
 		if len(s.Assign) > 0 {
 			b.WriteString(" => " + join(s.Assign, ", "))
 		}

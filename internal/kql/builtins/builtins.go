@@ -252,6 +252,12 @@ func init() {
 	add(Scalar, "parse_version", 1, 1, Fixed(types.Decimal))
 	add(Scalar, "series_stats", 1, 2, dyn)    // several columns; see sem's multiOutputs
 	add(Scalar, "series_fit_line", 1, 1, dyn) // several columns
+	// series analysis (Go functions in the engine; several columns where sem's multiOutputs says so)
+	for n, b := range map[string][2]int{"series_decompose": {1, 5}, "series_decompose_anomalies": {1, 7},
+		"series_decompose_forecast": {2, 5}, "series_outliers": {1, 5}, "series_fit_2lines": {1, 1},
+		"series_fit_2lines_dynamic": {1, 1}, "series_fit_line_dynamic": {1, 1}, "series_periods_detect": {4, 4}, "series_periods_validate": {2, 17}} {
+		add(Scalar, n, b[0], b[1], dyn)
+	}
 	add(Scalar, "bag_has_key", 2, 2, boolean)
 	add(Scalar, "set_has_element", 2, 2, boolean)
 	add(Scalar, "jaccard_index", 2, 2, real)

@@ -26,6 +26,9 @@ func register(fns map[string]lowerFunc) {
 func (c *compiler) expr(x sem.Expr) (sqlast.Expr, error) {
 	switch v := x.(type) {
 	case *sem.ColumnRef:
+		if c.scanRef != nil && v.Side != "" && v.Side != "row" {
+			return c.scanRef(v), nil
+		}
 		if v.Side != "" && c.sides != nil {
 			return &sqlast.Col{Table: c.sides[v.Side], Name: v.Name}, nil
 		}

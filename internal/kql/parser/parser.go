@@ -628,6 +628,11 @@ func (p *parser) parseOperator() ast.Operator {
 		return tn
 	case "scan":
 		sc := &ast.Scan{}
+		if p.isKw("with_match_id") && p.peek(1).Kind == token.Assign {
+			p.next()
+			p.next()
+			sc.MatchID = p.parseIdent()
+		}
 		if p.isKw("declare") {
 			p.next()
 			p.expect(token.LParen)
@@ -645,6 +650,11 @@ func (p *parser) parseOperator() ast.Operator {
 		for p.isKw("step") {
 			p.next()
 			st := ast.ScanStep{Name: p.parseIdent()}
+			if p.isKw("output") && p.peek(1).Kind == token.Assign {
+				p.next()
+				p.next()
+				st.Output = p.parseIdent().Name
+			}
 			p.expect(token.Colon)
 			st.Cond = p.parseBinary(0)
 			if p.tok().Kind == token.Arrow {

@@ -3,6 +3,8 @@ package sem
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,8 +19,9 @@ type scope struct {
 	cols        []schema.Column
 	left, right []schema.Column // join conditions: $left / $right
 	aggs        bool            // aggregate functions allowed (summarize)
-	stepName    string          // scan: the step whose previous state s.var reads
-	state       []schema.Column // scan: declared variables
+	steps       []string        // scan: step names, whose state s.col reads
+	state       []schema.Column // scan: what a step's state holds (input columns and declared variables)
+	declared    []schema.Column // scan: declared variables (a bare name reads the step's own state)
 	window      bool            // set when a window function was used
 }
 
@@ -66,7 +69,7 @@ func (a *analyzer) scalar(e *env, sc *scope, x ast.Expr) (Expr, error) {
 			return &ColumnRef{Name: c.Name, T: c.Type}, nil
 		}
 		if sc != nil {
-			if c, ok := findCol(sc.state, v.Name); ok {
+			if c, ok := findCol(sc.declared, v.Name); ok {
 				return &ColumnRef{Name: c.Name, T: c.Type, Side: "state"}, nil
 			}
 		}
@@ -119,12 +122,12 @@ func (a *analyzer) scalar(e *env, sc *scope, x ast.Expr) (Expr, error) {
 	case *ast.Call:
 		return a.call(e, sc, v)
 	case *ast.Member:
-		if id, ok := v.X.(*ast.Ident); ok && sc != nil && sc.stepName != "" && id.Name == sc.stepName {
+		if id, ok := v.X.(*ast.Ident); ok && sc != nil && slices.Contains(sc.steps, id.Name) {
 			c, ok := findCol(sc.state, v.Name.Name)
 			if !ok {
-				return nil, a.errf(v, "SEM0100", "'%s' is not a declared scan variable", v.Name.Name)
+				return nil, a.errf(v, "SEM0100", "'%s' is neither a column nor a declared scan variable", v.Name.Name)
 			}
-			return &ColumnRef{Name: c.Name, T: c.Type, Side: "state"}, nil
+			return &ColumnRef{Name: c.Name, T: c.Type, Side: "step" + strconv.Itoa(slices.Index(sc.steps, id.Name))}, nil
 		}
 		if id, ok := v.X.(*ast.Ident); ok && (id.Name == "$left" || id.Name == "$right") && sc != nil {
 			cols, side := sc.left, "left"

@@ -75,6 +75,11 @@ func (a *analyzer) keepPartition(n Node, op ast.Operator) (Node, error) {
 		}
 	case *Limit:
 		v.PartitionBy = append(v.PartitionBy, p)
+	case *ScanOp:
+		if _, ok := findCol(v.Cols, p); !ok {
+			return nil, a.errf(op, "SEM0301", "scan is not supported inside mv-apply")
+		}
+		v.PartitionBy = p
 	case *Distinct, *Filter, *Sort, *Serialize, *MvExpand, *Parse:
 	default:
 		return nil, a.errf(op, "SEM0301", "This operator is not supported inside mv-apply or partition")

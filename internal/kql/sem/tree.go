@@ -184,16 +184,20 @@ type (
 		From, To, Step Expr // From/To nil: taken from the data
 		Cols           []schema.Column
 	}
-	// ScanOp runs one scan step over the rows in order: each row whose
-	// condition holds updates the state variables and is emitted with them.
-	// Expressions read the row with Side "row" and the previous state with
-	// Side "state".
+	// ScanOp runs scan's steps over the rows in order (see scan.go for the
+	// matching logic). Expressions read the current row with Side "row",
+	// step j's state (0-based) with Side "step<j>" and the evaluating
+	// step's own state with Side "state".
 	ScanOp struct {
-		In     Node
-		Vars   []Item // declared variables with their initial values
-		Cond   Expr
-		Assign map[string]Expr
-		Cols   []schema.Column
+		In      Node
+		Vars    []Item // declared variables with their defaults
+		Steps   []ScanStep
+		Tracked []schema.Column // columns (input and declared) read through a step's state
+		MatchID string          // with_match_id column, or ""
+		// PartitionBy, inside partition, runs one scan per value of that
+		// column (match ids count per partition too)
+		PartitionBy string
+		Cols        []schema.Column
 	}
 	// Serialize marks the row order as meaningful.
 	Serialize struct{ In Node }

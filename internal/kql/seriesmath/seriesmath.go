@@ -124,9 +124,10 @@ func sortedPercentile(s []float64, p float64) float64 {
 // the low and high percentiles Q1, Q3 (25/75 for "tukey", lowPct/highPct for
 // "ctukey") and IQR = Q3 - Q1, a value above Q3 scores (x - Q3) / IQR, one
 // below Q1 scores (x - Q1) / IQR (negative) and one between them scores 0.
-// So |score| > 1.5 is exactly outside Tukey's k=1.5 fences. Missing values,
-// values equal to ignore (when ignore is not NaN) and every value of a
-// series whose IQR is 0 score 0.
+// So |score| > 1.5 is exactly outside Tukey's k=1.5 fences. Missing values
+// and values equal to ignore (when ignore is not NaN) score 0. When the IQR
+// is 0 the mean absolute deviation from the median takes its place (and
+// when that is 0 too, every value equals the rest and scores 0).
 func Outliers(x []float64, kind string, ignore, lowPct, highPct float64) []float64 {
 	if kind == "tukey" {
 		lowPct, highPct = 25, 75
@@ -145,7 +146,17 @@ func Outliers(x []float64, kind string, ignore, lowPct, highPct float64) []float
 	q1, q3 := sortedPercentile(vals, lowPct), sortedPercentile(vals, highPct)
 	iqr := q3 - q1
 	if iqr <= 0 {
-		return out
+		// most values are equal: measure the others against their mean
+		// absolute deviation from the median instead, so that a spike on a
+		// flat (or perfectly explained) series still stands out
+		med := sortedPercentile(vals, 50)
+		for _, v := range vals {
+			iqr += math.Abs(v - med)
+		}
+		iqr /= float64(len(vals))
+		if iqr == 0 {
+			return out
+		}
 	}
 	for i, v := range x {
 		switch {
@@ -187,16 +198,16 @@ type Decomposition struct {
 // Missing values take no part in learning and have a missing residual.
 func Decompose(x []float64, season int, trend string, testPoints int, threshold float64) Decomposition {
 	n := len(x)
-	learn := n - testPoints
-	if learn < 0 {
-		learn = 0
-	}
+	learn := min(max(n-max(testPoints, 0), 0), n)
 	d := Decomposition{Baseline: make([]float64, n), Seasonal: make([]float64, n), Trend: make([]float64, n), Residual: make([]float64, n)}
 	if season < 0 {
 		season = 0
 		if p, s := PeriodsDetect(x[:learn], 4, float64(learn)/2, 1); len(p) > 0 && p[0] > 0 && s[0] >= threshold {
 			season = int(p[0])
 		}
+	}
+	if season > learn {
+		season = 0 // a period longer than the learning points cannot be learnt
 	}
 	// The seasonal medians and the trend are fitted alternately (as STL's
 	// inner loop does): medians of a series that still holds its trend mix
@@ -364,7 +375,7 @@ func PeriodScore(x []float64, period float64) float64 {
 
 func periodScore(d []float64, period float64) float64 {
 	n := len(d)
-	if period < minPeriod || period > float64(n)/2 || n == 0 {
+	if !(period >= minPeriod && period <= float64(n)/2) { // NaN fails too
 		return 0
 	}
 	lo := int(math.Floor(period))
@@ -403,7 +414,7 @@ func PeriodsDetect(x []float64, minP, maxP float64, num int) (periods, scores []
 	n := len(x)
 	d := detrend(x)
 	lo, hi := math.Max(minP, minPeriod), math.Min(maxP, float64(n)/2)
-	if num == 0 || n < 2*minPeriod || lo > hi {
+	if num == 0 || n < 2*minPeriod || !(lo <= hi) { // NaN bounds fail too
 		return periods, scores
 	}
 	power := periodogram(d)
@@ -475,7 +486,7 @@ func detrend(x []float64) []float64 {
 // acf is the sample autocorrelation of x at lag k.
 func acf(x []float64, k int) float64 {
 	n := len(x)
-	if k >= n {
+	if k >= n || k < 0 {
 		return 0
 	}
 	var m float64

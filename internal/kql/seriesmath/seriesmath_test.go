@@ -163,3 +163,39 @@ func TestDecomposeAnomaliesFlagsSpikeAndDip(t *testing.T) {
 		}
 	}
 }
+
+func TestOutliersOnAFlatSeries(t *testing.T) {
+	// IQR 0: the spike is measured against the mean absolute deviation
+	// from the median, 50/10 = 5, so it scores (50 - 0) / 5 = 10
+	x := []float64{0, 0, 0, 0, 50, 0, 0, 0, 0, 0}
+	got := Outliers(x, "tukey", math.NaN(), 10, 90)
+	if !near(got[4], 10) || got[0] != 0 {
+		t.Errorf("scores %v", got)
+	}
+	if got := Outliers([]float64{3, 3, 3}, "tukey", math.NaN(), 10, 90); got[0] != 0 || got[2] != 0 {
+		t.Errorf("constant series scored %v", got)
+	}
+}
+
+// Odd inputs a query can pass must give an answer, not a panic.
+func TestOddInputsDoNotPanic(t *testing.T) {
+	nan := math.NaN()
+	inputs := [][]float64{nil, {}, {1}, {nan, nan}, {1, 2}, {5, 5, 5, 5, 5}, {1, nan, 3, nan, 5, 6, 7, 8, 9, 10}}
+	for _, x := range inputs {
+		for _, season := range []int{-1, 0, 1, 3, 100, 1 << 40} {
+			for _, trend := range []string{TrendAvg, TrendLinefit, TrendNone, "other"} {
+				for _, tp := range []int{0, 2, 50, -3} {
+					Decompose(x, season, trend, tp, 0.6)
+					DecomposeAnomalies(x, 1.5, season, trend, tp, "tukey", 0.6)
+				}
+			}
+		}
+		Outliers(x, "ctukey", nan, 10, 90)
+		FitTwoLines(x)
+		PeriodsDetect(x, 0, 100, 3)
+		PeriodsDetect(x, 10, 2, -1)
+		PeriodsDetect(x, nan, nan, 2)
+		PeriodsDetect(x, math.Inf(-1), math.Inf(1), 2)
+		PeriodsValidate(x, []float64{4, 0, -1, nan, 1e9})
+	}
+}

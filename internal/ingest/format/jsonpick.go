@@ -1,0 +1,449 @@
+package format
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// Picking: a json (JSON Lines) decoder that is told which property paths the
+// mapping reads extracts only those values from each line, instead of
+// building a map[string]any of the whole record that the binder then looks
+// into. Everything else on the line is validated exactly as the full parser
+// validates it (same depth limit, same lenient syntax) but not kept, so the
+// records, the malformed-line errors and the values the binder sees are the
+// ones a full decode gives.
+
+// Picked is the value at a picked path of one record. Scalars stay text,
+// so that picking boxes nothing: the binder converts the text straight to
+// its column's type.
+type Picked struct {
+	Kind PickedKind
+	// Text is the decoded string (PickedString) or the number as written
+	// (PickedNumber).
+	Text string
+	// Value is the decoded array or object (PickedOther).
+	Value any
+}
+
+// PickedKind says what a picked path holds.
+type PickedKind uint8
+
+const (
+	// PickedMissing: the record has no value at the path (a property is
+	// absent, or a step goes through something that is not an object). A
+	// mapped value that is missing is null; a JSON null is present.
+	PickedMissing PickedKind = iota
+	PickedNull
+	PickedFalse
+	PickedTrue
+	PickedString
+	PickedNumber
+	PickedOther
+)
+
+// Any is the value as a full decode gives it (see Record): nil, bool,
+// string, json.Number, []any or map[string]any. ok is false when missing.
+func (v Picked) Any() (value any, ok bool) {
+	switch v.Kind {
+	case PickedMissing:
+		return nil, false
+	case PickedNull:
+		return nil, true
+	case PickedFalse:
+		return false, true
+	case PickedTrue:
+		return true, true
+	case PickedString:
+		return v.Text, true
+	case PickedNumber:
+		return json.Number(v.Text), true
+	}
+	return v.Value, true
+}
+
+// pickedOf is the Picked form of a fully decoded value.
+func pickedOf(v any) Picked {
+	switch x := v.(type) {
+	case nil:
+		return Picked{Kind: PickedNull}
+	case bool:
+		if x {
+			return Picked{Kind: PickedTrue}
+		}
+		return Picked{Kind: PickedFalse}
+	case string:
+		return Picked{Kind: PickedString, Text: x}
+	case json.Number:
+		return Picked{Kind: PickedNumber, Text: string(x)}
+	}
+	return Picked{Kind: PickedOther, Value: v}
+}
+
+// Picks is the set of property paths a json decoder extracts from every
+// record (Options.Picks); Record.Picked[i] is the value at path i.
+type Picks struct {
+	root  *pickNode
+	paths [][]string
+}
+
+type pickNode struct {
+	children map[string]*pickNode
+	slot     int   // >= 0 for a picked path's last step
+	under    []int // slots at or below this node, reset when the node is seen again
+}
+
+// NewPicks compiles property paths (each a non-empty list of property
+// names, from the record's top level down). ok is false when picking
+// cannot reproduce what a full decode gives: an empty path (the whole
+// record) or a path that is a prefix of another one.
+func NewPicks(paths [][]string) (*Picks, bool) {
+	root := &pickNode{slot: -1}
+	for i, p := range paths {
+		if len(p) == 0 {
+			return nil, false
+		}
+		n := root
+		for j, key := range p {
+			if n.slot >= 0 {
+				return nil, false // an earlier path ends here: it is a prefix of this one
+			}
+			n.under = append(n.under, i)
+			child := n.children[key]
+			if child == nil {
+				child = &pickNode{slot: -1}
+				if n.children == nil {
+					n.children = map[string]*pickNode{}
+				}
+				n.children[key] = child
+			}
+			n = child
+			if j == len(p)-1 {
+				if n.slot >= 0 || len(n.children) > 0 {
+					return nil, false // the same path twice, or a prefix of an earlier one
+				}
+				n.slot = i
+				n.under = append(n.under, i)
+			}
+		}
+	}
+	return &Picks{root: root, paths: paths}, true
+}
+
+// Len is the number of paths.
+func (ps *Picks) Len() int { return len(ps.paths) }
+
+// lookup fills out from a fully decoded record: the fallback when picking
+// fails, so that a line is judged by the full parser alone.
+func (ps *Picks) lookup(v any, out []Picked) {
+	for i, p := range ps.paths {
+		cur, ok := v, true
+		for _, key := range p {
+			obj, isObj := cur.(map[string]any)
+			if !isObj {
+				ok = false
+				break
+			}
+			if cur, ok = obj[key]; !ok {
+				break
+			}
+		}
+		if ok {
+			out[i] = pickedOf(cur)
+		} else {
+			out[i] = Picked{}
+		}
+	}
+}
+
+// pick parses one line, storing the picked values in out (len ps.Len()).
+// An error means only that picking did not succeed; the caller then parses
+// the line in full, which gives the error message.
+func (p *jsonParser) pick(ps *Picks, out []Picked) error {
+	clear(out)
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == '{' {
+		if err := p.pickObject(ps.root, 1, out); err != nil {
+			return err
+		}
+	} else if err := p.skip(0); err != nil {
+		return err
+	}
+	p.skipSpace()
+	if p.pos < len(p.data) {
+		return p.errorf("unexpected data after the value")
+	}
+	return nil
+}
+
+// pickObject reads an object at depth whose picked members are below n.
+func (p *jsonParser) pickObject(n *pickNode, depth int, out []Picked) error {
+	p.pos++ // '{'
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+		p.pos++
+		return nil
+	}
+	for {
+		p.skipSpace()
+		if p.pos >= len(p.data) || !p.isQuote(p.data[p.pos]) {
+			return p.errorf("expected a property name in double quotes")
+		}
+		child, err := p.pickKey(n)
+		if err != nil {
+			return err
+		}
+		p.skipSpace()
+		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+			return p.errorf("expected ':' after a property name")
+		}
+		p.pos++
+		p.skipSpace()
+		switch {
+		case child == nil:
+			err = p.skip(depth)
+		case child.slot >= 0:
+			// A repeated name: the last one wins, as in a map.
+			out[child.slot], err = p.pickValue(depth)
+		default:
+			// A repeated name replaces what an earlier member gave.
+			for _, s := range child.under {
+				out[s] = Picked{}
+			}
+			if p.pos < len(p.data) && p.data[p.pos] == '{' {
+				if depth >= maxJSONDepth {
+					return p.errorf("nesting is deeper than %d", maxJSONDepth)
+				}
+				err = p.pickObject(child, depth+1, out)
+			} else {
+				err = p.skip(depth)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		p.skipSpace()
+		if p.pos >= len(p.data) {
+			return p.errorf("the object is not closed")
+		}
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			return nil
+		default:
+			return p.errorf("expected ',' or '}' after an object member")
+		}
+	}
+}
+
+// pickValue reads a picked value. Strings without escapes and numbers are
+// slices of p.text, the line as one string, so they cost no allocation.
+func (p *jsonParser) pickValue(depth int) (Picked, error) {
+	if p.pos >= len(p.data) {
+		return Picked{}, p.errorf("the value is incomplete")
+	}
+	d := p.data
+	switch c := d[p.pos]; {
+	case p.isQuote(c):
+		ascii := true
+		for i := p.pos + 1; i < len(d); i++ {
+			b := d[i]
+			if b == c {
+				if !ascii && !utf8.Valid(d[p.pos+1:i]) {
+					break // invalid UTF-8 is replaced: the full rules
+				}
+				text := p.text[p.pos+1 : i]
+				p.pos = i + 1
+				return Picked{Kind: PickedString, Text: text}, nil
+			}
+			if b == '\\' || b < 0x20 {
+				break
+			}
+			if b >= utf8.RuneSelf {
+				ascii = false
+			}
+		}
+		v, err := p.str()
+		if err != nil {
+			return Picked{}, err
+		}
+		return Picked{Kind: PickedString, Text: v.(string)}, nil
+	case c == '-' || c >= '0' && c <= '9':
+		start := p.pos
+		end, err := p.numberEnd()
+		if err != nil {
+			return Picked{}, err
+		}
+		return Picked{Kind: PickedNumber, Text: p.text[start:end]}, nil
+	}
+	v, err := p.value(depth)
+	if err != nil {
+		return Picked{}, err
+	}
+	return pickedOf(v), nil
+}
+
+// pickKey reads a property name and returns n's child of that name (nil
+// when no picked path goes through it), without allocating for plain names.
+func (p *jsonParser) pickKey(n *pickNode) (*pickNode, error) {
+	d := p.data
+	q := d[p.pos]
+	for i := p.pos + 1; i < len(d); i++ {
+		c := d[i]
+		if c == q {
+			name := d[p.pos+1 : i]
+			if !validUTF8(name) {
+				break
+			}
+			p.pos = i + 1
+			return n.children[string(name)], nil // this lookup does not allocate
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+	}
+	v, err := p.str() // escapes, invalid UTF-8 or an error: the full rules
+	if err != nil {
+		return nil, err
+	}
+	return n.children[v.(string)], nil
+}
+
+// skip validates the value at p.pos (at depth, as value(depth) counts it)
+// and moves past it without building it.
+func (p *jsonParser) skip(depth int) error {
+	if p.pos >= len(p.data) {
+		return p.errorf("the value is incomplete")
+	}
+	switch c := p.data[p.pos]; {
+	case c == '{':
+		if depth >= maxJSONDepth {
+			return p.errorf("nesting is deeper than %d", maxJSONDepth)
+		}
+		return p.skipObject(depth + 1)
+	case c == '[':
+		if depth >= maxJSONDepth {
+			return p.errorf("nesting is deeper than %d", maxJSONDepth)
+		}
+		return p.skipArray(depth + 1)
+	case p.isQuote(c):
+		return p.skipString()
+	case c == '-' || c >= '0' && c <= '9':
+		_, err := p.numberEnd()
+		return err
+	case c == 't':
+		_, err := p.literal("true", true)
+		return err
+	case c == 'f':
+		_, err := p.literal("false", false)
+		return err
+	case c == 'n':
+		_, err := p.literal("null", nil)
+		return err
+	default:
+		return p.errorf("invalid character %q looking for the beginning of a value", c)
+	}
+}
+
+func (p *jsonParser) skipObject(depth int) error {
+	p.pos++ // '{'
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+		p.pos++
+		return nil
+	}
+	for {
+		p.skipSpace()
+		if p.pos >= len(p.data) || !p.isQuote(p.data[p.pos]) {
+			return p.errorf("expected a property name in double quotes")
+		}
+		if err := p.skipString(); err != nil {
+			return err
+		}
+		p.skipSpace()
+		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+			return p.errorf("expected ':' after a property name")
+		}
+		p.pos++
+		p.skipSpace()
+		if err := p.skip(depth); err != nil {
+			return err
+		}
+		p.skipSpace()
+		if p.pos >= len(p.data) {
+			return p.errorf("the object is not closed")
+		}
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			return nil
+		default:
+			return p.errorf("expected ',' or '}' after an object member")
+		}
+	}
+}
+
+func (p *jsonParser) skipArray(depth int) error {
+	p.pos++ // '['
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == ']' {
+		p.pos++
+		return nil
+	}
+	for {
+		p.skipSpace()
+		if err := p.skip(depth); err != nil {
+			return err
+		}
+		p.skipSpace()
+		if p.pos >= len(p.data) {
+			return p.errorf("the array is not closed")
+		}
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+		case ']':
+			p.pos++
+			return nil
+		default:
+			return p.errorf("expected ',' or ']' after an array element")
+		}
+	}
+}
+
+// skipString validates a string as str does, allocating only for one with
+// escapes.
+func (p *jsonParser) skipString() error {
+	d := p.data
+	q := d[p.pos]
+	for i := p.pos + 1; i < len(d); i++ {
+		c := d[i]
+		if c == q {
+			p.pos = i + 1 // invalid UTF-8 is replaced, never an error
+			return nil
+		}
+		if c == '\\' {
+			_, err := p.str()
+			return err
+		}
+		if c < 0x20 {
+			p.pos = i
+			return p.errorf("invalid control character in a string")
+		}
+	}
+	p.pos = len(d)
+	return p.errorf("the string is not closed")
+}
+
+// validUTF8 is utf8.Valid with a fast path for ASCII, which names nearly always are.
+func validUTF8(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return utf8.Valid(b)
+		}
+	}
+	return true
+}
