@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,7 +22,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto"
 
 	"odx/internal/auth"
-	"odx/internal/pki"
+	"odx/internal/testutil/odxproc"
 )
 
 var (
@@ -47,13 +44,8 @@ func TestMain(m *testing.M) {
 func odxBinary(t *testing.T) string {
 	t.Helper()
 	buildOne.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "odx-arm-bin"); buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "odx")
-		out, err := exec.Command("go", "build", "-o", binPath, "odx/cmd/odx").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build odx/cmd/odx: %v\n%s", err, out)
+		if binDir, buildErr = os.MkdirTemp("", "odx-arm-bin"); buildErr == nil {
+			binPath, buildErr = odxproc.Build(binDir)
 		}
 	})
 	if buildErr != nil {
@@ -62,129 +54,59 @@ func odxBinary(t *testing.T) string {
 	return binPath
 }
 
-func loopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// odxServe is one running `odx serve`.
-type odxServe struct {
-	t       *testing.T
-	dir     string
-	listen  string
-	cmd     *exec.Cmd
-	log     bytes.Buffer
-	creds   auth.Credentials
-	url     string
-	httpCli *http.Client
-}
+// odxServe is one running `odx serve`, with the SDK plumbing of these tests.
+type odxServe struct{ *odxproc.Server }
 
 func startServe(t *testing.T, dir string) *odxServe {
 	t.Helper()
-	s := &odxServe{t: t, dir: dir, listen: loopbackAddr(t)}
-	s.start()
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *odxServe) start() {
-	t := s.t
-	t.Helper()
-	s.cmd = exec.Command(odxBinary(t), "serve", "--data", s.dir, "--listen", s.listen,
-		"--kafka-listen", loopbackAddr(t), "--mqtt-listen", loopbackAddr(t))
-	s.log.Reset()
-	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.url = "https://" + s.listen
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("odx serve did not become healthy:\n%s", s.log.String())
-		}
-		if s.httpCli == nil {
-			if tlsCfg, err := pki.ClientTLSFromFile(filepath.Join(s.dir, "tls", "ca.pem")); err == nil {
-				s.httpCli = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
-			}
-		}
-		if s.httpCli != nil {
-			if resp, err := s.httpCli.Get(s.url + "/healthz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-		}
-	}
-	creds, err := auth.LoadCredentials(s.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.creds = *creds
-}
-
-func (s *odxServe) stop() {
-	if s.cmd == nil || s.cmd.Process == nil || s.cmd.ProcessState != nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
+	s := odxproc.New(t, odxBinary(t), dir)
+	s.Start()
+	t.Cleanup(s.Stop)
+	return &odxServe{s}
 }
 
 func (s *odxServe) env() []string {
 	return append(os.Environ(),
-		"ODX_URL="+s.url, "ODX_TENANT="+s.creds.TenantID, "ODX_CLIENT_ID="+s.creds.ClientID,
-		"ODX_CLIENT_SECRET="+s.creds.ClientSecret, "ODX_SUBSCRIPTION="+subscription,
-		"REQUESTS_CA_BUNDLE="+s.creds.CAFile, "NODE_EXTRA_CA_CERTS="+s.creds.CAFile, "ODX_DATA_PLANE_SETUP=1")
+		"ODX_URL="+s.URL, "ODX_TENANT="+s.Creds.TenantID, "ODX_CLIENT_ID="+s.Creds.ClientID,
+		"ODX_CLIENT_SECRET="+s.Creds.ClientSecret, "ODX_SUBSCRIPTION="+subscription,
+		"REQUESTS_CA_BUNDLE="+s.Creds.CAFile, "NODE_EXTRA_CA_CERTS="+s.Creds.CAFile, "ODX_DATA_PLANE_SETUP=1")
 }
 
 func (s *odxServe) credential() (azcore.TokenCredential, cloud.Configuration) {
 	cfg := cloud.Configuration{
-		ActiveDirectoryAuthorityHost: s.url + "/",
+		ActiveDirectoryAuthorityHost: s.URL + "/",
 		Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-			cloud.ResourceManager: {Endpoint: s.url, Audience: "https://management.azure.com"},
+			cloud.ResourceManager: {Endpoint: s.URL, Audience: "https://management.azure.com"},
 		},
 	}
-	cred, err := azidentity.NewClientSecretCredential(s.creds.TenantID, s.creds.ClientID, s.creds.ClientSecret,
-		&azidentity.ClientSecretCredentialOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: s.httpCli}, DisableInstanceDiscovery: true})
+	cred, err := azidentity.NewClientSecretCredential(s.Creds.TenantID, s.Creds.ClientID, s.Creds.ClientSecret,
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: s.Client}, DisableInstanceDiscovery: true})
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	return cred, cfg
 }
 
 // mgmt runs a Kusto management command on odx's data plane.
 func (s *odxServe) mgmt(ctx context.Context, cred azcore.TokenCredential, db, csl string) {
-	s.t.Helper()
-	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{s.creds.DataEndpoint + "/.default"}})
+	s.T.Helper()
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{s.Creds.DataEndpoint + "/.default"}})
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	body, _ := json.Marshal(map[string]string{"db": db, "csl": csl})
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.creds.DataEndpoint+"/v1/rest/mgmt", bytes.NewReader(body))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.Creds.DataEndpoint+"/v1/rest/mgmt", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.httpCli.Do(req)
+	resp, err := s.Client.Do(req)
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		var e bytes.Buffer
 		e.ReadFrom(resp.Body)
-		s.t.Fatalf("%s: %d %s", csl, resp.StatusCode, e.String())
+		s.T.Fatalf("%s: %d %s", csl, resp.StatusCode, e.String())
 	}
 }
 
@@ -201,12 +123,12 @@ func TestAgainstOdxServe(t *testing.T) {
 	defer cancel()
 	// The article's prerequisite: an IoT hub with the shared access policy
 	// its IotHub connection names ("iothubforread"), allowed to read.
-	if out, err := exec.Command(odxBinary(t), "iot", "policy", "add", "--data", s.dir, "--hub", "hub1",
+	if out, err := exec.Command(odxBinary(t), "iot", "policy", "add", "--data", s.DataDir, "--hub", "hub1",
 		"--name", "iothubforread", "--rights", "ServiceConnect").CombinedOutput(); err != nil {
 		t.Fatalf("odx iot policy add: %v\n%s", err, out)
 	}
 	// A Reader for the flows' 403 step.
-	readerID, readerSecret, err := auth.AddPrincipal(s.dir, "flow-reader", []string{auth.RoleReader})
+	readerID, readerSecret, err := auth.AddPrincipal(s.DataDir, "flow-reader", []string{auth.RoleReader})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +157,7 @@ func TestAgainstOdxServe(t *testing.T) {
 
 	// Go: cluster, database, table and mapping, a connection; then a restart.
 	cred, cfg := s.credential()
-	f, err := armkusto.NewClientFactory(subscription, cred, &arm.ClientOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: s.httpCli}})
+	f, err := armkusto.NewClientFactory(subscription, cred, &arm.ClientOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: s.Client}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,10 +207,10 @@ func TestAgainstOdxServe(t *testing.T) {
 	}
 
 	// Restart odx: everything is still there.
-	s.stop()
-	s.start()
+	s.Stop()
+	s.Start()
 	cred, cfg = s.credential()
-	f, err = armkusto.NewClientFactory(subscription, cred, &arm.ClientOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: s.httpCli}})
+	f, err = armkusto.NewClientFactory(subscription, cred, &arm.ClientOptions{ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: s.Client}})
 	if err != nil {
 		t.Fatal(err)
 	}

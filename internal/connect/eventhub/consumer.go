@@ -62,7 +62,9 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 	if start.IsZero() {
 		start = time.Now()
 	}
-	cs := &consumer{rt: rt, namespace: ns, hub: hub, router: connect.NewRouter(rt.Spec), start: start, batcher: rt.NewBatcher()}
+	router := connect.NewRouter(rt.Spec)
+	router.Properties = c.o.RoutingProperties
+	cs := &consumer{rt: rt, namespace: ns, hub: hub, router: router, start: start, batcher: rt.NewBatcher()}
 	opts := append(base,
 		kgo.ConsumerGroup(rt.Spec.ConsumerGroup),
 		kgo.ConsumeTopics(hub),

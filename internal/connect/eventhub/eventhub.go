@@ -85,6 +85,10 @@ type Options struct {
 	// ClientOptions are appended to every franz-go client (tests use them
 	// for shorter heartbeats).
 	ClientOptions []kgo.Opt
+	// RoutingProperties are the per-event properties a connection of this
+	// connector honours (see connect.Router.Properties); nil means all of
+	// them, as for Event Hub. IoT Hub connections honour fewer.
+	RoutingProperties []string
 }
 
 // Connector runs Event Hub data connections.

@@ -25,6 +25,11 @@ import (
 // Kind is the data connection kind this connector serves.
 const Kind = "IotHub"
 
+// RoutingProperties are the application properties that route a device
+// message, as ADX documents them for IoT Hub: no Compression (device
+// messages are never compressed) and no Tags.
+var RoutingProperties = []string{connect.PropTable, connect.PropFormat, connect.PropMapping, connect.PropEncoding, connect.PropDatabase}
+
 // PolicyProperty is the ARM property (connect.Spec.Extra key) naming the
 // shared access policy the connection reads with.
 const PolicyProperty = "sharedAccessPolicyName"
@@ -228,10 +233,11 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 		src.topic = br.Topic()
 	}
 	eh := eventhub.New(eventhub.Options{
-		Namespaces:    map[string]eventhub.Endpoint{src.hub: src.endpoint},
-		PollWait:      c.o.PollWait,
-		NodeID:        c.o.NodeID,
-		ClientOptions: c.o.ClientOptions,
+		Namespaces:        map[string]eventhub.Endpoint{src.hub: src.endpoint},
+		PollWait:          c.o.PollWait,
+		NodeID:            c.o.NodeID,
+		ClientOptions:     c.o.ClientOptions,
+		RoutingProperties: RoutingProperties,
 	})
 	inner := rt
 	inner.Spec.Source = "/providers/Microsoft.EventHub/namespaces/" + src.hub + "/eventhubs/" + src.topic

@@ -144,8 +144,11 @@ func TestIotHubConnectionDeliversDeviceMessagesWithSystemProperties(t *testing.T
 	send(t, d1, "press-1", "%24.mid=a1&iothub-creation-time-utc=2026-11-28T09%3A00%3A00Z", `{"rpm":1200}`)
 	send(t, d2, "press-2", "Table=Alerts&Format=csv&%24.mid=b1&%24.sub=motor", "overheat,97")
 	send(t, d1, "press-1", "%24.mid=a2&Table=", `{"rpm":1250}`)
+	// IoT Hub routes by Table, Format, IngestionMappingReference, Encoding
+	// and Database only: a device's Compression or Tags property is data.
+	send(t, d1, "press-1", "%24.mid=a3&Compression=GZip&Tags=%5B%22x%22%5D", `{"rpm":1300}`)
 
-	items := sink.WaitItems(t, 3, 20*time.Second)
+	items := sink.WaitItems(t, 4, 20*time.Second)
 	if v := sink.Violations(); len(v) > 0 {
 		t.Fatalf("exactly-once violations: %v", v)
 	}
@@ -153,7 +156,10 @@ func TestIotHubConnectionDeliversDeviceMessagesWithSystemProperties(t *testing.T
 	for _, it := range items {
 		byID[it.Event.Properties["message-id"]] = it
 	}
-	a1, b1, a2 := byID["a1"], byID["b1"], byID["a2"]
+	a1, b1, a2, a3 := byID["a1"], byID["b1"], byID["a2"], byID["a3"]
+	if a3.Route.Compression != "" && a3.Route.Compression != "none" || len(a3.Route.Tags) != 0 || string(a3.Event.Body) != `{"rpm":1300}` {
+		t.Errorf("Compression and Tags must not route a device message: %+v body %q", a3.Route, a3.Event.Body)
+	}
 	if a1.Route.Table != "Telemetry" || a1.Route.Format != "json" || a2.Route.Table != "Telemetry" {
 		t.Errorf("default routing: a1 %+v a2 %+v", a1.Route, a2.Route)
 	}
@@ -184,7 +190,7 @@ func TestIotHubConnectionDeliversDeviceMessagesWithSystemProperties(t *testing.T
 		t.Errorf("failure source %q should name the IoT hub", a1.Source)
 	}
 	st, ok := m.Status(sp.ID)
-	if !ok || st.State != connect.Running || st.Events < 3 {
+	if !ok || st.State != connect.Running || st.Events < 4 {
 		t.Errorf("status %+v", st)
 	}
 }

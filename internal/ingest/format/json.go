@@ -23,6 +23,7 @@ type jsonLines struct {
 	// lastCount is the previous batch's record count: the next batch's
 	// Records are allocated that size at once rather than grown.
 	lastCount int
+	arena     pickArena // the text of the batch's picked values
 }
 
 func newJSONLines(r io.Reader, opts Options) *jsonLines {
@@ -38,7 +39,10 @@ func (j *jsonLines) Next() (*Batch, error) {
 		return nil, io.EOF
 	}
 	b := &Batch{Records: make([]Record, 0, j.lastCount)}
-	defer func() { j.lastCount = len(b.Records) }()
+	defer func() {
+		j.lastCount = len(b.Records)
+		j.arena.fill()
+	}()
 	var slab []Picked // Record.Picked of the batch's records, allocated together
 	for len(b.Records) < j.opts.batchSize() {
 		line, err := j.lines.next()
@@ -102,11 +106,12 @@ func (j *jsonLines) malformed(line []byte) RecordError {
 // parser stops, the line is parsed in full, so that whether a line is
 // malformed is always the full parser's decision.
 func (j *jsonLines) pick(line []byte, out []Picked) bool {
-	// One string per line: picked strings and numbers are slices of it.
-	p := jsonParser{data: line, text: string(line), lenient: true}
+	p := jsonParser{data: line, arena: &j.arena, lenient: true}
+	buf, refs := j.arena.mark()
 	if p.pick(j.opts.Picks, out) == nil {
 		return true
 	}
+	j.arena.undo(buf, refs)
 	v, err := j.decode(line)
 	if err != nil {
 		return false

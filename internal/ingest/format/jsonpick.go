@@ -203,7 +203,7 @@ func (p *jsonParser) pickObject(n *pickNode, depth int, out []Picked) error {
 			err = p.skip(depth)
 		case child.slot >= 0:
 			// A repeated name: the last one wins, as in a map.
-			out[child.slot], err = p.pickValue(depth)
+			err = p.pickValue(depth, &out[child.slot])
 		default:
 			// A repeated name replaces what an earlier member gave.
 			for _, s := range child.under {
@@ -237,11 +237,11 @@ func (p *jsonParser) pickObject(n *pickNode, depth int, out []Picked) error {
 	}
 }
 
-// pickValue reads a picked value. Strings without escapes and numbers are
-// slices of p.text, the line as one string, so they cost no allocation.
-func (p *jsonParser) pickValue(depth int) (Picked, error) {
+// pickValue reads a picked value into dst. The text of strings and
+// numbers goes to p.arena and reaches dst.Text when the batch is complete.
+func (p *jsonParser) pickValue(depth int, dst *Picked) error {
 	if p.pos >= len(p.data) {
-		return Picked{}, p.errorf("the value is incomplete")
+		return p.errorf("the value is incomplete")
 	}
 	d := p.data
 	switch c := d[p.pos]; {
@@ -253,9 +253,9 @@ func (p *jsonParser) pickValue(depth int) (Picked, error) {
 				if !ascii && !utf8.Valid(d[p.pos+1:i]) {
 					break // invalid UTF-8 is replaced: the full rules
 				}
-				text := p.text[p.pos+1 : i]
+				p.arena.add(dst, PickedString, d[p.pos+1:i])
 				p.pos = i + 1
-				return Picked{Kind: PickedString, Text: text}, nil
+				return nil
 			}
 			if b == '\\' || b < 0x20 {
 				break
@@ -266,22 +266,65 @@ func (p *jsonParser) pickValue(depth int) (Picked, error) {
 		}
 		v, err := p.str()
 		if err != nil {
-			return Picked{}, err
+			return err
 		}
-		return Picked{Kind: PickedString, Text: v.(string)}, nil
+		p.arena.add(dst, PickedString, []byte(v.(string)))
+		return nil
 	case c == '-' || c >= '0' && c <= '9':
 		start := p.pos
 		end, err := p.numberEnd()
 		if err != nil {
-			return Picked{}, err
+			return err
 		}
-		return Picked{Kind: PickedNumber, Text: p.text[start:end]}, nil
+		p.arena.add(dst, PickedNumber, d[start:end])
+		return nil
 	}
 	v, err := p.value(depth)
 	if err != nil {
-		return Picked{}, err
+		return err
 	}
-	return pickedOf(v), nil
+	*dst = pickedOf(v)
+	return nil
+}
+
+// pickArena collects the text of a batch's picked strings and numbers, so
+// that they become one string (one allocation per batch, not per value).
+type pickArena struct {
+	buf  []byte
+	refs []pickRef
+}
+
+type pickRef struct {
+	dst      *Picked
+	from, to int
+}
+
+func (a *pickArena) add(dst *Picked, kind PickedKind, text []byte) {
+	*dst = Picked{Kind: kind}
+	from := len(a.buf)
+	a.buf = append(a.buf, text...)
+	a.refs = append(a.refs, pickRef{dst: dst, from: from, to: len(a.buf)})
+}
+
+// mark and undo drop what a line added when it is parsed again in full.
+func (a *pickArena) mark() (int, int) { return len(a.buf), len(a.refs) }
+func (a *pickArena) undo(buf, refs int) {
+	a.buf, a.refs = a.buf[:buf], a.refs[:refs]
+}
+
+// fill sets the Text of every value added since the last fill. Refs are in
+// input order, so a repeated name's last value wins; a ref to a value
+// replaced by a non-text one sets a Text nothing reads.
+func (a *pickArena) fill() {
+	if len(a.refs) == 0 {
+		return
+	}
+	all := string(a.buf)
+	for _, r := range a.refs {
+		r.dst.Text = all[r.from:r.to]
+	}
+	clear(a.refs) // drop the pointers into the batch
+	a.buf, a.refs = a.buf[:0], a.refs[:0]
 }
 
 // pickKey reads a property name and returns n's child of that name (nil

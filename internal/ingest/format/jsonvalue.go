@@ -102,8 +102,8 @@ type jsonParser struct {
 	// top, when set, holds the field count of the last top-level object and
 	// is updated by each one: consecutive records tend to share a shape.
 	top *int
-	// text, when set, is data as a string: picked values are slices of it.
-	text string
+	// arena collects picked text (see pickValue).
+	arena *pickArena
 	// lenient accepts what ADX's json (JSON Lines) reader accepts beyond
 	// strict JSON: // and /* */ comments, and single-quoted strings and
 	// property names.

@@ -40,8 +40,11 @@ func colRefs(cols []schema.Column) []Item {
 // operator analyses one pipe stage applied to in.
 func (a *analyzer) operator(e *env, in Node, op ast.Operator) (Node, error) {
 	n, err := a.operator1(e, in, op)
-	if err != nil || a.partition == "" {
+	if err != nil {
 		return n, err
+	}
+	if a.partition == "" {
+		return withoutUnusedCarry(n), nil
 	}
 	return a.keepPartition(n, op)
 }
