@@ -375,18 +375,24 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 			if name != "" {
 				src = req.Source + "/" + name
 			}
-			binder, err := mapping.Bind(t.mapping, t.columns, mapping.Options{Source: req.Source})
-			if err != nil {
-				return err
+			// The binder tells a json decoder which paths to pick; a
+			// decoder error still takes precedence over a mapping error.
+			binder, bindErr := mapping.Bind(t.mapping, t.columns, mapping.Options{Source: req.Source})
+			var picks *format.Picks
+			if bindErr == nil {
+				picks = binder.Picks()
 			}
 			dec, err := format.NewDecoder(t.format, body, format.Options{Source: src, IgnoreFirstRecord: t.ignoreFirst,
 				BatchSize:       min(s.opts.ChunkRows, format.DefaultBatchSize),
 				CheckFieldCount: t.validation.Options == props.ValidateCsvInputConstantColumns,
-				Picks:           binder.Picks()})
+				Picks:           picks})
 			if err != nil {
 				return err
 			}
 			defer format.Close(dec)
+			if bindErr != nil {
+				return bindErr
+			}
 			// Decoding and binding run in two goroutines (and committing in
 			// a third), so that a source keeps two cores busy.
 			decCtx, stopDecoding := context.WithCancel(ctx)
