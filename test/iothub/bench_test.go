@@ -182,10 +182,7 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 	if os.Getenv("ODX_IOT_BENCH") == "" {
 		t.Skip("set ODX_IOT_BENCH=1 to measure")
 	}
-	perDevice := 100
-	if n, err := strconv.Atoi(os.Getenv("ODX_IOT_BENCH_MSGS")); err == nil && n > 0 {
-		perDevice = n
-	}
+	perDevice := benchMessagesPerDevice()
 	const devices = 100
 	total := devices * perDevice
 	dir := t.TempDir()

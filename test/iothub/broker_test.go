@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -298,31 +297,7 @@ func TestMQTTBrokerCrashNoLoss(t *testing.T) {
 	total := int(acked.Load()) + probes
 	t.Logf("%d publishers: %d messages acknowledged by mosquitto; rows before each kill -9: %v", publishers, total-1, atKill)
 
-	deadline := time.Now().Add(90 * time.Second)
-	for last, stable := -1, 0; stable < 10; time.Sleep(100 * time.Millisecond) {
-		p := progress()
-		if p >= total && p == last {
-			stable++
-		} else {
-			stable = 0
-		}
-		last = p
-		if time.Now().After(deadline) {
-			t.Fatalf("the node holds %d rows, mosquitto acknowledged %d messages", p, total)
-		}
-	}
-	child.Process.Signal(syscall.SIGTERM)
-	child.Wait()
-
-	st, err := storage.Open(context.Background(), filepath.Join(dir, "odx.duckdb"), storage.Options{RetentionInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	rows, err := (&node{store: st}).rows("Plant", "Events", `"Device", "Seq"`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := settleAndRead(t, child, dir, progress, total, 90*time.Second)
 	seen := map[string]int{}
 	var dup []string
 	for _, r := range rows {
@@ -441,10 +416,7 @@ func TestBenchmarkBrokerHub(t *testing.T) {
 	if os.Getenv("ODX_IOT_BENCH") == "" {
 		t.Skip("set ODX_IOT_BENCH=1 to measure")
 	}
-	perDevice := 100
-	if v, err := strconv.Atoi(os.Getenv("ODX_IOT_BENCH_MSGS")); err == nil && v > 0 {
-		perDevice = v
-	}
+	perDevice := benchMessagesPerDevice()
 	const devices = 100
 	total := devices * perDevice
 	mq := startMosquitto(t)

@@ -205,33 +205,7 @@ func TestCrashAcknowledgedMessagesExactlyOnce(t *testing.T) {
 	t.Logf("%d devices: %d messages sent, %d acknowledged, %d not acknowledged; rows seen before each kill -9: %v",
 		devices, sent.Load(), nAcked, failures.Load(), atKill)
 
-	// Wait until the node has ingested everything acknowledged (and stays there).
-	deadline := time.Now().Add(60 * time.Second)
-	for last, stable := -1, 0; stable < 10; time.Sleep(100 * time.Millisecond) {
-		p := progress()
-		if p >= nAcked && p == last {
-			stable++
-		} else {
-			stable = 0
-		}
-		last = p
-		if time.Now().After(deadline) {
-			t.Fatalf("the node holds %d rows, %d messages were acknowledged", p, nAcked)
-		}
-	}
-	child.Process.Signal(syscall.SIGTERM)
-	child.Wait()
-
-	st, err := storage.Open(context.Background(), filepath.Join(dir, "odx.duckdb"), storage.Options{RetentionInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	n := &node{store: st}
-	rows, err := n.rows("Plant", "Events", `"Device", "Seq"`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := settleAndRead(t, child, dir, progress, nAcked, 60*time.Second)
 	seen := map[string]int{}
 	for _, r := range rows {
 		seen[fmt.Sprintf("%s,%d", r[0], r[1])]++
@@ -259,4 +233,45 @@ func head(s []string) string {
 		s = s[:3]
 	}
 	return strings.Join(s, " ")
+}
+
+// settleAndRead waits until progress() reports at least want rows and stays
+// there for a second (timeout at most), stops the child node with SIGTERM,
+// and reads Plant.Events' (Device, Seq) rows from its data directory: the
+// end of every crash test, after the kills.
+func settleAndRead(t *testing.T, child *exec.Cmd, dir string, progress func() int, want int, timeout time.Duration) [][]any {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for last, stable := -1, 0; stable < 10; time.Sleep(100 * time.Millisecond) {
+		p := progress()
+		if p >= want && p == last {
+			stable++
+		} else {
+			stable = 0
+		}
+		last = p
+		if time.Now().After(deadline) {
+			t.Fatalf("the node holds %d rows, %d messages were acknowledged", p, want)
+		}
+	}
+	child.Process.Signal(syscall.SIGTERM)
+	child.Wait()
+	st, err := storage.Open(context.Background(), filepath.Join(dir, "odx.duckdb"), storage.Options{RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rows, err := (&node{store: st}).rows("Plant", "Events", `"Device", "Seq"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// benchMessagesPerDevice is ODX_IOT_BENCH_MSGS (default 100).
+func benchMessagesPerDevice() int {
+	if n, err := strconv.Atoi(os.Getenv("ODX_IOT_BENCH_MSGS")); err == nil && n > 0 {
+		return n
+	}
+	return 100
 }
