@@ -5,7 +5,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,20 +17,7 @@ import (
 // odxBinary is built once by TestMain.
 var odxBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "odx-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if odxBinary, err = odxproc.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(odxproc.RunWithBinary(m, &odxBinary)) }
 
 // credentials is DIR/credentials.json as DESIGN.md fixes it.
 type credentials = odxproc.Credentials

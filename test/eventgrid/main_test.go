@@ -38,18 +38,8 @@ const (
 var odxBinary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "odx-eventgrid-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if odxBinary, err = odxproc.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
+	code := odxproc.RunWithBinary(m, &odxBinary)
 	azurite.StopShared()
-	os.RemoveAll(dir)
 	os.Exit(code)
 }
 

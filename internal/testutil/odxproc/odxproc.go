@@ -36,6 +36,23 @@ func Build(dir string) (string, error) {
 	return bin, nil
 }
 
+// RunWithBinary is a test package's TestMain: it builds odx into a
+// temporary directory, sets *binary to it, runs the tests and removes the
+// directory. It returns the exit code for os.Exit.
+func RunWithBinary(m *testing.M, binary *string) int {
+	dir, err := os.MkdirTemp("", "odx-test-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *binary, err = Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
 // Credentials is DIR/credentials.json as DESIGN.md fixes it.
 type Credentials struct {
 	TenantID     string `json:"tenantId"`
