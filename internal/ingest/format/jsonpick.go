@@ -88,8 +88,12 @@ type Picks struct {
 
 type pickNode struct {
 	children map[string]*pickNode
-	slot     int   // >= 0 for a picked path's last step
-	under    []int // slots at or below this node, reset when the node is seen again
+	// names and kids hold the same children for a linear search, faster
+	// than the map for the few names a node usually has.
+	names []string
+	kids  []*pickNode
+	slot  int   // >= 0 for a picked path's last step
+	under []int // slots at or below this node, reset when the node is seen again
 }
 
 // NewPicks compiles property paths (each a non-empty list of property
@@ -115,6 +119,7 @@ func NewPicks(paths [][]string) (*Picks, bool) {
 					n.children = map[string]*pickNode{}
 				}
 				n.children[key] = child
+				n.names, n.kids = append(n.names, key), append(n.kids, child)
 			}
 			n = child
 			if j == len(p)-1 {
@@ -340,7 +345,7 @@ func (p *jsonParser) pickKey(n *pickNode) (*pickNode, error) {
 				break
 			}
 			p.pos = i + 1
-			return n.children[string(name)], nil // this lookup does not allocate
+			return n.child(name), nil
 		}
 		if c == '\\' || c < 0x20 {
 			break
@@ -351,6 +356,19 @@ func (p *jsonParser) pickKey(n *pickNode) (*pickNode, error) {
 		return nil, err
 	}
 	return n.children[v.(string)], nil
+}
+
+// child is the child named name, or nil.
+func (n *pickNode) child(name []byte) *pickNode {
+	if len(n.names) > 8 {
+		return n.children[string(name)] // this lookup does not allocate
+	}
+	for i, k := range n.names {
+		if k == string(name) {
+			return n.kids[i]
+		}
+	}
+	return nil
 }
 
 // skip validates the value at p.pos (at depth, as value(depth) counts it)
