@@ -279,7 +279,11 @@ func (e *env) rows(db, table string) []string {
 			e.t.Fatal(err)
 		}
 		parts := make([]string, 0, len(v))
-		for _, x := range v[:len(tbl.Columns())] {
+		for i, x := range v[:len(tbl.Columns())] {
+			// datetimes are stored as ticks since 0001-01-01
+			if ticks, ok := x.(int64); ok && tbl.Columns()[i].Type == types.DateTime {
+				x, _ = types.TimeFromTicks(ticks)
+			}
 			if tm, ok := x.(time.Time); ok {
 				x = tm.UTC().Format(time.RFC3339)
 			}
