@@ -48,7 +48,7 @@ func TestBulkIngestORCByExtension(t *testing.T) {
 	}
 	d, _ := st.Snapshot().DB("DB")
 	tb, _ := d.Tbl("O")
-	if got := storage.CSLSchema(tb.Columns()); got != "Device:string,N:long,Value:real,When:datetime" {
+	if got := storage.CSLSchema(tb.Columns()); got != "When:datetime,Device:string,Value:real,N:long" { // the file's field order
 		t.Fatalf("inferred schema %s", got)
 	}
 	if got := tableRows(t, st, "O"); got != 3000 {

@@ -125,8 +125,19 @@ func inferSchema(s source, header bool) ([][2]string, error) {
 		}
 		return cols, nil
 	}
+	// Columns follow the file's declared field order when the format has
+	// one (Avro, Parquet, ORC); fields only seen in records come after,
+	// alphabetically, since a JSON object's key order is not kept.
 	order := []string{}
 	values := map[string][]any{}
+	if fn, ok := dec.(format.FieldNamer); ok {
+		for _, k := range fn.FieldNames() {
+			if _, seen := values[k]; !seen {
+				order = append(order, k)
+				values[k] = nil
+			}
+		}
+	}
 	for _, rec := range recs {
 		obj, ok := rec.Value.(map[string]any)
 		if !ok {
