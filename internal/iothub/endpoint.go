@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -13,9 +14,10 @@ import (
 
 // endpoint writes device messages to the hubs' built-in event hubs.
 type endpoint struct {
-	hub    EventHub
-	client *kgo.Client
-	log    *slog.Logger
+	hub     EventHub
+	client  *kgo.Client
+	timeout time.Duration // a message not stored by then fails
+	log     *slog.Logger
 
 	mu      sync.Mutex
 	created map[string]bool // built-in event hubs known to exist
@@ -40,7 +42,7 @@ func newEndpoint(h EventHub, timeout time.Duration, log *slog.Logger) (*endpoint
 	if err != nil {
 		return nil, fmt.Errorf("embedded IoT hub: connecting to the embedded event hub at %s: %w", h.Addr(), err)
 	}
-	return &endpoint{hub: h, client: cl, log: log, created: map[string]bool{}}, nil
+	return &endpoint{hub: h, client: cl, timeout: timeout, log: log, created: map[string]bool{}}, nil
 }
 
 // store writes one message and calls done once the event hub has it, or
@@ -60,19 +62,37 @@ func (e *endpoint) storeTo(ctx context.Context, topic string, id Identity, app [
 	}
 	now := time.Now().UTC()
 	props := Headers(id, app, sys, now)
+	// One buffer holds every header value: one allocation, not one each.
+	size := 0
+	for _, p := range props {
+		size += len(p.Value)
+	}
+	values := make([]byte, 0, size)
 	rec := &kgo.Record{Topic: topic, Key: []byte(id.Device), Value: body, Timestamp: now,
 		Headers: make([]kgo.RecordHeader, len(props))}
 	for i, p := range props {
-		rec.Headers[i] = kgo.RecordHeader{Key: p.Name, Value: []byte(p.Value)}
+		values = append(values, p.Value...)
+		rec.Headers[i] = kgo.RecordHeader{Key: p.Name, Value: values[len(values)-len(p.Value) : len(values) : len(values)]}
 	}
 	// franz-go may hold a record past ctx while the hub is unreachable;
-	// the device hears of the failure when ctx ends all the same.
-	var once sync.Once
-	finish := func(err error) { once.Do(func() { done(err) }) }
+	// the device hears of the failure when ctx ends all the same. The
+	// endpoint's own timeout is a timer rather than a context deadline
+	// the caller derives for every message: each derived context registers
+	// with its parent, whose lock all devices' messages share.
+	var finished atomic.Bool
+	finish := func(err error) {
+		if finished.CompareAndSwap(false, true) {
+			done(err)
+		}
+	}
+	timer := time.AfterFunc(e.timeout, func() {
+		finish(fmt.Errorf("the embedded event hub did not store the message within %v", e.timeout))
+	})
 	stop := context.AfterFunc(ctx, func() {
 		finish(fmt.Errorf("the embedded event hub did not store the message in time: %w", ctx.Err()))
 	})
 	e.client.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+		timer.Stop()
 		stop()
 		finish(err)
 	})

@@ -124,31 +124,43 @@ func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 // the application properties (minus names that clash with a system
 // property, which the system property wins), then the system properties.
 func Headers(id Identity, app []Property, sys map[string]string, enqueued time.Time) []Property {
-	all := map[string]string{}
-	for k, v := range sys {
-		all[k] = v
+	// No map of all properties: this runs for every device message, and
+	// the fixed ones are looked up by name instead.
+	enq := FormatTime(enqueued)
+	value := func(name string) (string, bool) {
+		switch name {
+		case PropDeviceID:
+			return id.Device, true
+		case PropModuleID:
+			if id.Module != "" {
+				return id.Module, true
+			}
+		case PropAuthMethod:
+			if id.Scope != "" { // a broker-bound hub's messages did not authenticate with odx
+				return id.AuthMethod(), true
+			}
+		case PropAuthGenerationID:
+			return id.GenerationID, true
+		case PropEnqueuedTime:
+			return enq, true
+		case PropMessageSource:
+			return "Telemetry", true
+		case PropDataSchema:
+			if id.ModelID != "" {
+				return id.ModelID, true
+			}
+		}
+		v, ok := sys[name]
+		return v, ok
 	}
-	all[PropDeviceID] = id.Device
-	if id.Module != "" {
-		all[PropModuleID] = id.Module
-	}
-	if id.Scope != "" { // a broker-bound hub's messages did not authenticate with odx
-		all[PropAuthMethod] = id.AuthMethod()
-	}
-	all[PropAuthGenerationID] = id.GenerationID
-	all[PropEnqueuedTime] = FormatTime(enqueued)
-	all[PropMessageSource] = "Telemetry"
-	if id.ModelID != "" {
-		all[PropDataSchema] = id.ModelID
-	}
-	out := make([]Property, 0, len(app)+len(all))
+	out := make([]Property, 0, len(app)+len(SystemProperties))
 	for _, p := range app {
-		if _, clash := all[p.Name]; !clash {
+		if _, clash := value(p.Name); !clash {
 			out = append(out, p)
 		}
 	}
 	for _, n := range SystemProperties {
-		if v, ok := all[n]; ok && v != "" {
+		if v, ok := value(n); ok && v != "" {
 			out = append(out, Property{n, v})
 		}
 	}

@@ -254,9 +254,8 @@ func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 	if _, ok := sys[PropContentType]; !ok && pk.Properties.ContentType != "" {
 		sys[PropContentType] = pk.Properties.ContentType
 	}
-	ctx, cancel := context.WithTimeout(h.s.ctx, h.s.o.StoreTimeout)
-	h.s.endpoint.store(ctx, *id, app, sys, pk.Payload, func(err error) {
-		cancel()
+	// The endpoint fails the store after StoreTimeout, and at once when the server stops.
+	h.s.endpoint.store(h.s.ctx, *id, app, sys, pk.Payload, func(err error) {
 		switch {
 		case err != nil:
 			fail(packets.ErrUnspecifiedError, "the message could not be stored: "+err.Error())
