@@ -152,16 +152,39 @@ type SourcePosition struct {
 // PutPositionsTx records source positions of a data connection inside tx
 // (Store.Ingest's Extra), so they commit with the rows they cover. A
 // position never moves backwards: two commits racing on one partition leave
-// the larger offset.
+// the larger offset. All partitions go in one upsert: DuckDB spends ~3 ms of
+// CPU on each ON CONFLICT statement, so one per partition cost a commit of
+// a few hundred rows more than its rows. Positions of one partition are
+// merged first (keeping the largest), since one statement cannot update a
+// row twice.
 func PutPositionsTx(tx *engine.Tx, connection string, positions []SourcePosition) error {
-	now := time.Now().UTC()
+	if len(positions) == 0 {
+		return nil
+	}
+	next := make(map[int32]int64, len(positions))
+	order := make([]int32, 0, len(positions))
 	for _, p := range positions {
-		_, err := tx.Exec(`INSERT INTO odx_meta.connection_positions VALUES (?, ?, ?, ?)
-			ON CONFLICT (connection, partition_id) DO UPDATE SET next_offset = greatest(next_offset, excluded.next_offset), updated = excluded.updated`,
-			strings.ToLower(connection), p.Partition, p.NextOffset, now)
-		if err != nil {
-			return fmt.Errorf("cannot record position of partition %d: %w", p.Partition, err)
+		if at, ok := next[p.Partition]; !ok {
+			order = append(order, p.Partition)
+			next[p.Partition] = p.NextOffset
+		} else if p.NextOffset > at {
+			next[p.Partition] = p.NextOffset
 		}
+	}
+	conn, now := strings.ToLower(connection), time.Now().UTC()
+	var sql strings.Builder
+	sql.WriteString(`INSERT INTO odx_meta.connection_positions VALUES `)
+	args := make([]any, 0, 4*len(order))
+	for i, p := range order {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, ?, ?)")
+		args = append(args, conn, p, next[p], now)
+	}
+	sql.WriteString(` ON CONFLICT (connection, partition_id) DO UPDATE SET next_offset = greatest(next_offset, excluded.next_offset), updated = excluded.updated`)
+	if _, err := tx.Exec(sql.String(), args...); err != nil {
+		return fmt.Errorf("cannot record positions of partitions %v: %w", order, err)
 	}
 	return nil
 }

@@ -193,7 +193,7 @@ func (p *preparedCommit) Store(ctx context.Context) (connect.Report, error) {
 	}
 	_, err := p.c.s.store.Ingest(ctx, storage.IngestBatch{Database: p.db, Table: p.table, Rows: p.rows, Tags: p.tags, Source: p.conn,
 		Extra: func(tx *engine.Tx) error {
-			if err := storage.PutPositionsOnceTx(tx, p.conn, p.positions); err != nil {
+			if err := storage.PutPositionsTx(tx, p.conn, p.positions); err != nil {
 				return err
 			}
 			return storage.InsertFailuresTx(tx, p.fails)

@@ -14,7 +14,7 @@ import (
 // A data connection's commit stores the positions of all its partitions in
 // one statement: they commit with the rows, merge duplicates by the larger
 // offset, and never move backwards.
-func TestPutPositionsOnceTxCommitsWithRowsAndNeverMovesBack(t *testing.T) {
+func TestPutPositionsTxCommitsWithRowsAndNeverMovesBack(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t, filepath.Join(t.TempDir(), "p.duckdb"), nil)
 	if err := s.EnsureIngestionTables(ctx); err != nil {
@@ -23,7 +23,7 @@ func TestPutPositionsOnceTxCommitsWithRowsAndNeverMovesBack(t *testing.T) {
 	mustCreate(t, s, "D", "T", []schema.Column{{Name: "A", Type: types.Long}})
 	put := func(pos ...SourcePosition) error {
 		_, err := s.Ingest(ctx, IngestBatch{Database: "D", Table: "T", Rows: [][]any{{int64(1)}},
-			Extra: func(tx *engine.Tx) error { return PutPositionsOnceTx(tx, "Conn-A", pos) }})
+			Extra: func(tx *engine.Tx) error { return PutPositionsTx(tx, "Conn-A", pos) }})
 		return err
 	}
 	if err := put(SourcePosition{0, 10}, SourcePosition{1, 7}, SourcePosition{0, 12}, SourcePosition{2, 3}); err != nil {
@@ -46,7 +46,7 @@ func TestPutPositionsOnceTxCommitsWithRowsAndNeverMovesBack(t *testing.T) {
 	// A failing commit stores neither rows nor positions.
 	_, err = s.Ingest(ctx, IngestBatch{Database: "D", Table: "T", Rows: [][]any{{int64(1)}},
 		Extra: func(tx *engine.Tx) error {
-			if err := PutPositionsOnceTx(tx, "conn-a", []SourcePosition{{0, 99}}); err != nil {
+			if err := PutPositionsTx(tx, "conn-a", []SourcePosition{{0, 99}}); err != nil {
 				return err
 			}
 			_, err := tx.Exec(`SELECT * FROM no_such_table`)
