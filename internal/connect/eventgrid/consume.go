@@ -226,17 +226,27 @@ func (r *run) adjustOffsets(ctx context.Context, offsets map[string]map[int32]kg
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rt.Logger.Debug("notification partitions assigned", "hub", r.cfg.hub, "positions", pos)
+	var starts map[int32]int64 // the start time's offsets, listed when needed
 	for _, parts := range offsets {
 		for p := range parts {
 			if n, ok := pos[p]; ok {
 				parts[p] = kgo.NewOffset().At(n)
 				r.next[p] = n
 				r.rt.Stats.Assigned(p, n)
-			} else {
-				parts[p] = kgo.NewOffset().AfterMilli(r.start.UnixMilli())
-				r.next[p] = -1
-				r.rt.Stats.Assigned(p, -1)
+				continue
 			}
+			if starts == nil {
+				if starts, err = eventhub.StartOffsets(ctx, r.client, r.cfg.hub, r.start); err != nil {
+					return nil, err
+				}
+			}
+			n, ok := starts[p]
+			if !ok {
+				return nil, fmt.Errorf("listing the offsets of partition %d at the connection's start: no answer", p)
+			}
+			parts[p] = kgo.NewOffset().At(n)
+			r.next[p] = -1
+			r.rt.Stats.Assigned(p, -1)
 		}
 	}
 	return offsets, nil

@@ -352,16 +352,29 @@ func (cs *consumer) adjustOffsets(ctx context.Context, offsets map[string]map[in
 		cs.fatal = fmt.Errorf("loading the committed positions: %w", err)
 		return nil, cs.fatal
 	}
+	var starts map[int32]int64 // retrievalStartDate's offsets, listed when needed
 	for _, parts := range offsets {
 		cs.rt.Logger.Debug("partitions assigned", "hub", cs.hub, "partitions", len(parts))
 		for p := range parts {
 			if n, ok := pos[p]; ok {
 				parts[p] = kgo.NewOffset().At(n)
 				cs.batcher.Assign(p, n)
-			} else {
-				parts[p] = kgo.NewOffset().AfterMilli(cs.start.UnixMilli())
-				cs.batcher.Assign(p, -1)
+				continue
 			}
+			if starts == nil {
+				if starts, err = StartOffsets(ctx, cs.client, cs.hub, cs.start); err != nil {
+					cs.fatal = err
+					return nil, err
+				}
+			}
+			n, ok := starts[p]
+			if !ok {
+				err := fmt.Errorf("listing the offsets of partition %d at retrievalStartDate: no answer", p)
+				cs.fatal = err
+				return nil, err
+			}
+			parts[p] = kgo.NewOffset().At(n)
+			cs.batcher.Assign(p, -1)
 		}
 	}
 	return offsets, nil
