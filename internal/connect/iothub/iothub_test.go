@@ -2,6 +2,7 @@ package iothub_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -211,7 +212,11 @@ func TestIotHubConnectionRoutingFailuresAndMultiDatabase(t *testing.T) {
 	send(t, d, "dev", "Tags=%5B%27t1%27%5D&%24.mid=plain", `{"v":2}`)
 	items := sink.WaitItems(t, 2, 20*time.Second)
 	connecttest.Eventually(t, 10*time.Second, func() bool { return len(sink.Failures()) >= 2 }, func() string {
-		return "want 2 recorded failures"
+		var ids []string
+		for _, it := range sink.Items() {
+			ids = append(ids, it.Event.Properties["message-id"]+" "+fmt.Sprint(it.Route))
+		}
+		return fmt.Sprintf("want 2 recorded failures; failures %+v; items %v", sink.Failures(), ids)
 	})
 	if len(items) != 2 || items[0].Event.Properties["message-id"] != "ok" || items[1].Event.Properties["message-id"] != "plain" {
 		t.Fatalf("items %+v", items)
