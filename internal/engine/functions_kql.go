@@ -16,6 +16,7 @@ import (
 	"odx/internal/dynshape"
 	"odx/internal/geo"
 	"odx/internal/ipaddr"
+	"odx/internal/kql/types"
 	"odx/internal/pathparts"
 	"odx/internal/punycode"
 )
@@ -225,11 +226,6 @@ func pathJSON(p pathparts.Parts) string {
 	return string(append(b, '}'))
 }
 
-const (
-	ticksPerSecond = 10_000_000
-	ticksTo1970    = 621355968000000000 // from 0001-01-01 to the Unix epoch
-)
-
 var zones sync.Map // name -> *time.Location
 
 func loadZone(name string) (*time.Location, bool) {
@@ -244,19 +240,6 @@ func loadZone(name string) (*time.Location, bool) {
 	return l, true
 }
 
-func ticksToTime(ticks int64) time.Time {
-	t := ticks - ticksTo1970
-	sec, rem := t/ticksPerSecond, t%ticksPerSecond
-	if rem < 0 {
-		sec, rem = sec-1, rem+ticksPerSecond
-	}
-	return time.Unix(sec, rem*100).UTC()
-}
-
-func timeToTicks(t time.Time) int64 {
-	return t.Unix()*ticksPerSecond + int64(t.Nanosecond()/100) + ticksTo1970
-}
-
 // zoneShift converts ticks between UTC and the wall clock of an IANA zone;
 // nil (NULL) for an unknown zone. A local time that a DST change skips or
 // repeats resolves as Go's time.Date does.
@@ -265,11 +248,17 @@ func zoneShift(ticks int64, zone string, toLocal bool) any {
 	if !ok {
 		return nil
 	}
-	t := ticksToTime(ticks)
+	t, ok := types.TimeFromTicks(ticks)
+	if !ok {
+		return nil
+	}
 	if toLocal {
 		_, offset := t.In(loc).Zone()
-		return ticks + int64(offset)*ticksPerSecond
+		return ticks + int64(offset)*types.TicksPerSecond
 	}
 	local := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
-	return timeToTicks(local)
+	if shifted, ok := types.TicksFromTime(local); ok {
+		return shifted
+	}
+	return nil
 }
