@@ -241,7 +241,6 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 	})
 	inner := rt
 	inner.Spec.Source = "/providers/Microsoft.EventHub/namespaces/" + src.hub + "/eventhubs/" + src.topic
-	inner.Spec.Compression = "" // IoT Hub connections have none
-	inner.Sink = wrapSink(rt.Sink)
+	inner.Spec.Compression = "" // IoT Hub connections have none; RoutingProperties keeps messages from setting it
 	return eh.Run(ctx, inner)
 }
