@@ -2,6 +2,8 @@ package eventgrid_test
 
 import (
 	"bufio"
+	"bytes"
+	"sync"
 	"context"
 	"fmt"
 	"os"
@@ -106,6 +108,8 @@ func TestKilledWhileIngesting(t *testing.T) {
 		cmd := exec.Command(bin, "-test.run", "^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), crashChildEnv+"=1", crashDBEnv+"="+dbPath, crashHubEnv+"="+h.Addr(),
 			crashEPEnv+"="+ep, crashGroupEnv+"=run"+strconv.Itoa(run))
+		var stderr syncBuffer // the child's output, shown when it ends before it is killed
+		cmd.Stderr = &stderr
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -117,11 +121,14 @@ func TestKilledWhileIngesting(t *testing.T) {
 		reached := false
 		deadline := time.Now().Add(60 * time.Second)
 		for sc.Scan() && time.Now().Before(deadline) {
-			if n, ok := strings.CutPrefix(sc.Text(), "committed "); ok {
-				if v, _ := strconv.ParseInt(n, 10, 64); v >= killAfter {
-					reached = true
-					break
-				}
+			n, ok := strings.CutPrefix(sc.Text(), "committed ")
+			if !ok {
+				fmt.Fprintln(&stderr, sc.Text()) // the child's test output, e.g. why it failed
+				continue
+			}
+			if v, _ := strconv.ParseInt(n, 10, 64); v >= killAfter {
+				reached = true
+				break
 			}
 		}
 		cmd.Process.Kill() // SIGKILL: no flush, no clean shutdown
@@ -131,7 +138,7 @@ func TestKilledWhileIngesting(t *testing.T) {
 		}()
 		cmd.Wait()
 		if !reached {
-			t.Fatalf("run %d: the child did not commit %d blobs before the deadline", run, killAfter)
+			t.Fatalf("run %d: the child did not commit %d blobs before the deadline; its stderr:\n%s", run, killAfter, stderr.String())
 		}
 		t.Logf("run %d killed after at least %d blob commits", run, killAfter)
 	}
@@ -152,4 +159,23 @@ func newEnvProducer(t *testing.T, addr string) *env {
 	t.Helper()
 	e := newEnv(t, envOptions{hubAddr: addr})
 	return e
+}
+
+// syncBuffer is a bytes.Buffer that the child's stderr copier and the test
+// write to at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
