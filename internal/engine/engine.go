@@ -169,6 +169,22 @@ func (t *Tx) Append(schema, table string, rows [][]any) error {
 // next row, so fill must not keep it; an error from fill stops the append.
 // It saves Append's caller a copy of every row.
 func (t *Tx) AppendFunc(schema, table string, n int, fill func(i int, dst []any) error) error {
+	done := false
+	return t.AppendParts(schema, table, func() (int, func(int, []any) error, error) {
+		if done {
+			return 0, nil, nil
+		}
+		done = true
+		return n, fill, nil
+	})
+}
+
+// AppendParts is AppendFunc for rows that arrive in parts while the
+// appender is open: next returns the next part's row count and its fill
+// function (as AppendFunc's), and 0 rows when there are no more parts; an
+// error from next stops the append. A caller can so append rows while
+// they are still being decoded, instead of holding them all first.
+func (t *Tx) AppendParts(schema, table string, next func() (int, func(i int, dst []any) error, error)) error {
 	return t.conn.Raw(func(dc any) error {
 		conn, ok := dc.(driver.Conn)
 		if !ok {
@@ -184,26 +200,35 @@ func (t *Tx) AppendFunc(schema, table string, n int, fill func(i int, dst []any)
 		}
 		row := make([]any, len(convs))
 		vals := make([]driver.Value, len(convs))
-		for r := 0; r < n; r++ {
-			clear(row)
-			if err := fill(r, row); err != nil {
+		for {
+			n, fill, err := next()
+			if err != nil {
 				app.Close()
-				return fmt.Errorf("cannot append to %s.%s: %w", schema, table, err)
+				return err
 			}
-			for i, v := range row {
-				cv, err := convs[i](v)
-				if err != nil {
+			if n == 0 {
+				return app.Close()
+			}
+			for r := 0; r < n; r++ {
+				clear(row)
+				if err := fill(r, row); err != nil {
 					app.Close()
-					return fmt.Errorf("cannot append to %s.%s, column %d: %w", schema, table, i+1, err)
+					return fmt.Errorf("cannot append to %s.%s: %w", schema, table, err)
 				}
-				vals[i] = cv
-			}
-			if err := app.AppendRow(vals...); err != nil {
-				app.Close()
-				return fmt.Errorf("cannot append to %s.%s: %w", schema, table, err)
+				for i, v := range row {
+					cv, err := convs[i](v)
+					if err != nil {
+						app.Close()
+						return fmt.Errorf("cannot append to %s.%s, column %d: %w", schema, table, i+1, err)
+					}
+					vals[i] = cv
+				}
+				if err := app.AppendRow(vals...); err != nil {
+					app.Close()
+					return fmt.Errorf("cannot append to %s.%s: %w", schema, table, err)
+				}
 			}
 		}
-		return app.Close()
 	})
 }
 

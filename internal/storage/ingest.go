@@ -62,11 +62,8 @@ func (s *Store) Ingest(ctx context.Context, b IngestBatch) (ExtentInfo, error) {
 	if err != nil {
 		return ExtentInfo{}, err
 	}
-	n := len(t.columns)
-	for i, r := range b.Rows {
-		if len(r) != n {
-			return ExtentInfo{}, kerr.BadRequestf("row %d has %d values but table '%s' has %d columns", i+1, len(r), b.Table, n)
-		}
+	if err := checkWidth(b.Rows, len(t.columns), b.Table); err != nil {
+		return ExtentInfo{}, err
 	}
 	lock := s.tableLock(b.Database, b.Table)
 	lock.Lock()
@@ -92,6 +89,87 @@ func (s *Store) Ingest(ctx context.Context, b IngestBatch) (ExtentInfo, error) {
 		return nil
 	})
 	return info, err
+}
+
+// IngestParts is Ingest for rows that arrive in parts, for sources too
+// large to hold whole: next returns the next part of the extent's rows (as
+// IngestBatch.Rows) and nil at its end; b.Rows is ignored. The rows are
+// appended as they come, and the extent is committed, with b.Extra, after
+// next ends it; an error from next aborts the whole extent.
+//
+// Unlike Ingest it does not retry write-write conflicts (the parts are
+// consumed): appending new rows conflicts with nothing, and a conflict in
+// b.Extra fails the extent, which the caller reports.
+func (s *Store) IngestParts(ctx context.Context, b IngestBatch, next func() ([][]any, error)) (ExtentInfo, error) {
+	s.ddl.RLock()
+	defer s.ddl.RUnlock()
+	t, err := s.table(b.Database, b.Table)
+	if err != nil {
+		return ExtentInfo{}, err
+	}
+	lock := s.tableLock(b.Database, b.Table)
+	lock.Lock()
+	defer lock.Unlock()
+
+	var info ExtentInfo
+	err = s.db.InTx(ctx, func(tx *engine.Tx) error {
+		if skip, err := ingestedAlready(tx, b.Database, b.Table, b.IngestIfNotExists); err != nil || skip {
+			info = ExtentInfo{Database: b.Database, Table: b.Table, Skipped: skip}
+			return err
+		}
+		id := newGUID()
+		var rows, size int64
+		var nextErr error // next's own error, returned as it is
+		err := appendPhysicalParts(tx, t, id, func() ([][]any, error) {
+			for {
+				part, err := next()
+				if err != nil {
+					nextErr = err
+					return nil, err
+				}
+				if part == nil {
+					return nil, nil
+				}
+				if len(part) == 0 {
+					continue
+				}
+				if err := checkWidth(part, len(t.columns), b.Table); err != nil {
+					nextErr = err
+					return nil, err
+				}
+				rows += int64(len(part))
+				size += estimateSize(part)
+				return part, nil
+			}
+		})
+		if nextErr != nil {
+			return nextErr
+		}
+		if err != nil {
+			return kerr.Wrap(err, kerr.BadRequest, kerr.CodeBadRequest, "cannot ingest into table '%s'", b.Table)
+		}
+		if rows == 0 {
+			return kerr.BadRequestf("no rows to ingest into table '%s'", b.Table)
+		}
+		info, err = s.insertExtent(tx, t, id, rows, size, b.Tags, b.CreationTime, b.Source)
+		if err != nil {
+			return err
+		}
+		if b.Extra != nil {
+			return b.Extra(tx)
+		}
+		return nil
+	})
+	return info, err
+}
+
+func checkWidth(rows [][]any, n int, table string) error {
+	for i, r := range rows {
+		if len(r) != n {
+			return kerr.BadRequestf("row %d has %d values but table '%s' has %d columns", i+1, len(r), table, n)
+		}
+	}
+	return nil
 }
 
 // retryConflicts runs fn in a transaction, retrying DuckDB write-write
@@ -145,9 +223,21 @@ func ingestedAlready(tx *engine.Tx, db, table string, values []string) (bool, er
 }
 
 // appendPhysical appends rows given in Kusto column order in the table's
-// storage order, with the hidden extent column set to id. The reordering
-// happens row by row inside the appender, without a copy of the batch.
+// storage order, with the hidden extent column set to id.
 func appendPhysical(tx *engine.Tx, t *Table, rows [][]any, id engine.UUID) error {
+	done := false
+	return appendPhysicalParts(tx, t, id, func() ([][]any, error) {
+		if done {
+			return nil, nil
+		}
+		done = true
+		return rows, nil
+	})
+}
+
+// appendPhysicalParts is appendPhysical for rows in parts (see IngestParts).
+// The reordering happens row by row inside the appender, without a copy.
+func appendPhysicalParts(tx *engine.Tx, t *Table, id engine.UUID, next func() ([][]any, error)) error {
 	idx := make([]int, len(t.physical)) // Kusto column of each physical one; -1: extent, -2: none
 	dateTime := make([]bool, len(t.physical))
 	for i, p := range t.physical {
@@ -164,7 +254,8 @@ func appendPhysical(tx *engine.Tx, t *Table, rows [][]any, id engine.UUID) error
 		}
 	}
 	var extent any = id // boxed once, not once per row
-	return tx.AppendFunc(t.schemaRaw, t.tableRaw, len(rows), func(r int, dst []any) error {
+	var rows [][]any
+	fill := func(r int, dst []any) error {
 		if len(dst) != len(idx) {
 			return fmt.Errorf("the table has %d storage columns, odx expected %d; reopen the database", len(dst), len(idx))
 		}
@@ -180,6 +271,14 @@ func appendPhysical(tx *engine.Tx, t *Table, rows [][]any, id engine.UUID) error
 			}
 		}
 		return nil
+	}
+	return tx.AppendParts(t.schemaRaw, t.tableRaw, func() (int, func(int, []any) error, error) {
+		part, err := next()
+		if err != nil || len(part) == 0 {
+			return 0, nil, err
+		}
+		rows = part
+		return len(rows), fill, nil
 	})
 }
 

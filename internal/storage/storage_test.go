@@ -431,3 +431,51 @@ func TestIngestQueryIsAllOrNothing(t *testing.T) {
 		t.Fatalf("%d rows after replace", n)
 	}
 }
+
+// Rows in parts are one extent; an error from a later part leaves nothing.
+func TestIngestPartsCommitsOneExtentOrNothing(t *testing.T) {
+	s := openTemp(t, "", nil)
+	mustCreate(t, s, "DB", "T", []schema.Column{{Name: "a", Type: types.Long}, {Name: "s", Type: types.String}})
+	ctx := context.Background()
+	tbl, _ := s.Snapshot().databases["DB"].Tbl("T")
+	partsOf := func(parts [][][]any, end error) func() ([][]any, error) {
+		return func() ([][]any, error) {
+			if len(parts) == 0 {
+				return nil, end
+			}
+			p := parts[0]
+			parts = parts[1:]
+			return p, nil
+		}
+	}
+	three := [][][]any{{{int64(1), "a"}, {int64(2), "b"}}, {}, {{int64(3), nil}}}
+
+	broken := errors.New("the source ended early")
+	if _, err := s.IngestParts(ctx, IngestBatch{Database: "DB", Table: "T"}, partsOf(three, broken)); !errors.Is(err, broken) {
+		t.Fatalf("got %v, want the parts' own error", err)
+	}
+	if n := count(t, s, `SELECT count(*) FROM `+tbl.SQL()); n != 0 {
+		t.Fatalf("%d rows of an aborted extent were kept", n)
+	}
+
+	info, err := s.IngestParts(ctx, IngestBatch{Database: "DB", Table: "T", Tags: []string{"drop-by:x"}}, partsOf(three, nil))
+	if err != nil || info.RowCount != 3 {
+		t.Fatalf("%+v %v", info, err)
+	}
+	ext, err := s.ListExtents(ctx, ExtentFilter{Database: "DB"})
+	if err != nil || len(ext) != 1 || ext[0].RowCount != 3 || ext[0].Tags[0] != "drop-by:x" {
+		t.Fatalf("%+v %v", ext, err)
+	}
+	if n := count(t, s, `SELECT count(*) FROM `+tbl.SQL()+` WHERE a IN (1, 2, 3)`); n != 3 {
+		t.Fatalf("%d of the 3 rows are stored", n)
+	}
+
+	// A row of the wrong width in a later part aborts the extent.
+	bad := [][][]any{{{int64(4), "d"}}, {{int64(5)}}}
+	if _, err := s.IngestParts(ctx, IngestBatch{Database: "DB", Table: "T"}, partsOf(bad, nil)); kerr.As(err).Category != kerr.BadRequest {
+		t.Fatalf("got %v", err)
+	}
+	if n := count(t, s, `SELECT count(*) FROM `+tbl.SQL()); n != 3 {
+		t.Fatalf("%d rows after a refused extent, want 3", n)
+	}
+}

@@ -3,7 +3,6 @@ package eventgrid_test
 import (
 	"bufio"
 	"bytes"
-	"sync"
 	"context"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 

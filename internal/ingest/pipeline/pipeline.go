@@ -187,22 +187,22 @@ func (s *Service) IngestReader(ctx context.Context, req Request, r io.Reader) (R
 		return res, s.failSource(ctx, req, &res, err)
 	}
 	first := true
-	commit := func(rows [][]any, fails []storage.IngestionFailure) error {
-		b := storage.IngestBatch{Database: req.Database, Table: req.Table, Rows: rows, Source: req.Source,
-			Tags: t.tags, CreationTime: t.creationTime}
+	commit := func(x *extentParts) error {
+		if !x.hasRows() {
+			res.Failures = append(res.Failures, x.failures...)
+			return s.store.RecordFailures(ctx, x.failures)
+		}
+		b := storage.IngestBatch{Database: req.Database, Table: req.Table, Source: req.Source,
+			Tags: t.tags, CreationTime: t.creationTime,
+			// The failures of the extent's records are known once its
+			// rows are all read, which is before Extra runs.
+			Extra: func(tx *engine.Tx) error { return storage.InsertFailuresTx(tx, x.failures) }}
 		if first {
 			// Only the first extent of a source checks ingest-by tags: the
 			// following ones carry the tag the first one just wrote.
 			b.IngestIfNotExists = t.ifNotExists
 		}
-		if len(rows) == 0 {
-			res.Failures = append(res.Failures, fails...)
-			return s.store.RecordFailures(ctx, fails)
-		}
-		if len(fails) > 0 {
-			b.Extra = func(tx *engine.Tx) error { return storage.InsertFailuresTx(tx, fails) }
-		}
-		info, err := s.store.Ingest(ctx, b)
+		info, err := s.store.IngestParts(ctx, b, x.next)
 		if err != nil {
 			return err
 		}
@@ -213,10 +213,10 @@ func (s *Service) IngestReader(ctx context.Context, req Request, r io.Reader) (R
 		first = false
 		res.Rows += info.RowCount
 		res.Extents = append(res.Extents, info)
-		res.Failures = append(res.Failures, fails...)
+		res.Failures = append(res.Failures, x.failures...)
 		return nil
 	}
-	err = s.stream(ctx, req, t, r, commit)
+	err = s.streamExtents(ctx, req, t, r, commit)
 	if errors.Is(err, errSkipped) {
 		return res, nil
 	}
@@ -343,34 +343,61 @@ func (s *Service) recordFailures(req Request, errs []format.RecordError, budget 
 }
 
 // stream decodes r and calls commit with rows in chunks of at most ChunkRows
-// rows, the next chunk decoding while the previous one commits.
+// rows, the next chunk decoding while the previous one commits. It is for
+// callers that need a chunk whole (batching, resumable blobs); IngestReader
+// streams its extents with streamExtents instead.
 func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reader, commit func([][]any, []storage.IngestionFailure) error) error {
+	return s.streamExtents(ctx, req, t, r, func(x *extentParts) error {
+		var rows [][]any
+		for {
+			part, err := x.next()
+			if err != nil {
+				return err
+			}
+			if part == nil {
+				return commit(rows, x.failures)
+			}
+			rows = append(rows, part...)
+		}
+	})
+}
+
+// part is one decoded batch of a source, bound to the table's columns, with
+// the failures of its records.
+type part struct {
+	rows  [][]any
+	fails []storage.IngestionFailure
+}
+
+// Parts are small and few are decoded ahead of the commit, so that memory
+// holds a few batches of a large source, not a whole extent.
+const (
+	partRows      = 16 * 1024
+	partsInFlight = 4
+)
+
+// streamExtents decodes r in one goroutine and binds its records in another
+// while commit appends them: commit is called once per extent of at most
+// ChunkRows rows and reads its rows as they are decoded (extentParts.next).
+// A decoding error ends the extent being read with that error, so its rows
+// are not committed; the extents before it stand.
+func (s *Service) streamExtents(ctx context.Context, req Request, t *target, r io.Reader, commit func(*extentParts) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type chunk struct {
-		rows  [][]any
-		fails []storage.IngestionFailure
-	}
-	chunks := make(chan chunk)
+	parts := make(chan part, partsInFlight)
 	decodeErr := make(chan error, 1)
 	go func() {
-		defer close(chunks)
+		defer close(parts)
 		budget := s.opts.MaxFailuresPerSource
-		var cur chunk
-		flush := func() bool {
-			if len(cur.rows) == 0 && len(cur.fails) == 0 {
-				return true
-			}
+		send := func(p part) bool {
 			select {
-			case chunks <- cur:
-				// The next chunk is as large: allocate it at once, not by growing.
-				cur = chunk{rows: make([][]any, 0, len(cur.rows))}
+			case parts <- p:
 				return true
 			case <-ctx.Done():
 				return false
 			}
 		}
-		err := format.Unpack(r, t.compression, t.zipPattern, func(name string, body io.Reader) error {
+		decodeErr <- format.Unpack(r, t.compression, t.zipPattern, func(name string, body io.Reader) error {
 			src := req.Source
 			if name != "" {
 				src = req.Source + "/" + name
@@ -383,7 +410,7 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 				picks = binder.Picks()
 			}
 			dec, err := format.NewDecoder(t.format, body, format.Options{Source: src, IgnoreFirstRecord: t.ignoreFirst,
-				BatchSize:       min(s.opts.ChunkRows, format.DefaultBatchSize),
+				BatchSize:       min(s.opts.ChunkRows, partRows),
 				CheckFieldCount: t.validation.Options == props.ValidateCsvInputConstantColumns,
 				Picks:           picks})
 			if err != nil {
@@ -393,7 +420,7 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 			if bindErr != nil {
 				return bindErr
 			}
-			// Decoding and binding run in two goroutines (and committing in
+			// Decoding and binding run in two goroutines (and appending in
 			// a third), so that a source keeps two cores busy.
 			decCtx, stopDecoding := context.WithCancel(ctx)
 			batches := decodeAhead(decCtx, dec)
@@ -413,9 +440,7 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 						}
 					}
 					rows, errs := binder.Rows(b)
-					cur.rows = append(cur.rows, rows...)
-					cur.fails = append(cur.fails, s.recordFailures(req, errs, &budget)...)
-					if len(cur.rows) >= s.opts.ChunkRows && !flush() {
+					if !send(part{rows: rows, fails: s.recordFailures(req, errs, &budget)}) {
 						return ctx.Err()
 					}
 				}
@@ -428,21 +453,103 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 			}
 			return ctx.Err()
 		})
-		if err == nil {
-			flush()
-		}
-		decodeErr <- err
 	}()
-	for c := range chunks {
-		if err := commit(c.rows, c.fails); err != nil {
-			cancel()
-			for range chunks {
+	src := &partSource{parts: parts, decodeErr: decodeErr}
+	for {
+		x := &extentParts{src: src, limit: s.opts.ChunkRows}
+		if !x.peek() {
+			if src.ended {
+				return src.err
 			}
-			<-decodeErr
+			continue
+		}
+		if err := commit(x); err != nil {
+			cancel()
+			for range parts {
+			}
 			return err
 		}
+		if src.ended {
+			return src.err
+		}
 	}
-	return <-decodeErr
+}
+
+// partSource is the decoded parts of a source, read by one extent after
+// the other.
+type partSource struct {
+	parts     <-chan part
+	decodeErr <-chan error
+	ended     bool  // the parts are all read
+	err       error // why decoding stopped early, once ended
+}
+
+func (p *partSource) receive() (part, bool) {
+	if p.ended {
+		return part{}, false
+	}
+	got, ok := <-p.parts
+	if !ok {
+		p.ended, p.err = true, <-p.decodeErr
+	}
+	return got, ok
+}
+
+// extentParts is one extent's rows as they are decoded: at most limit rows
+// (a part is never split), and the failures of the records read for it.
+type extentParts struct {
+	src      *partSource
+	limit    int
+	rows     int
+	head     [][]any // a part read by peek, not yet returned by next
+	failures []storage.IngestionFailure
+}
+
+// peek reads parts until one has rows or the source ends; it reports
+// whether the extent has anything (rows or failures) to commit.
+func (x *extentParts) peek() bool {
+	for x.head == nil {
+		p, ok := x.src.receive()
+		if !ok {
+			break
+		}
+		x.failures = append(x.failures, p.fails...)
+		if len(p.rows) > 0 {
+			x.head = p.rows
+		}
+	}
+	return x.head != nil || len(x.failures) > 0
+}
+
+// hasRows reports whether the extent has rows (after peek).
+func (x *extentParts) hasRows() bool { return x.head != nil }
+
+// next returns the extent's next part, nil at its end, or the error that
+// stopped decoding before the extent was whole.
+func (x *extentParts) next() ([][]any, error) {
+	if x.head == nil && x.rows < x.limit {
+		for {
+			p, ok := x.src.receive()
+			if !ok {
+				break
+			}
+			x.failures = append(x.failures, p.fails...)
+			if len(p.rows) > 0 {
+				x.head = p.rows
+				break
+			}
+		}
+	}
+	if x.head == nil {
+		if x.src.ended && x.src.err != nil {
+			return nil, x.src.err
+		}
+		return nil, nil
+	}
+	rows := x.head
+	x.head = nil
+	x.rows += len(rows)
+	return rows, nil
 }
 
 type decoded struct {

@@ -3,7 +3,9 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -325,5 +327,36 @@ func TestBatchingBySize(t *testing.T) {
 	}
 	if e.count("DB", "T") != 5 {
 		t.Fatal("rows not committed")
+	}
+}
+
+// brokenReader yields its data, then fails as a dropped connection does.
+type brokenReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *brokenReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		return n, b.err
+	}
+	return n, err
+}
+
+// A source that breaks while it is read keeps the extents committed before
+// the break, not the rows of the extent it broke in, and says so.
+func TestSourceBrokenMidwayKeepsWholeExtentsOnly(t *testing.T) {
+	e := newEnv(t, Options{ChunkRows: 1000})
+	e.table("DB", "T", telemetry)
+	data := telemetryCSV(2500, t0)
+	cut := bytes.Index(data[len(data)*9/10:], []byte("\n")) + len(data)*9/10 + 1 // in the third extent, at a line's end
+	src := &brokenReader{r: bytes.NewReader(data[:cut]), err: errors.New("connection reset by peer")}
+	res, err := e.svc.IngestReader(context.Background(), Request{Database: "DB", Table: "T", Source: "big.csv"}, src)
+	if err == nil || !strings.Contains(err.Error(), "connection reset by peer") || !strings.Contains(err.Error(), "stopped after 2000 rows") {
+		t.Fatalf("got %v", err)
+	}
+	if res.Rows != 2000 || len(res.Extents) != 2 || e.count("DB", "T") != 2000 {
+		t.Fatalf("result rows %d, extents %d, table rows %d; want the two whole extents", res.Rows, len(res.Extents), e.count("DB", "T"))
 	}
 }
