@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,6 +114,7 @@ var benchColumns = []schema.Column{
 //	ODX_EH_E2E=1000000 go test -count=1 ./test/eventhub -run BenchmarkEndToEnd -v -timeout 30m
 //
 // (the setting; ODX_EH_E2E=100000 is the quicker one).
+// ODX_EH_E2E_CPUPROFILE=<file> profiles the data connection's catch-up only.
 //
 // It pre-produces N JSON events of ~300 bytes to a 4-partition hub, times a
 // bare franz-go group consumer over them, then the data connection until
@@ -189,6 +191,7 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 	defer m.Close()
 	s := connSpec("bench", "bench")
 	s.Table, s.Format, s.SystemProperties = "Telemetry", "json", nil
+	stopProfile := profileConnection(t)
 	start, cpu = time.Now(), processCPU()
 	if err := m.Apply(ctx, s); err != nil {
 		t.Fatal(err)
@@ -197,6 +200,7 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	secs, connCPU := time.Since(start).Seconds(), (processCPU() - cpu).Seconds()
+	stopProfile()
 	mb := float64(len(body)) * float64(n) / 1e6
 	t.Logf("bare franz-go group consumer: %.0f events/s, %.1f MB/s; %.0f events per CPU-second (hub included)", float64(n)/bareSecs, mb/bareSecs, float64(n)/bareCPU)
 	t.Logf("data connection CPU: %.0f events per CPU-second (hub included), %.2f of bare; %.1f cores busy",
@@ -290,6 +294,28 @@ func duckDBLoad(t *testing.T, dir string, n int) (secs, cpuSecs float64) {
 	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 	debug.FreeOSMemory()
 	return secs, cpuSecs
+}
+
+// profileConnection writes a CPU profile of the data connection's catch-up
+// alone (not the producer, the bare consumer or the DuckDB reference) to the
+// file ODX_EH_E2E_CPUPROFILE names, when set; the returned func stops it.
+func profileConnection(t *testing.T) func() {
+	path := os.Getenv("ODX_EH_E2E_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		t.Fatalf("cannot profile (is -test.cpuprofile set too?): %v", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // processCPU is the user+system CPU time of the test process so far: the

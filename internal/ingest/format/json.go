@@ -23,7 +23,11 @@ type jsonLines struct {
 	// lastCount is the previous batch's record count: the next batch's
 	// Records are allocated that size at once rather than grown.
 	lastCount int
-	arena     pickArena // the text of the batch's picked values
+	arena     *pickArena // the text of the batch's picked values
+	// slabRecords is how many records' Picked the next slab holds: it
+	// starts small (a data-connection event is a one-line source) and
+	// doubles up to the batch size.
+	slabRecords int
 }
 
 func newJSONLines(r io.Reader, opts Options) *jsonLines {
@@ -31,14 +35,19 @@ func newJSONLines(r io.Reader, opts Options) *jsonLines {
 	if shape == nil {
 		shape = NewJSONShape()
 	}
-	return &jsonLines{lines: newLineReader(r, opts.maxRecordBytes()), opts: opts, shape: shape}
+	// The arena is empty between calls of Next, so decoders of one shape,
+	// which are never used at once, share its buffers: a data connection
+	// makes a decoder per run of events.
+	return &jsonLines{lines: newLineReader(r, opts.maxRecordBytes()), opts: opts, shape: shape, arena: &shape.arena, slabRecords: 64}
 }
 
 func (j *jsonLines) Next() (*Batch, error) {
 	if j.done {
 		return nil, io.EOF
 	}
-	b := &Batch{Records: make([]Record, 0, j.lastCount)}
+	// The records are allocated at once: the previous batch's count, or
+	// the batch size the caller set (it knows how many lines there are).
+	b := &Batch{Records: make([]Record, 0, max(j.lastCount, min(j.opts.BatchSize, 4096)))}
 	defer func() {
 		j.lastCount = len(b.Records)
 		j.arena.fill()
@@ -66,7 +75,9 @@ func (j *jsonLines) Next() (*Batch, error) {
 		}
 		if ps := j.opts.Picks; ps != nil {
 			if len(slab) < ps.Len() {
-				slab = make([]Picked, ps.Len()*min(j.opts.batchSize(), 4096))
+				n := min(j.opts.batchSize()-len(b.Records), j.slabRecords)
+				slab = make([]Picked, ps.Len()*n)
+				j.slabRecords = min(2*j.slabRecords, 4096)
 			}
 			out := slab[:ps.Len():ps.Len()]
 			if !j.pick(line, out) {
@@ -106,7 +117,7 @@ func (j *jsonLines) malformed(line []byte) RecordError {
 // parser stops, the line is parsed in full, so that whether a line is
 // malformed is always the full parser's decision.
 func (j *jsonLines) pick(line []byte, out []Picked) bool {
-	p := jsonParser{data: line, arena: &j.arena, lenient: true}
+	p := jsonParser{data: line, arena: j.arena, lenient: true}
 	buf, refs := j.arena.mark()
 	if p.pick(j.opts.Picks, out) == nil {
 		return true

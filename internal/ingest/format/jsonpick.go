@@ -25,6 +25,8 @@ type Picked struct {
 	Value any
 }
 
+// PickedJSON values hold their text in Text (see jsontext.go).
+
 // PickedKind says what a picked path holds.
 type PickedKind uint8
 
@@ -39,6 +41,9 @@ const (
 	PickedString
 	PickedNumber
 	PickedOther
+	// PickedJSON: an object or array at a path picked as text
+	// (NewPicksWithText), in Text as a dynamic column stores it.
+	PickedJSON
 )
 
 // Any is the value as a full decode gives it (see Record): nil, bool,
@@ -57,6 +62,11 @@ func (v Picked) Any() (value any, ok bool) {
 		return v.Text, true
 	case PickedNumber:
 		return json.Number(v.Text), true
+	case PickedJSON:
+		// The text is valid JSON written by appendText: parsing it gives
+		// the value a full decode gives.
+		value, err := parseJSON([]byte(v.Text))
+		return value, err == nil
 	}
 	return v.Value, true
 }
@@ -93,6 +103,7 @@ type pickNode struct {
 	names []string
 	kids  []*pickNode
 	slot  int   // >= 0 for a picked path's last step
+	text  bool  // a picked object or array is wanted as text (PickedJSON)
 	under []int // slots at or below this node, reset when the node is seen again
 }
 
@@ -100,7 +111,12 @@ type pickNode struct {
 // names, from the record's top level down). ok is false when picking
 // cannot reproduce what a full decode gives: an empty path (the whole
 // record) or a path that is a prefix of another one.
-func NewPicks(paths [][]string) (*Picks, bool) {
+func NewPicks(paths [][]string) (*Picks, bool) { return NewPicksWithText(paths, nil) }
+
+// NewPicksWithText is NewPicks where asText[i] asks for the object or array
+// at path i as the JSON text a dynamic column stores (PickedJSON) instead
+// of decoded (PickedOther). asText may be nil or shorter than paths.
+func NewPicksWithText(paths [][]string, asText []bool) (*Picks, bool) {
 	root := &pickNode{slot: -1}
 	for i, p := range paths {
 		if len(p) == 0 {
@@ -127,6 +143,7 @@ func NewPicks(paths [][]string) (*Picks, bool) {
 					return nil, false // the same path twice, or a prefix of an earlier one
 				}
 				n.slot = i
+				n.text = i < len(asText) && asText[i]
 				n.under = append(n.under, i)
 			}
 		}
@@ -208,7 +225,7 @@ func (p *jsonParser) pickObject(n *pickNode, depth int, out []Picked) error {
 			err = p.skip(depth)
 		case child.slot >= 0:
 			// A repeated name: the last one wins, as in a map.
-			err = p.pickValue(depth, &out[child.slot])
+			err = p.pickValue(depth, &out[child.slot], child.text)
 		default:
 			// A repeated name replaces what an earlier member gave.
 			for _, s := range child.under {
@@ -243,8 +260,9 @@ func (p *jsonParser) pickObject(n *pickNode, depth int, out []Picked) error {
 }
 
 // pickValue reads a picked value into dst. The text of strings and
-// numbers goes to p.arena and reaches dst.Text when the batch is complete.
-func (p *jsonParser) pickValue(depth int, dst *Picked) error {
+// numbers (and of objects and arrays when asText) goes to p.arena and
+// reaches dst.Text when the batch is complete.
+func (p *jsonParser) pickValue(depth int, dst *Picked, asText bool) error {
 	if p.pos >= len(p.data) {
 		return p.errorf("the value is incomplete")
 	}
@@ -283,6 +301,14 @@ func (p *jsonParser) pickValue(depth int, dst *Picked) error {
 		}
 		p.arena.add(dst, PickedNumber, d[start:end])
 		return nil
+	case asText && (c == '{' || c == '['):
+		from := len(p.arena.buf)
+		var err error
+		if p.arena.buf, err = p.appendText(p.arena.buf, depth); err != nil {
+			return err // the line's mark is undone by the caller
+		}
+		p.arena.ref(dst, PickedJSON, from)
+		return nil
 	}
 	v, err := p.value(depth)
 	if err != nil {
@@ -305,9 +331,14 @@ type pickRef struct {
 }
 
 func (a *pickArena) add(dst *Picked, kind PickedKind, text []byte) {
-	*dst = Picked{Kind: kind}
 	from := len(a.buf)
 	a.buf = append(a.buf, text...)
+	a.ref(dst, kind, from)
+}
+
+// ref makes the text added to buf since from dst's.
+func (a *pickArena) ref(dst *Picked, kind PickedKind, from int) {
+	*dst = Picked{Kind: kind}
 	a.refs = append(a.refs, pickRef{dst: dst, from: from, to: len(a.buf)})
 }
 

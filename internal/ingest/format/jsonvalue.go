@@ -37,6 +37,7 @@ type JSONShape struct {
 	keys      keyCache
 	values    valueCache
 	topFields int
+	arena     pickArena // the picked text of a json decoder's batch (see newJSONLines)
 }
 
 // NewJSONShape returns an empty JSONShape.

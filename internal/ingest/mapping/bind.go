@@ -123,6 +123,7 @@ func (b *Binder) pickPaths() *format.Picks {
 		return nil
 	}
 	var paths [][]string
+	var asText []bool
 	for i := range b.plans {
 		e := b.plans[i].elem
 		if e == nil || e.HasConst || e.Transform == SourceLocation || e.Transform == SourceLineNumber {
@@ -137,8 +138,12 @@ func (b *Binder) pickPaths() *format.Picks {
 		}
 		b.plans[i].slot = len(paths)
 		paths = append(paths, keys)
+		// A dynamic column stores an object or array as text: the decoder
+		// writes that text directly (fromPicked) instead of decoding the
+		// value for writeJSON to write it again.
+		asText = append(asText, b.plans[i].col.Type == types.Dynamic && e.Transform == NoTransform)
 	}
-	picks, ok := format.NewPicks(paths)
+	picks, ok := format.NewPicksWithText(paths, asText)
 	if !ok || len(paths) == 0 {
 		for i := range b.plans {
 			b.plans[i].slot = -1
@@ -177,19 +182,34 @@ func (b *Binder) Rows(batch *format.Batch) (rows [][]any, errs []format.RecordEr
 	n := len(b.cols)
 	cells := make([]any, len(batch.Records)*n)
 	rows = make([][]any, len(batch.Records))
+	var memos []pickedMemo
+	if len(batch.Records) > 1 && batch.Records[0].Picked != nil {
+		memos = make([]pickedMemo, n)
+	}
 	for r := range batch.Records {
 		row := cells[r*n : (r+1)*n : (r+1)*n]
-		b.bind(&batch.Records[r], row, &errs)
+		b.bind(&batch.Records[r], row, &errs, memos)
 		rows[r] = row
 	}
 	return rows, errs
+}
+
+// pickedMemo is, for one column of a batch, the last picked text converted
+// without a problem and the value it gave. Consecutive records often repeat
+// a value (metric names, units, sites, tags); reusing the boxed value saves
+// its conversion and its allocation. Values are immutable, so rows may
+// share them.
+type pickedMemo struct {
+	kind format.PickedKind
+	text string
+	val  any
 }
 
 // Suppressed is the number of value-level errors not reported because of
 // Options.MaxErrors.
 func (b *Binder) Suppressed() int { return int(b.suppressed.Load()) }
 
-func (b *Binder) bind(rec *format.Record, row []any, errs *[]format.RecordError) {
+func (b *Binder) bind(rec *format.Record, row []any, errs *[]format.RecordError, memos []pickedMemo) {
 	for i := range b.plans {
 		p := &b.plans[i]
 		e := p.elem
@@ -221,8 +241,23 @@ func (b *Binder) bind(rec *format.Record, row []any, errs *[]format.RecordError)
 			continue
 		}
 		if rec.Picked != nil && p.slot >= 0 && e.Transform == NoTransform {
-			if v, done := b.fromPicked(rec, p, &rec.Picked[p.slot], errs); done {
-				row[i] = v
+			v := &rec.Picked[p.slot]
+			var memo *pickedMemo
+			if memos != nil && (v.Kind == format.PickedString || v.Kind == format.PickedNumber || v.Kind == format.PickedJSON) {
+				memo = &memos[i]
+				if memo.val != nil && memo.kind == v.Kind && memo.text == v.Text {
+					row[i] = memo.val
+					continue
+				}
+			}
+			reported, nerrs := b.reported.Load(), len(*errs)
+			if out, done := b.fromPicked(rec, p, v, errs); done {
+				row[i] = out
+				// Only a conversion that reported nothing (here or, to be
+				// safe, in a concurrent batch) may stand for the next ones.
+				if memo != nil && out != nil && len(*errs) == nerrs && b.reported.Load() == reported {
+					*memo = pickedMemo{kind: v.Kind, text: v.Text, val: out}
+				}
 				continue
 			}
 		}
@@ -257,6 +292,12 @@ func (b *Binder) fromPicked(rec *format.Record, p *columnPlan, v *format.Picked,
 			return b.empty(t), true
 		}
 		return b.checkLimit(rec, p, x, errs), true
+	case format.PickedJSON:
+		if t == types.Dynamic {
+			// The decoder wrote the text writeJSON writes for the value.
+			return b.checkLimit(rec, p, v.Text, errs), true
+		}
+		return nil, false
 	case format.PickedNumber:
 		n := json.Number(v.Text)
 		switch t {

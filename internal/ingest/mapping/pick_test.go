@@ -20,6 +20,16 @@ var pickInput = strings.Join([]string{
 	`{"b":[1],"i":{"a":1},"l":null,"r":false,"d":"x","dt":null,"ts":[],"s":{"z":1,"a":[null]},"g":1,"dyn":1.50}`,
 	`{"i":1e3,"l":"-0","r":"  2.5 ","s":"\u00e9\ud800","dyn":[1,"x"],"n":{}}`,
 	`{}`, `[1,2]`, `"text"`, `{"bad":`,
+	// Objects and arrays for a dynamic column are written as text by the
+	// decoder: members out of order, repeated names, escapes, non-ASCII,
+	// lenient syntax, whitespace and nesting must give writeJSON's text.
+	`{"dyn":{"z":1,"a":{"y":[1,{"q":2,"b":null}],"x":"s"},"m":true,"a2":[]}}`,
+	`{"dyn":{"a":1,"b":{"c":1,"c":[2]},"a":{"n":3}}}`,
+	`{"dyn":{"k\u00e9y":"v\"q\\\n\t\r\u0001\u00e9\ud83d\ude00\/","é":"xÿ","e":"\ud800","":0}}`,
+	`{'dyn':{'b':'it"s', /* note */ 'a' : [ 1 , 2.50e+3 , -0 ] }}`,
+	"{\"dyn\": [ {\"b\" : 1 , \"a\" : 2} , [ ] , { } , -1.5e+3 , false, null, true ] , \"s\":\"x\"}",
+	"{\"dyn\":{\"bad\xffname\":\"bad\xfe\x80value\",\"ok\":\"\u007f\x7f\"}}",
+	`{"dyn":{"a":01}}`, `{"dyn":{"a":1,}}`, `{"dyn":[1 2]}`, `{"dyn":{"a" 1}}`, `{"dyn":{"a":tru}}`,
 }, "\n")
 
 func bindJSON(t *testing.T, m *Mapping, cols []schema.Column, pick bool) ([][]any, []format.RecordError) {
@@ -57,8 +67,8 @@ func TestPickedBindingMatchesWholeRecords(t *testing.T) {
 		}
 		wantRows, wantErrs := bindJSON(t, m, cols, false)
 		gotRows, gotErrs := bindJSON(t, m, cols, true)
-		if len(wantRows) != 8 {
-			t.Fatalf("%s: %d rows from whole records, want 8", name, len(wantRows))
+		if len(wantRows) != 14 {
+			t.Fatalf("%s: %d rows from whole records, want 14", name, len(wantRows))
 		}
 		if !reflect.DeepEqual(gotRows, wantRows) {
 			t.Errorf("%s: picked rows\n%#v\nwhole-record rows\n%#v", name, gotRows, wantRows)
@@ -79,6 +89,41 @@ func TestPicksNeedSimplePaths(t *testing.T) {
 		}
 		if b.Picks() != nil {
 			t.Errorf("paths %v: picking cannot give what a whole record gives, yet Picks is set", paths)
+		}
+	}
+}
+
+// Consecutive records repeating a value share its converted value; a value
+// with a problem must still be reported once per record, whatever the
+// error limit.
+func TestPickedRepeatedValuesReportEachRecord(t *testing.T) {
+	cols := []schema.Column{{Name: "s", Type: types.String}, {Name: "l", Type: types.Long}, {Name: "dyn", Type: types.Dynamic}}
+	line := `{"s":"a long string value","l":"x","dyn":{"b":1,"a":[2]}}`
+	ok := `{"s":"short","l":12345,"dyn":{"b":1,"a":[2]}}`
+	input := strings.Join([]string{ok, ok, line, line, line, ok, ok}, "\n")
+	for _, maxErrors := range []int{0, -1, 2} {
+		bind := func(pick bool) ([][]any, []format.RecordError) {
+			b, err := Bind(Identity(JSON, cols), cols, Options{Source: "in", MaxStringBytes: 10, MaxErrors: maxErrors})
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := format.Options{Source: "in"}
+			if pick {
+				opts.Picks = b.Picks()
+			}
+			recs, derrs, err := format.ReadAll(format.JSON, strings.NewReader(input), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b.Rows(&format.Batch{Records: recs, Errors: derrs})
+		}
+		wantRows, wantErrs := bind(false)
+		gotRows, gotErrs := bind(true)
+		if !reflect.DeepEqual(gotRows, wantRows) || !reflect.DeepEqual(gotErrs, wantErrs) {
+			t.Errorf("MaxErrors %d: picked\n%v\n%v\nwhole\n%v\n%v", maxErrors, gotRows, gotErrs, wantRows, wantErrs)
+		}
+		if want := map[int]int{0: 6, -1: 6, 2: 2}[maxErrors]; len(gotErrs) != want {
+			t.Errorf("MaxErrors %d: %d errors, want %d (two per bad record, capped)", maxErrors, len(gotErrs), want)
 		}
 	}
 }

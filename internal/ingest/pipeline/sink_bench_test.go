@@ -37,12 +37,7 @@ func BenchmarkSinkIngest(b *testing.B) {
 	e := newEnvAt(b, b.TempDir()+"/odx.duckdb", Options{})
 	e.table("DB", "T", sinkBenchColumns)
 	sink := e.svc.Sink()
-	items := make([]connect.Item, events)
-	for i := range items {
-		items[i] = connect.Item{Route: connect.Route{Database: "DB", Table: "T", Format: "json"},
-			Event:  connect.Event{Partition: int32(i % 4), Offset: int64(i / 4), Body: fmt.Appendf(nil, sinkBenchBody, i, i%1000)},
-			Source: fmt.Sprintf("ns/hub/partition %d/offset %d", i%4, i/4)}
-	}
+	items := sinkBenchItems(events)
 	ctx := context.Background()
 	cpu0 := processCPU()
 	b.ResetTimer()
@@ -56,6 +51,38 @@ func BenchmarkSinkIngest(b *testing.B) {
 	b.ReportMetric(float64(events*b.N)/b.Elapsed().Seconds(), "events/s")
 	// The machine is shared: events per CPU-second is the steadier figure.
 	b.ReportMetric(float64(events*b.N)/(processCPU()-cpu0).Seconds(), "events/cpu-s")
+}
+
+// BenchmarkSinkPrepare is BenchmarkSinkIngest's decoding and mapping alone
+// (connect.Preparer's Prepare, no DuckDB transaction): the part of a commit
+// that runs beside the previous commit's Store.
+//
+//	go test ./internal/ingest/pipeline -run '^$' -bench SinkPrepare -benchmem
+func BenchmarkSinkPrepare(b *testing.B) {
+	e := newEnvAt(b, b.TempDir()+"/odx.duckdb", Options{})
+	e.table("DB", "T", sinkBenchColumns)
+	sink := e.svc.Sink()
+	items := sinkBenchItems(25000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		if _, err := sink.Prepare(ctx, connect.Commit{Connection: conn, Items: items}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(items)*b.N)/(processCPU()-cpu0).Seconds(), "events/cpu-s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(len(items)*b.N), "ns/event")
+}
+
+func sinkBenchItems(events int) []connect.Item {
+	items := make([]connect.Item, events)
+	for i := range items {
+		items[i] = connect.Item{Route: connect.Route{Database: "DB", Table: "T", Format: "json"},
+			Event:  connect.Event{Partition: int32(i % 4), Offset: int64(i / 4), Body: fmt.Appendf(nil, sinkBenchBody, i, i%1000)},
+			Source: fmt.Sprintf("ns/hub/partition %d/offset %d", i%4, i/4)}
+	}
+	return items
 }
 
 // processCPU is the user+system CPU time of the test process so far.

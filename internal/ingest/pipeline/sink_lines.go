@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"strings"
@@ -37,7 +38,15 @@ const linesRun = 1024
 type lineDecoder struct {
 	buf      []byte
 	eligible map[*target]bool
+	// The run is read through one reader and buffer kept between runs
+	// (a decoder given a bytes.Reader would buffer a copy of each run).
+	rd bytes.Reader
+	br *bufio.Reader
 }
+
+// lineBufferSize is the read buffer of a run: longer events still decode
+// (the line reader collects them), shorter ones are read in place.
+const lineBufferSize = 64 << 10
 
 // targetFits reports whether t's events may be decoded as lines.
 func (l *lineDecoder) targetFits(t *target) bool {
@@ -97,7 +106,13 @@ func (l *lineDecoder) decode(t *target, shape *format.JSONShape, items []connect
 			break
 		}
 	}
-	dec, err := format.NewDecoder(format.JSON, bytes.NewReader(buf), opts)
+	l.rd.Reset(buf)
+	if l.br == nil {
+		l.br = bufio.NewReaderSize(&l.rd, lineBufferSize)
+	} else {
+		l.br.Reset(&l.rd)
+	}
+	dec, err := format.NewDecoder(format.JSON, l.br, opts)
 	if err != nil {
 		return false
 	}
