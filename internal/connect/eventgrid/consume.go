@@ -40,7 +40,8 @@ type run struct {
 	sink   connect.BlobSink
 	router connect.Router
 	counts *blobCounts
-	client *kgo.Client
+	client *kgo.Client // set after NewClient; group callbacks use late
+	late   *eventhub.LateClient
 	start  time.Time
 
 	mu   sync.Mutex
@@ -93,7 +94,8 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 	if start.IsZero() {
 		start = time.Now()
 	}
-	r := &run{c: c, rt: rt, cfg: cfg, sink: sink, router: router, counts: counts, start: start, next: map[int32]int64{}}
+	r := &run{c: c, rt: rt, cfg: cfg, sink: sink, router: router, counts: counts, start: start, next: map[int32]int64{},
+		late: eventhub.NewLateClient()}
 	opts := append(slices.Clone(base),
 		kgo.ConsumerGroup(rt.Spec.ConsumerGroup),
 		kgo.ConsumeTopics(cfg.hub),
@@ -111,6 +113,7 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 		return fmt.Errorf("event hub %s/%s: %w", cfg.namespace, cfg.hub, err)
 	}
 	r.client = cl
+	r.late.Set(cl)
 	defer cl.Close()
 	return r.loop(ctx)
 }
@@ -236,7 +239,7 @@ func (r *run) adjustOffsets(ctx context.Context, offsets map[string]map[int32]kg
 				continue
 			}
 			if starts == nil {
-				if starts, err = eventhub.StartOffsets(ctx, r.client, r.cfg.hub, r.start); err != nil {
+				if starts, err = eventhub.StartOffsets(ctx, r.late, r.cfg.hub, r.start); err != nil {
 					return nil, err
 				}
 			}

@@ -36,7 +36,8 @@ type consumer struct {
 	mu      sync.Mutex // guards batcher and fatal: the poll loop and the group callbacks share them
 	batcher *connect.Batcher
 	fatal   error
-	client  *kgo.Client
+	client  *kgo.Client // set after NewClient; group callbacks use late
+	late    *LateClient
 }
 
 // Run consumes the connection's event hub until ctx ends.
@@ -64,7 +65,7 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 	}
 	router := connect.NewRouter(rt.Spec)
 	router.Properties = c.o.RoutingProperties
-	cs := &consumer{rt: rt, namespace: ns, hub: hub, router: router, start: start, batcher: rt.NewBatcher()}
+	cs := &consumer{rt: rt, namespace: ns, hub: hub, router: router, start: start, batcher: rt.NewBatcher(), late: NewLateClient()}
 	opts := append(base,
 		kgo.ConsumerGroup(rt.Spec.ConsumerGroup),
 		kgo.ConsumeTopics(hub),
@@ -86,6 +87,7 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 		return fmt.Errorf("event hub %s/%s: %w", ns, hub, err)
 	}
 	cs.client = cl
+	cs.late.Set(cl)
 	err = cs.loop(ctx, c.o.PollWait)
 
 	// Stop: commit what was read (best effort) and leave the group. Either
@@ -362,7 +364,7 @@ func (cs *consumer) adjustOffsets(ctx context.Context, offsets map[string]map[in
 				continue
 			}
 			if starts == nil {
-				if starts, err = StartOffsets(ctx, cs.client, cs.hub, cs.start); err != nil {
+				if starts, err = StartOffsets(ctx, cs.late, cs.hub, cs.start); err != nil {
 					cs.fatal = err
 					return nil, err
 				}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // StartOffsets lists, per partition of hub, where a consumer without
@@ -20,7 +19,14 @@ import (
 // the two offsets can only start earlier, never skip: an event appended
 // after the end listing is read, and one stamped at or after start that was
 // already there is found by the timestamp listing.
-func StartOffsets(ctx context.Context, cl *kgo.Client, hub string, start time.Time) (map[int32]int64, error) {
+//
+// It runs in group callbacks, so it takes the consumer's client as a
+// LateClient (see there).
+func StartOffsets(ctx context.Context, late *LateClient, hub string, start time.Time) (map[int32]int64, error) {
+	cl, err := late.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
 	adm := kadm.NewClient(cl)
 	ends, err := adm.ListEndOffsets(ctx, hub)
 	if err == nil {

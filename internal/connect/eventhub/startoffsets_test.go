@@ -38,7 +38,10 @@ func TestStartOffsetsAtRetrievalStart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := eventhub.StartOffsets(ctx, cl, "starts", start)
+	late := eventhub.NewLateClient()
+	// A group callback may ask before the client is there: it waits for it.
+	go func() { time.Sleep(20 * time.Millisecond); late.Set(cl) }()
+	got, err := eventhub.StartOffsets(ctx, late, "starts", start)
 	if err != nil {
 		t.Fatal(err)
 	}
