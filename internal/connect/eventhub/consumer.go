@@ -99,7 +99,7 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 		if ferr := cs.batcher.Flush(fctx); ferr != nil {
 			rt.Logger.Warn("events read before stopping were not committed; they will be read again", "error", ferr)
 		} else {
-			cs.markCommitted()
+			cs.markCommitted(cs.client)
 		}
 	}
 	cs.batcher.Settle()
@@ -192,7 +192,7 @@ func (cs *consumer) loop(ctx context.Context, pollWait time.Duration) error {
 		cs.mu.Lock()
 		// Background commits that are stored advance the positions.
 		fatal := cs.batcher.Collect()
-		cs.markCommitted()
+		cs.markCommitted(cs.client)
 		wait := cs.batcher.Wait(pollWait)
 		if cs.fatal != nil {
 			fatal = cs.fatal
@@ -384,7 +384,7 @@ func (cs *consumer) adjustOffsets(ctx context.Context, offsets map[string]map[in
 
 // onRevoked commits what was read from the partitions before they go to
 // another consumer, which starts from the committed positions.
-func (cs *consumer) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+func (cs *consumer) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if len(revoked[cs.hub]) == 0 {
@@ -393,7 +393,7 @@ func (cs *consumer) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[st
 	if err := cs.batcher.Flush(ctx); err != nil && cs.fatal == nil {
 		cs.fatal = err
 	} else if err == nil {
-		cs.markCommitted()
+		cs.markCommitted(cl) // franz-go's own: cs.client may not be set yet
 	}
 	cs.rt.Logger.Debug("partitions revoked", "hub", cs.hub, "partitions", revoked[cs.hub])
 	for _, p := range revoked[cs.hub] {
@@ -413,7 +413,7 @@ func (cs *consumer) onLost(_ context.Context, _ *kgo.Client, lost map[string][]i
 
 // markCommitted mirrors the committed positions to the group's offsets.
 // Called with mu held.
-func (cs *consumer) markCommitted() {
+func (cs *consumer) markCommitted(cl *kgo.Client) {
 	pos := cs.batcher.Positions()
 	if len(pos) == 0 {
 		return
@@ -422,5 +422,5 @@ func (cs *consumer) markCommitted() {
 	for p, n := range pos {
 		m[p] = kgo.EpochOffset{Epoch: -1, Offset: n}
 	}
-	cs.client.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{cs.hub: m})
+	cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{cs.hub: m})
 }
