@@ -1,6 +1,7 @@
 package sem
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -583,12 +584,18 @@ func exprName(x Expr) string {
 		switch v.Fn {
 		case "_index":
 			base := exprName(v.Args[0])
-			if k, ok := v.Args[1].(*Const); ok && base != "" {
+			if base == "" {
+				return ""
+			}
+			if k, ok := v.Args[1].(*Const); ok {
 				if s, ok := k.V.(string); ok {
 					return base + "_" + s
 				}
 				return fmt.Sprintf("%s_%v", base, k.V)
 			}
+			// An index computed per row has no name of its own: Kusto
+			// names it with a fresh GUID (d[k] → d___obj_<guid>).
+			return base + "___obj_" + newGUID()
 		case "bin", "floor", "bin_at", "tostring", "toint", "tolong", "toreal", "todecimal", "tobool", "todatetime",
 			"totimespan", "toguid", "todynamic", "startofday", "startofweek", "startofmonth", "startofyear":
 			if len(v.Args) > 0 {
@@ -616,3 +623,12 @@ func columnsIn(x Expr, out map[string]bool) {
 }
 
 func lower(s string) string { return strings.ToLower(s) }
+
+// newGUID is a random (version 4) GUID in its usual text form.
+func newGUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
