@@ -99,7 +99,8 @@ func (s *Store) Ingest(ctx context.Context, b IngestBatch) (ExtentInfo, error) {
 //
 // Unlike Ingest it does not retry write-write conflicts (the parts are
 // consumed): appending new rows conflicts with nothing, and a conflict in
-// b.Extra fails the extent, which the caller reports.
+// b.Extra fails the extent, which the caller reports. Several IngestParts
+// into one table may run at once (each its own extent).
 func (s *Store) IngestParts(ctx context.Context, b IngestBatch, next func() ([][]any, error)) (ExtentInfo, error) {
 	s.ddl.RLock()
 	defer s.ddl.RUnlock()
@@ -107,9 +108,16 @@ func (s *Store) IngestParts(ctx context.Context, b IngestBatch, next func() ([][
 	if err != nil {
 		return ExtentInfo{}, err
 	}
+	// Appending only, it shares the table with other appenders; checking
+	// ingest-by tags, it must not race another ingestion of the same tag.
 	lock := s.tableLock(b.Database, b.Table)
-	lock.Lock()
-	defer lock.Unlock()
+	if len(b.IngestIfNotExists) > 0 {
+		lock.Lock()
+		defer lock.Unlock()
+	} else {
+		lock.RLock()
+		defer lock.RUnlock()
+	}
 
 	var info ExtentInfo
 	err = s.db.InTx(ctx, func(tx *engine.Tx) error {

@@ -79,8 +79,11 @@ type Store struct {
 	ddl sync.RWMutex
 	// tableLocks serialise writers per table (DuckDB would otherwise fail one
 	// of two concurrent transactions that delete from the same table).
+	// Writers that only append new rows conflict with nothing and may share
+	// the lock (IngestParts does, so that one extent commits while the next
+	// is appended).
 	tableLocksMu sync.Mutex
-	tableLocks   map[string]*sync.Mutex
+	tableLocks   map[string]*sync.RWMutex
 	docsMu       sync.Mutex
 }
 
@@ -125,7 +128,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, log: opts.Logger, now: opts.Now, closed: make(chan struct{}), tableLocks: map[string]*sync.Mutex{}}
+	s := &Store{db: db, log: opts.Logger, now: opts.Now, closed: make(chan struct{}), tableLocks: map[string]*sync.RWMutex{}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -214,13 +217,13 @@ func (s *Store) Engine() *engine.DB { return s.db }
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.now() }
 
-func (s *Store) tableLock(db, table string) *sync.Mutex {
+func (s *Store) tableLock(db, table string) *sync.RWMutex {
 	s.tableLocksMu.Lock()
 	defer s.tableLocksMu.Unlock()
 	k := db + "\x00" + table
 	m := s.tableLocks[k]
 	if m == nil {
-		m = &sync.Mutex{}
+		m = &sync.RWMutex{}
 		s.tableLocks[k] = m
 	}
 	return m

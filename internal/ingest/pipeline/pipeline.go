@@ -186,10 +186,13 @@ func (s *Service) IngestReader(ctx context.Context, req Request, r io.Reader) (R
 	if err != nil {
 		return res, s.failSource(ctx, req, &res, err)
 	}
-	first := true
+	first := true       // read and written by one commit at a time: the first commits alone
+	var resMu sync.Mutex // later extents commit two at a time
 	commit := func(x *extentParts) error {
 		if !x.hasRows() {
+			resMu.Lock()
 			res.Failures = append(res.Failures, x.failures...)
+			resMu.Unlock()
 			return s.store.RecordFailures(ctx, x.failures)
 		}
 		b := storage.IngestBatch{Database: req.Database, Table: req.Table, Source: req.Source,
@@ -210,13 +213,15 @@ func (s *Service) IngestReader(ctx context.Context, req Request, r io.Reader) (R
 			res.Skipped = true
 			return errSkipped
 		}
+		resMu.Lock()
+		defer resMu.Unlock()
 		first = false
 		res.Rows += info.RowCount
 		res.Extents = append(res.Extents, info)
 		res.Failures = append(res.Failures, x.failures...)
 		return nil
 	}
-	err = s.streamExtents(ctx, req, t, r, commit)
+	err = s.streamExtents(ctx, req, t, r, true, commit)
 	if errors.Is(err, errSkipped) {
 		return res, nil
 	}
@@ -347,7 +352,7 @@ func (s *Service) recordFailures(req Request, errs []format.RecordError, budget 
 // callers that need a chunk whole (batching, resumable blobs); IngestReader
 // streams its extents with streamExtents instead.
 func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reader, commit func([][]any, []storage.IngestionFailure) error) error {
-	return s.streamExtents(ctx, req, t, r, func(x *extentParts) error {
+	return s.streamExtents(ctx, req, t, r, false, func(x *extentParts) error {
 		var rows [][]any
 		for {
 			part, err := x.next()
@@ -379,9 +384,13 @@ const (
 // streamExtents decodes r in one goroutine and binds its records in another
 // while commit appends them: commit is called once per extent of at most
 // ChunkRows rows and reads its rows as they are decoded (extentParts.next).
+// With overlap, commit is called from its own goroutine for each extent,
+// and the next extent starts reading rows while the previous one commits
+// (so commit must be safe for concurrent use); the first extent commits
+// before the second starts.
 // A decoding error ends the extent being read with that error, so its rows
 // are not committed; the extents before it stand.
-func (s *Service) streamExtents(ctx context.Context, req Request, t *target, r io.Reader, commit func(*extentParts) error) error {
+func (s *Service) streamExtents(ctx context.Context, req Request, t *target, r io.Reader, overlap bool, commit func(*extentParts) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	parts := make(chan part, partsInFlight)
@@ -455,24 +464,76 @@ func (s *Service) streamExtents(ctx context.Context, req Request, t *target, r i
 		})
 	}()
 	src := &partSource{parts: parts, decodeErr: decodeErr}
-	for {
-		x := &extentParts{src: src, limit: s.opts.ChunkRows}
-		if !x.peek() {
+	if !overlap {
+		for {
+			x := &extentParts{src: src, limit: s.opts.ChunkRows, read: make(chan struct{})}
+			if !x.peek() {
+				return src.err // peek reads on until a row or the source's end
+			}
+			if err := commit(x); err != nil {
+				cancel()
+				for range parts {
+				}
+				return err
+			}
 			if src.ended {
 				return src.err
 			}
-			continue
-		}
-		if err := commit(x); err != nil {
-			cancel()
-			for range parts {
-			}
-			return err
-		}
-		if src.ended {
-			return src.err
 		}
 	}
+	// Overlapping: extent k commits while extent k+1 appends. The first
+	// extent commits alone, since it decides for the source (ingestIfNotExists).
+	var previous chan error // the commit before the current one, nil if none
+	fail := func(err error) error {
+		cancel() // an extent still reading parts gets the context's error
+		if previous != nil {
+			<-previous
+		}
+		for range parts {
+		}
+		return err
+	}
+	for first := true; ; first = false {
+		x := &extentParts{src: src, limit: s.opts.ChunkRows, read: make(chan struct{})}
+		if !x.peek() {
+			break
+		}
+		done := make(chan error, 1)
+		go func() { done <- commit(x) }()
+		if first {
+			if err := <-done; err != nil {
+				return fail(err)
+			}
+			done = nil
+		} else {
+			select {
+			case <-x.read: // the source is free for the next extent
+			case err := <-done:
+				if err != nil {
+					return fail(err)
+				}
+				done = nil
+			}
+		}
+		if previous != nil {
+			err := <-previous
+			previous = done
+			if err != nil {
+				return fail(err)
+			}
+		} else {
+			previous = done
+		}
+		if src.ended {
+			break
+		}
+	}
+	if previous != nil {
+		if err := <-previous; err != nil {
+			return fail(err)
+		}
+	}
+	return src.err
 }
 
 // partSource is the decoded parts of a source, read by one extent after
@@ -503,6 +564,8 @@ type extentParts struct {
 	rows     int
 	head     [][]any // a part read by peek, not yet returned by next
 	failures []storage.IngestionFailure
+	read     chan struct{} // closed when next has returned the extent's end
+	ended    bool
 }
 
 // peek reads parts until one has rows or the source ends; it reports
@@ -543,6 +606,10 @@ func (x *extentParts) next() ([][]any, error) {
 	if x.head == nil {
 		if x.src.ended && x.src.err != nil {
 			return nil, x.src.err
+		}
+		if !x.ended {
+			x.ended = true
+			close(x.read) // the source is the next extent's now
 		}
 		return nil, nil
 	}
