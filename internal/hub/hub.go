@@ -60,6 +60,7 @@ type Hub struct {
 	done       chan struct{}
 	cluster    *kfake.Cluster
 	addr       string
+	listener   *inProcessListener // also serves Appender's in-memory connections
 	partitions int32
 	log        *slog.Logger
 	creating   sync.Map // topic → struct{}: auto-creations in flight
@@ -86,7 +87,7 @@ func Start(o Options) (*Hub, error) {
 	}
 	// kfake builds its listen address itself (always 127.0.0.1); listen on
 	// the configured address instead, so --kafka-listen is honoured.
-	var ln net.Listener
+	var ln *inProcessListener
 	listen := func(network, _ string) (net.Listener, error) {
 		l, err := net.Listen(network, o.Listen)
 		if err != nil {
@@ -95,8 +96,8 @@ func Start(o Options) (*Hub, error) {
 		if o.Advertise != "" {
 			l = advertised{Listener: l, addr: advertiseAddr(o.Advertise)}
 		}
-		ln = l
-		return l, nil
+		ln = newInProcessListener(l)
+		return ln, nil
 	}
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1), kfake.Ports(0), kfake.ListenFn(listen),
@@ -124,7 +125,7 @@ func Start(o Options) (*Hub, error) {
 		}
 		return nil, fmt.Errorf("embedded event hub: %w", err)
 	}
-	h := &Hub{cluster: c, addr: ln.Addr().String(), partitions: o.Partitions, log: o.Logger,
+	h := &Hub{cluster: c, addr: ln.Addr().String(), listener: ln, partitions: o.Partitions, log: o.Logger,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	c.ControlKey(int16(kmsg.Metadata), h.observeMetadata)
 	go h.enforceRetention(o.Retention)
@@ -164,6 +165,16 @@ func (h *Hub) observeMetadata(req kmsg.Request) (kmsg.Response, error, bool) {
 		}()
 	}
 	return nil, nil, false
+}
+
+// dialInProcess connects to the hub without a socket.
+func (h *Hub) dialInProcess() (net.Conn, error) {
+	select {
+	case <-h.stop:
+		return nil, errHubClosed
+	default:
+	}
+	return h.listener.dial()
 }
 
 // Addr is the Kafka bootstrap address (host:port).

@@ -10,20 +10,38 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"odx/internal/hub"
 )
 
 // endpoint writes device messages to the hubs' built-in event hubs.
 type endpoint struct {
 	hub     EventHub
-	client  *kgo.Client
 	timeout time.Duration // a message not stored by then fails
 	log     *slog.Logger
 
+	// appender stores records when the event hub is odx's own (it
+	// implements appendingHub); otherwise client produces them over Kafka.
+	appender *hub.Appender
+	client   *kgo.Client
+
 	mu      sync.Mutex
-	created map[string]bool // built-in event hubs known to exist
+	created map[string]bool // built-in event hubs known to exist (client only)
+}
+
+// appendingHub is an event hub that stores records handed to it in process
+// (*hub.Hub): no Kafka client, no loopback round trip per request, and the
+// messages that arrive while one write is in progress go in the next.
+type appendingHub interface {
+	NewAppender(timeout time.Duration) *hub.Appender
 }
 
 func newEndpoint(h EventHub, timeout time.Duration, log *slog.Logger) (*endpoint, error) {
+	e := &endpoint{hub: h, timeout: timeout, log: log, created: map[string]bool{}}
+	if ah, ok := h.(appendingHub); ok {
+		e.appender = ah.NewAppender(timeout)
+		return e, nil
+	}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(h.Addr()),
 		// Acknowledge a device only when the hub has the record; the
@@ -42,25 +60,37 @@ func newEndpoint(h EventHub, timeout time.Duration, log *slog.Logger) (*endpoint
 	if err != nil {
 		return nil, fmt.Errorf("embedded IoT hub: connecting to the embedded event hub at %s: %w", h.Addr(), err)
 	}
-	return &endpoint{hub: h, client: cl, timeout: timeout, log: log, created: map[string]bool{}}, nil
+	e.client = cl
+	return e, nil
 }
 
 // store writes one message and calls done once the event hub has it, or
 // with the error that kept it from being stored (at the latest when ctx
-// ends). For one device, done is called in the order of store calls:
-// records of a device share a partition, whose promises franz-go completes
-// in order.
+// ends, or after the endpoint's timeout). For one device, done is called
+// in the order of store calls: records of a device share a partition,
+// which both the appender and franz-go complete in order.
 func (e *endpoint) store(ctx context.Context, id Identity, app []Property, sys map[string]string, body []byte, done func(error)) {
 	e.storeTo(ctx, BuiltInEventHub(id.Hub), id, app, sys, body, done)
 }
 
 // storeTo is store into a given event hub.
 func (e *endpoint) storeTo(ctx context.Context, topic string, id Identity, app []Property, sys map[string]string, body []byte, done func(error)) {
+	now := time.Now().UTC()
+	if e.appender != nil {
+		// The appender fails a write the hub does not answer within the
+		// timeout, and everything pending when the server closes it: no
+		// timer or context registration per message.
+		rec := hub.Record{Key: id.Device, Value: body, Timestamp: now, Headers: make([]hub.Header, 0, len(app)+len(SystemProperties))}
+		eachHeader(id, app, sys, now, func(name, value string) {
+			rec.Headers = append(rec.Headers, hub.Header{Key: name, Value: value})
+		})
+		e.appender.Append(topic, rec, done)
+		return
+	}
 	if err := e.ensure(topic); err != nil {
 		done(err)
 		return
 	}
-	now := time.Now().UTC()
 	props := Headers(id, app, sys, now)
 	// One buffer holds every header value: one allocation, not one each.
 	size := 0
@@ -111,14 +141,26 @@ func (e *endpoint) ensure(topic string) error {
 	return nil
 }
 
-func (e *endpoint) close() { e.client.Close() }
+func (e *endpoint) close() {
+	if e.appender != nil {
+		e.appender.Close()
+	}
+	if e.client != nil {
+		e.client.Close()
+	}
+}
 
 // primeRecentIDs adds to seen the device and message id of the last n
 // records of each partition of topic (those with a message-id header).
 func (e *endpoint) primeRecentIDs(ctx context.Context, topic string, n int, seen *recentIDs) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	adm := kadm.NewClient(e.client)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.hub.Addr()))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
 	ends, err := adm.ListEndOffsets(ctx, topic)
 	if err != nil {
 		return err
@@ -145,13 +187,13 @@ func (e *endpoint) primeRecentIDs(ctx context.Context, topic string, n int, seen
 	if len(want) == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.hub.Addr()), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))
+	consumer, err := kgo.NewClient(kgo.SeedBrokers(e.hub.Addr()), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
+	defer consumer.Close()
 	for len(want) > 0 {
-		fs := cl.PollFetches(ctx)
+		fs := consumer.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -124,6 +124,14 @@ func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 // the application properties (minus names that clash with a system
 // property, which the system property wins), then the system properties.
 func Headers(id Identity, app []Property, sys map[string]string, enqueued time.Time) []Property {
+	out := make([]Property, 0, len(app)+len(SystemProperties))
+	eachHeader(id, app, sys, enqueued, func(name, value string) { out = append(out, Property{name, value}) })
+	return out
+}
+
+// eachHeader calls add with each of Headers, in order, without building
+// the list: the endpoint builds its records' headers directly.
+func eachHeader(id Identity, app []Property, sys map[string]string, enqueued time.Time, add func(name, value string)) {
 	// No map of all properties: this runs for every device message, and
 	// the fixed ones are looked up by name instead.
 	enq := FormatTime(enqueued)
@@ -153,16 +161,14 @@ func Headers(id Identity, app []Property, sys map[string]string, enqueued time.T
 		v, ok := sys[name]
 		return v, ok
 	}
-	out := make([]Property, 0, len(app)+len(SystemProperties))
 	for _, p := range app {
 		if _, clash := value(p.Name); !clash {
-			out = append(out, p)
+			add(p.Name, p.Value)
 		}
 	}
 	for _, n := range SystemProperties {
 		if v, ok := value(n); ok && v != "" {
-			out = append(out, Property{n, v})
+			add(n, v)
 		}
 	}
-	return out
 }

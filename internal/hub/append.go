@@ -1,0 +1,427 @@
+package hub
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Record is one event appended from inside odx.
+type Record struct {
+	// Key picks the partition (Kafka's murmur2 of the key, as Kafka
+	// clients pick it), so records of one key stay in order.
+	Key       string
+	Value     []byte
+	Headers   []Header
+	Timestamp time.Time
+}
+
+// Header is a record header. Values are strings: odx's own producers
+// (the embedded IoT hub) write text properties.
+type Header struct{ Key, Value string }
+
+// Appender appends records to the hub's event hubs from inside odx,
+// without a Kafka client: the records that arrive while one write is in
+// progress go together in the next one (one Produce request, one record
+// batch per partition), over an in-memory connection to the hub. A record
+// is reported stored only once the hub has written it to its log, as
+// with acks=all.
+//
+// It is made for many small records from many goroutines (devices): per
+// record it costs an encoding and a callback, where a Kafka client adds
+// promises, per-record buffering, idempotence bookkeeping and a loopback
+// round trip per request.
+type Appender struct {
+	h       *Hub
+	timeout time.Duration
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+
+	mu      sync.Mutex
+	pending []pendingRecord
+	closed  bool
+
+	// Owned by the writer goroutine.
+	conn       net.Conn
+	partitions map[string]int32 // topic → partition count
+	corr       int32
+	formatter  *kmsg.RequestFormatter
+	buf        []byte
+	rr         int32 // partition of the next record without a key
+}
+
+type pendingRecord struct {
+	topic string
+	rec   Record
+	done  func(error)
+}
+
+// ErrAppenderClosed fails records appended to (or pending in) a closed
+// Appender.
+var ErrAppenderClosed = errors.New("embedded event hub: the appender is closed (odx is stopping)")
+
+// NewAppender starts an appender. A write the hub has not answered within
+// timeout (30s when 0) fails its records, and the next write reconnects;
+// a record thus hears within two timeouts at worst (it may wait for the
+// write before its own). Close the appender when done.
+func (h *Hub) NewAppender(timeout time.Duration) *Appender {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	a := &Appender{h: h, timeout: timeout, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		partitions: map[string]int32{}, formatter: kmsg.NewRequestFormatter(kmsg.FormatterClientID("odx-appender"))}
+	go a.run()
+	return a
+}
+
+// Append queues rec for topic (created, with the hub's default partition
+// count, if it does not exist) and calls done once it is stored, or with
+// the reason it is not. done runs on the appender's goroutine and must not
+// block; records are reported in the order they were appended.
+func (a *Appender) Append(topic string, rec Record, done func(error)) {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		done(ErrAppenderClosed)
+		return
+	}
+	a.pending = append(a.pending, pendingRecord{topic, rec, done})
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close fails what is still pending and stops the appender.
+func (a *Appender) Close() {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		<-a.done
+		return
+	}
+	a.closed = true
+	a.mu.Unlock()
+	close(a.stop)
+	<-a.done
+}
+
+func (a *Appender) run() {
+	defer close(a.done)
+	// Callbacks run on their own goroutine (in write order), so that the
+	// next write starts while devices are being acknowledged: a callback
+	// typically writes to a network connection.
+	completed := make(chan completion, 2)
+	callbacksDone := make(chan struct{})
+	go func() {
+		defer close(callbacksDone)
+		for c := range completed {
+			for i, p := range c.recs {
+				p.done(c.errs[i])
+			}
+		}
+	}()
+	defer func() {
+		close(completed)
+		<-callbacksDone
+	}()
+	for {
+		select {
+		case <-a.wake:
+		case <-a.stop:
+			a.mu.Lock()
+			batch := a.pending
+			a.pending = nil
+			a.mu.Unlock()
+			errs := make([]error, len(batch))
+			for i := range errs {
+				errs[i] = ErrAppenderClosed
+			}
+			completed <- completion{batch, errs}
+			if a.conn != nil {
+				a.conn.Close()
+			}
+			return
+		}
+		a.mu.Lock()
+		batch := a.pending
+		a.pending = make([]pendingRecord, 0, cap(batch))
+		a.mu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		completed <- completion{batch, a.write(batch)}
+	}
+}
+
+// completion is a write's records and their outcomes.
+type completion struct {
+	recs []pendingRecord
+	errs []error
+}
+
+// partitionBatch is the records of one partition in one write.
+type partitionBatch struct {
+	topic     string
+	partition int32
+	records   []int // indexes into the write's records
+}
+
+// write stores records with one Produce request and returns each record's
+// error (nil: stored).
+func (a *Appender) write(recs []pendingRecord) []error {
+	errs := make([]error, len(recs))
+	failAll := func(err error) []error {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	var batches []*partitionBatch
+	index := map[string]map[int32]*partitionBatch{}
+	for i, p := range recs {
+		n, err := a.partitionCount(p.topic)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		part := a.partitionFor(p.rec.Key, n)
+		byPart := index[p.topic]
+		if byPart == nil {
+			byPart = map[int32]*partitionBatch{}
+			index[p.topic] = byPart
+		}
+		pb := byPart[part]
+		if pb == nil {
+			pb = &partitionBatch{topic: p.topic, partition: part}
+			byPart[part] = pb
+			batches = append(batches, pb)
+		}
+		pb.records = append(pb.records, i)
+	}
+	if len(batches) == 0 {
+		return errs
+	}
+
+	req := kmsg.NewPtrProduceRequest()
+	req.Version = 8 // not yet flexible: a plain response header
+	req.Acks = -1
+	req.TimeoutMillis = int32(a.timeout / time.Millisecond)
+	topics := map[string]int{}
+	for _, pb := range batches {
+		ti, ok := topics[pb.topic]
+		if !ok {
+			ti = len(req.Topics)
+			topics[pb.topic] = ti
+			t := kmsg.NewProduceRequestTopic()
+			t.Topic = pb.topic
+			req.Topics = append(req.Topics, t)
+		}
+		p := kmsg.NewProduceRequestTopicPartition()
+		p.Partition = pb.partition
+		p.Records = encodeBatch(recs, pb.records)
+		req.Topics[ti].Partitions = append(req.Topics[ti].Partitions, p)
+	}
+
+	resp, err := a.roundTrip(req)
+	if err != nil {
+		if a.conn != nil {
+			a.conn.Close()
+			a.conn = nil
+		}
+		return failAll(fmt.Errorf("embedded event hub: %w", err))
+	}
+	answered := map[*partitionBatch]bool{}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			pb := index[t.Topic][p.Partition]
+			if pb == nil {
+				continue
+			}
+			answered[pb] = true
+			if p.ErrorCode == 0 {
+				continue
+			}
+			err := kerr.ErrorForCode(p.ErrorCode)
+			if errors.Is(err, kerr.UnknownTopicOrPartition) {
+				delete(a.partitions, t.Topic) // deleted meanwhile: look it up (and create it) anew next time
+			}
+			for _, i := range pb.records {
+				errs[i] = fmt.Errorf("embedded event hub did not store the record in %s/%d: %w", pb.topic, pb.partition, err)
+			}
+		}
+	}
+	for _, pb := range batches {
+		if !answered[pb] {
+			for _, i := range pb.records {
+				errs[i] = fmt.Errorf("embedded event hub did not answer for %s/%d", pb.topic, pb.partition)
+			}
+		}
+	}
+	return errs
+}
+
+// partitionCount is a topic's partition count, creating the topic if it
+// does not exist.
+func (a *Appender) partitionCount(topic string) (int32, error) {
+	if n, ok := a.partitions[topic]; ok {
+		return n, nil
+	}
+	if err := a.h.CreateTopic(topic); err != nil {
+		return 0, fmt.Errorf("embedded event hub: cannot create event hub %s: %w", topic, err)
+	}
+	n := int32(len(a.h.cluster.PartitionInfos(topic)))
+	if n == 0 {
+		return 0, fmt.Errorf("embedded event hub: event hub %s has no partitions", topic)
+	}
+	a.partitions[topic] = n
+	return n, nil
+}
+
+// partitionFor is Kafka's default partitioner: murmur2 of the key, or
+// round robin for records without a key.
+func (a *Appender) partitionFor(key string, n int32) int32 {
+	if key == "" {
+		a.rr = (a.rr + 1) % n
+		return a.rr
+	}
+	return int32(murmur2(key)&0x7fffffff) % n
+}
+
+// roundTrip sends one request on the appender's connection to the hub
+// (dialled in memory on first use) and reads its response.
+func (a *Appender) roundTrip(req *kmsg.ProduceRequest) (*kmsg.ProduceResponse, error) {
+	if a.conn == nil {
+		c, err := a.h.dialInProcess()
+		if err != nil {
+			return nil, err
+		}
+		a.conn = c
+	}
+	a.corr++
+	a.buf = a.formatter.AppendRequest(a.buf[:0], req, a.corr)
+	_ = a.conn.SetDeadline(time.Now().Add(a.timeout))
+	if _, err := a.conn.Write(a.buf); err != nil {
+		return nil, fmt.Errorf("writing to the hub: %w", err)
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(a.conn, size[:]); err != nil {
+		return nil, fmt.Errorf("reading the hub's answer: %w", err)
+	}
+	body := make([]byte, binary.BigEndian.Uint32(size[:]))
+	if _, err := io.ReadFull(a.conn, body); err != nil {
+		return nil, fmt.Errorf("reading the hub's answer: %w", err)
+	}
+	if len(body) < 4 || int32(binary.BigEndian.Uint32(body)) != a.corr {
+		return nil, errors.New("the hub's answer does not match the request")
+	}
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	if err := resp.ReadFrom(body[4:]); err != nil {
+		return nil, fmt.Errorf("reading the hub's answer: %w", err)
+	}
+	return resp, nil
+}
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// encodeBatch encodes records (by index) as one uncompressed v2 record
+// batch, without a producer id.
+func encodeBatch(recs []pendingRecord, idx []int) []byte {
+	first, last := recs[idx[0]].rec.Timestamp.UnixMilli(), int64(0)
+	for _, i := range idx {
+		ts := recs[i].rec.Timestamp.UnixMilli()
+		first, last = min(first, ts), max(last, ts)
+	}
+	size := 61
+	for _, i := range idx {
+		r := &recs[i].rec
+		size += 32 + len(r.Key) + len(r.Value)
+		for _, h := range r.Headers {
+			size += 10 + len(h.Key) + len(h.Value)
+		}
+	}
+	b := kmsg.RecordBatch{FirstOffset: 0, PartitionLeaderEpoch: -1, Magic: 2, LastOffsetDelta: int32(len(idx) - 1),
+		FirstTimestamp: first, MaxTimestamp: last, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(len(idx))}
+	out := b.AppendTo(make([]byte, 0, size))
+	var body []byte
+	for n, i := range idx {
+		body = encodeRecord(body[:0], &recs[i].rec, int32(n), recs[i].rec.Timestamp.UnixMilli()-first)
+		out = kbin.AppendVarint(out, int32(len(body)))
+		out = append(out, body...)
+	}
+	// Length counts what follows it (offset 12); the CRC (offset 17)
+	// covers what follows it (offset 21).
+	binary.BigEndian.PutUint32(out[8:], uint32(len(out)-12))
+	binary.BigEndian.PutUint32(out[17:], crc32.Checksum(out[21:], crc32c))
+	return out
+}
+
+// encodeRecord appends a record's body (everything after its length).
+func encodeRecord(dst []byte, r *Record, offsetDelta int32, timestampDelta int64) []byte {
+	dst = append(dst, 0) // attributes
+	dst = kbin.AppendVarlong(dst, timestampDelta)
+	dst = kbin.AppendVarint(dst, offsetDelta)
+	if r.Key == "" {
+		dst = kbin.AppendVarint(dst, -1)
+	} else {
+		dst = kbin.AppendVarintString(dst, r.Key)
+	}
+	if r.Value == nil {
+		dst = kbin.AppendVarint(dst, -1)
+	} else {
+		dst = kbin.AppendVarintBytes(dst, r.Value)
+	}
+	dst = kbin.AppendVarint(dst, int32(len(r.Headers)))
+	for _, h := range r.Headers {
+		dst = kbin.AppendVarintString(dst, h.Key)
+		dst = kbin.AppendVarintString(dst, h.Value)
+	}
+	return dst
+}
+
+// murmur2 is the 32-bit MurmurHash2 with Kafka's seed, which Kafka's
+// default partitioner (and franz-go's) applies to record keys.
+func murmur2(key string) uint32 {
+	const (
+		seed = 0x9747b28c
+		m    = 0x5bd1e995
+		r    = 24
+	)
+	n := len(key)
+	h := uint32(seed) ^ uint32(n)
+	i := 0
+	for ; n-i >= 4; i += 4 {
+		k := uint32(key[i]) | uint32(key[i+1])<<8 | uint32(key[i+2])<<16 | uint32(key[i+3])<<24
+		k *= m
+		k ^= k >> r
+		k *= m
+		h *= m
+		h ^= k
+	}
+	switch n - i {
+	case 3:
+		h ^= uint32(key[i+2]) << 16
+		fallthrough
+	case 2:
+		h ^= uint32(key[i+1]) << 8
+		fallthrough
+	case 1:
+		h ^= uint32(key[i])
+		h *= m
+	}
+	h ^= h >> 13
+	h *= m
+	h ^= h >> 15
+	return h
+}
