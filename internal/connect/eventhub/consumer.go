@@ -38,6 +38,8 @@ type consumer struct {
 	fatal   error
 	client  *kgo.Client // set after NewClient; group callbacks use late
 	late    *LateClient
+
+	sources sourceNames // the poll loop's alone
 }
 
 // Run consumes the connection's event hub until ctx ends.
@@ -225,14 +227,15 @@ func (cs *consumer) loop(ctx context.Context, pollWait time.Duration) error {
 				cs.rt.Stats.Healthy()
 			}
 			var err error
+			names := cs.sources.name(fetches, cs.hub, cs.namespace+"/"+cs.hub)
 			cs.mu.Lock()
 			fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-				if p.Topic != cs.hub || p.Partition < 0 || p.Err != nil {
-					return // an injected client error, not partition data
+				if !isHubData(p, cs.hub) {
+					return
 				}
 				cs.rt.Stats.Watermark(p.Partition, p.HighWatermark)
 				for _, r := range p.Records {
-					if cs.take(ctx, r) && err == nil {
+					if cs.take(ctx, r, names.next()) && err == nil {
 						// A table reached its item or size limit: commit now
 						// (in the background) rather than after the whole poll.
 						err = cs.batcher.Submit(ctx)
@@ -273,9 +276,9 @@ func fetchError(f kgo.Fetches) error {
 	return nil
 }
 
-// take routes one record into the batcher and reports whether its table's
-// batch is full. Called with mu held.
-func (cs *consumer) take(ctx context.Context, r *kgo.Record) bool {
+// take routes one record, named source, into the batcher and reports
+// whether its table's batch is full. Called with mu held.
+func (cs *consumer) take(ctx context.Context, r *kgo.Record, source string) bool {
 	if !cs.batcher.Accept(r.Partition, r.Offset) {
 		return false
 	}
@@ -293,7 +296,6 @@ func (cs *consumer) take(ctx context.Context, r *kgo.Record) bool {
 			ev.Properties[h.Key] = headerValue(h.Value)
 		}
 	}
-	source := cs.namespace + "/" + cs.hub + "/partition " + strconv.Itoa(int(r.Partition)) + "/offset " + strconv.FormatInt(r.Offset, 10)
 	route, err := cs.router.Route(ev.Properties)
 	var withProps bool
 	if err == nil {
