@@ -24,8 +24,20 @@ type Identity struct {
 // AuthMethod is the iothub-connection-auth-method value, a JSON object as
 // IoT Hub writes it.
 func (id Identity) AuthMethod() string {
+	// The two scopes odx issues are constants: no string built per message.
+	switch id.Scope {
+	case "device":
+		return authMethodDevice
+	case "hub":
+		return authMethodHub
+	}
 	return `{"scope":"` + id.Scope + `","type":"sas","issuer":"iothub","acceptingIpFilterRule":null}`
 }
+
+const (
+	authMethodDevice = `{"scope":"device","type":"sas","issuer":"iothub","acceptingIpFilterRule":null}`
+	authMethodHub    = `{"scope":"hub","type":"sas","issuer":"iothub","acceptingIpFilterRule":null}`
+)
 
 // ParseClientID splits an MQTT client id: "{device}" or "{device}/{module}".
 func ParseClientID(clientID string) (device, module string, err error) {

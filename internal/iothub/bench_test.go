@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,13 +27,15 @@ type loadResult struct {
 	elapsed  time.Duration
 	p50, p99 time.Duration
 	cpu      time.Duration // this process's CPU while publishing (devices, and odx's endpoint if it is the target)
+	allocs   uint64        // this process's heap allocations while publishing
 }
 
 func (r loadResult) rate() float64 { return float64(r.messages) / r.elapsed.Seconds() }
 
 func (r loadResult) String() string {
-	return fmt.Sprintf("%d msgs in %v = %.0f msg/s, publish→PUBACK p50 %v p99 %v, CPU in this process %.1fµs/msg", r.messages, r.elapsed.Round(time.Millisecond),
-		r.rate(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), float64(r.cpu.Nanoseconds())/1e3/float64(max(r.messages, 1)))
+	return fmt.Sprintf("%d msgs in %v = %.0f msg/s, publish→PUBACK p50 %v p99 %v, CPU in this process %.1fµs/msg, %.1f allocations/msg", r.messages, r.elapsed.Round(time.Millisecond),
+		r.rate(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), float64(r.cpu.Nanoseconds())/1e3/float64(max(r.messages, 1)),
+		float64(r.allocs)/float64(max(r.messages, 1)))
 }
 
 // runDeviceLoad connects devices paho clients (MQTT 3.1.1, TLS) and has
@@ -58,6 +61,9 @@ func runDeviceLoad(t *testing.T, addr string, cfg *tls.Config, devices, perDevic
 	}
 	lat := make([][]time.Duration, devices)
 	var wg sync.WaitGroup
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	mallocs0 := ms.Mallocs
 	cpu0 := cpuUsed()
 	start := time.Now()
 	for i, c := range clients {
@@ -92,6 +98,8 @@ func runDeviceLoad(t *testing.T, addr string, cfg *tls.Config, devices, perDevic
 	wg.Wait()
 	all := slices.Concat(lat...)
 	r := loadResult{messages: len(all), elapsed: time.Since(start), cpu: cpuUsed() - cpu0}
+	runtime.ReadMemStats(&ms)
+	r.allocs = ms.Mallocs - mallocs0
 	slices.Sort(all)
 	if len(all) > 0 {
 		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]

@@ -358,6 +358,9 @@ func (b *Bridge) onPublish(pr paho.PublishReceived) (bool, error) {
 			app = append(app, Property{up.Key, up.Value})
 		}
 		if _, ok := sys[PropContentType]; !ok && p.ContentType != "" {
+			if sys == nil {
+				sys = map[string]string{}
+			}
 			sys[PropContentType] = p.ContentType
 		}
 	}

@@ -64,27 +64,21 @@ func newEndpoint(h EventHub, timeout time.Duration, log *slog.Logger) (*endpoint
 	return e, nil
 }
 
-// store writes one message and calls done once the event hub has it, or
-// with the error that kept it from being stored (at the latest when ctx
-// ends, or after the endpoint's timeout). For one device, done is called
-// in the order of store calls: records of a device share a partition,
-// which both the appender and franz-go complete in order.
-func (e *endpoint) store(ctx context.Context, id Identity, app []Property, sys map[string]string, body []byte, done func(error)) {
-	e.storeTo(ctx, BuiltInEventHub(id.Hub), id, app, sys, body, done)
-}
-
-// storeTo is store into a given event hub.
+// storeTo writes one message to an event hub and calls done once the
+// event hub has it, or with the error that kept it from being stored (at
+// the latest when ctx ends, or after the endpoint's timeout). For one
+// device, done is called in the order of storeTo calls: records of a
+// device share a partition, which both the appender and franz-go complete
+// in order.
 func (e *endpoint) storeTo(ctx context.Context, topic string, id Identity, app []Property, sys map[string]string, body []byte, done func(error)) {
 	now := time.Now().UTC()
 	if e.appender != nil {
 		// The appender fails a write the hub does not answer within the
 		// timeout, and everything pending when the server closes it: no
 		// timer or context registration per message.
-		rec := hub.Record{Key: id.Device, Value: body, Timestamp: now, Headers: make([]hub.Header, 0, len(app)+len(SystemProperties))}
-		eachHeader(id, app, sys, now, func(name, value string) {
-			rec.Headers = append(rec.Headers, hub.Header{Key: name, Value: value})
-		})
-		e.appender.Append(topic, rec, done)
+		headers := appendHeaders(make([]hub.Header, 0, len(app)+len(SystemProperties)), id, app, sys, now,
+			func(name, value string) hub.Header { return hub.Header{Key: name, Value: value} })
+		e.appender.Append(topic, hub.Record{Key: id.Device, Value: body, Timestamp: now, Headers: headers}, done)
 		return
 	}
 	if err := e.ensure(topic); err != nil {

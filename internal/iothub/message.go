@@ -80,40 +80,54 @@ func ParseTelemetryTopic(topic string) (device, module, bag string, ok bool) {
 
 // ParsePropertyBag reads a URL-encoded property bag (k1=v1&k2=v2): the
 // application properties in order, and the system properties its $. keys
-// set. An iothub-creation-time-utc application property is the creation
-// time system property, as IoT Hub treats it.
+// set (nil when it sets none: most device messages carry none, and this
+// runs for every one). An iothub-creation-time-utc application property is
+// the creation time system property, as IoT Hub treats it.
 func ParsePropertyBag(bag string) (app []Property, sys map[string]string, err error) {
-	sys = map[string]string{}
-	if bag == "" {
-		return nil, sys, nil
+	setSys := func(name, value string) {
+		if sys == nil {
+			sys = map[string]string{}
+		}
+		sys[name] = value
 	}
-	for _, kv := range strings.Split(bag, "&") {
+	for rest := bag; rest != ""; {
+		var kv string
+		kv, rest, _ = strings.Cut(rest, "&")
 		if kv == "" {
 			continue
 		}
 		rk, rv, _ := strings.Cut(kv, "=")
-		k, err := url.QueryUnescape(rk)
+		k, err := unescape(rk)
 		if err != nil {
 			return nil, nil, fmt.Errorf("property bag key %q is not URL-encoded: %w", rk, err)
 		}
-		v, err := url.QueryUnescape(rv)
+		v, err := unescape(rv)
 		if err != nil {
 			return nil, nil, fmt.Errorf("property bag value %q of %q is not URL-encoded: %w", rv, k, err)
 		}
 		if name, ok := bagSystemKeys[k]; ok {
-			sys[name] = v
+			setSys(name, v)
 			continue
 		}
 		if strings.HasPrefix(k, "$.") || k == "" {
 			continue
 		}
 		if k == PropCreationTimeUTC {
-			sys[PropCreationTimeUTC] = v
+			setSys(PropCreationTimeUTC, v)
 			continue
 		}
 		app = append(app, Property{k, v})
 	}
 	return app, sys, nil
+}
+
+// unescape is url.QueryUnescape, without its copy when there is nothing
+// to unescape (the usual case).
+func unescape(s string) (string, error) {
+	if !strings.ContainsAny(s, "%+") {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
 }
 
 // FormatTime writes a time as IoT Hub's endpoint does: UTC, RFC 3339
@@ -124,14 +138,13 @@ func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 // the application properties (minus names that clash with a system
 // property, which the system property wins), then the system properties.
 func Headers(id Identity, app []Property, sys map[string]string, enqueued time.Time) []Property {
-	out := make([]Property, 0, len(app)+len(SystemProperties))
-	eachHeader(id, app, sys, enqueued, func(name, value string) { out = append(out, Property{name, value}) })
-	return out
+	return appendHeaders(make([]Property, 0, len(app)+len(SystemProperties)), id, app, sys, enqueued,
+		func(name, value string) Property { return Property{name, value} })
 }
 
-// eachHeader calls add with each of Headers, in order, without building
-// the list: the endpoint builds its records' headers directly.
-func eachHeader(id Identity, app []Property, sys map[string]string, enqueued time.Time, add func(name, value string)) {
+// appendHeaders appends Headers to dst, each made by mk: the endpoint
+// builds its records' headers directly, without an intermediate list.
+func appendHeaders[H any](dst []H, id Identity, app []Property, sys map[string]string, enqueued time.Time, mk func(name, value string) H) []H {
 	// No map of all properties: this runs for every device message, and
 	// the fixed ones are looked up by name instead.
 	enq := FormatTime(enqueued)
@@ -163,12 +176,13 @@ func eachHeader(id Identity, app []Property, sys map[string]string, enqueued tim
 	}
 	for _, p := range app {
 		if _, clash := value(p.Name); !clash {
-			add(p.Name, p.Value)
+			dst = append(dst, mk(p.Name, p.Value))
 		}
 	}
 	for _, n := range SystemProperties {
 		if v, ok := value(n); ok && v != "" {
-			add(n, v)
+			dst = append(dst, mk(n, v))
 		}
 	}
+	return dst
 }

@@ -25,6 +25,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // MaxMessageSize is IoT Hub's device-to-cloud message size limit.
@@ -62,7 +63,7 @@ type Server struct {
 	addr     string
 	endpoint *endpoint
 	metrics  *metrics
-	sessions sync.Map // *mqtt.Client → *Identity
+	sessions sync.Map // *mqtt.Client → *session
 	// ctx ends when Close starts, so that no device waits on a store.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -159,6 +160,15 @@ func (h *deviceHook) Provides(b byte) bool {
 	return false
 }
 
+// session is what the hook keeps per connected device: its identity and
+// what every one of its messages needs, resolved once at connect.
+type session struct {
+	id     Identity
+	topic  string // the hub's built-in event hub
+	stored prometheus.Counter
+	bytes  prometheus.Counter
+}
+
 // OnConnectAuthenticate checks the client id, username and SAS token.
 func (h *deviceHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	id, err := h.s.o.Keys.Authenticate(cl.ID, string(pk.Connect.Username), string(pk.Connect.Password), time.Now())
@@ -167,7 +177,8 @@ func (h *deviceHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) b
 		h.s.metrics.refused.Inc()
 		return false
 	}
-	h.s.sessions.Store(cl, &id)
+	h.s.sessions.Store(cl, &session{id: id, topic: BuiltInEventHub(id.Hub),
+		stored: h.s.metrics.stored.WithLabelValues(id.Hub), bytes: h.s.metrics.bytes.WithLabelValues(id.Hub)})
 	h.s.metrics.connected.WithLabelValues(id.Hub).Inc()
 	h.s.log.Debug("IoT device connected", "hub", id.Hub, "device", id.Device, "module", id.Module, "scope", id.Scope)
 	return true
@@ -175,7 +186,7 @@ func (h *deviceHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) b
 
 func (h *deviceHook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
 	if v, ok := h.s.sessions.LoadAndDelete(cl); ok {
-		h.s.metrics.connected.WithLabelValues(v.(*Identity).Hub).Dec()
+		h.s.metrics.connected.WithLabelValues(v.(*session).id.Hub).Dec()
 	}
 }
 
@@ -191,7 +202,7 @@ func (h *deviceHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool 
 	if !ok {
 		return false
 	}
-	id := v.(*Identity)
+	id := &v.(*session).id
 	if write {
 		d, m, _, ok := ParseTelemetryTopic(topic)
 		return ok && d == id.Device && m == id.Module
@@ -203,6 +214,10 @@ func (h *deviceHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool 
 	return topic == prefix+"messages/devicebound/#"
 }
 
+// errReject is mochi's "the hook took care of it", boxed once rather than
+// for every rejected packet.
+var errReject error = packets.ErrRejectPacket
+
 // OnPublish hands the message to the hub's built-in endpoint. A QoS 1
 // message is acknowledged (PUBACK, written here rather than by mochi) only
 // once the event hub has stored it; messages of one device are stored and
@@ -213,36 +228,27 @@ func (h *deviceHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool 
 func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	v, ok := h.s.sessions.Load(cl)
 	if !ok {
-		return pk, packets.ErrRejectPacket
+		return pk, errReject
 	}
-	// The closures below outlive this call: they capture the fields they
-	// need, not pk (a large struct that would be copied to the heap for
+	// The callback below outlives this call: it captures the fields it
+	// needs, not pk (a large struct that would be copied to the heap for
 	// every message).
-	id := v.(*Identity)
-	qos, packetID, size := pk.FixedHeader.Qos, pk.PacketID, len(pk.Payload)
-	fail := func(code packets.Code, why string) {
-		h.s.metrics.failed.WithLabelValues(id.Hub).Inc()
-		h.s.log.Warn("IoT device message not stored", "hub", id.Hub, "device", id.Device, "reason", why)
-		if cl.Properties.ProtocolVersion == 5 && qos > 0 {
-			_ = cl.WritePacket(puback(packetID, code, why))
-			return
-		}
-		cl.Stop(errors.New(why))
-	}
+	ss := v.(*session)
+	m := message{h: h, cl: cl, ss: ss, qos: pk.FixedHeader.Qos, packetID: pk.PacketID, size: len(pk.Payload)}
 	if pk.FixedHeader.Qos > 1 {
 		// IoT Hub closes the connection of a device that publishes at QoS 2.
 		cl.Stop(errors.New("IoT Hub does not support QoS 2"))
-		return pk, packets.ErrRejectPacket
+		return pk, errReject
 	}
 	if len(pk.Payload) > MaxMessageSize {
-		fail(packets.ErrPacketTooLarge, fmt.Sprintf("message of %d bytes exceeds IoT Hub's %d-byte limit", len(pk.Payload), MaxMessageSize))
-		return pk, packets.ErrRejectPacket
+		m.fail(packets.ErrPacketTooLarge, fmt.Sprintf("message of %d bytes exceeds IoT Hub's %d-byte limit", len(pk.Payload), MaxMessageSize))
+		return pk, errReject
 	}
 	_, _, bag, _ := ParseTelemetryTopic(pk.TopicName)
 	app, sys, err := ParsePropertyBag(bag)
 	if err != nil {
-		fail(packets.ErrPayloadFormatInvalid, err.Error())
-		return pk, packets.ErrRejectPacket
+		m.fail(packets.ErrPayloadFormatInvalid, err.Error())
+		return pk, errReject
 	}
 	if pk.FixedHeader.Retain {
 		// IoT Hub does not retain; it marks the message instead.
@@ -252,24 +258,56 @@ func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 		app = append(app, Property{up.Key, up.Val})
 	}
 	if _, ok := sys[PropContentType]; !ok && pk.Properties.ContentType != "" {
+		if sys == nil {
+			sys = map[string]string{}
+		}
 		sys[PropContentType] = pk.Properties.ContentType
 	}
 	// The endpoint fails the store after StoreTimeout, and at once when the server stops.
-	h.s.endpoint.store(h.s.ctx, *id, app, sys, pk.Payload, func(err error) {
-		switch {
-		case err != nil:
-			fail(packets.ErrUnspecifiedError, "the message could not be stored: "+err.Error())
-		default:
-			h.s.metrics.stored.WithLabelValues(id.Hub).Inc()
-			h.s.metrics.bytes.WithLabelValues(id.Hub).Add(float64(size))
-			if qos == 1 {
-				_ = cl.WritePacket(puback(packetID, packets.CodeSuccess, ""))
-			}
-		}
-	})
-	// mochi must neither acknowledge (done above, once stored), retain nor
-	// fan the message out (nothing subscribes to telemetry).
-	return pk, packets.ErrRejectPacket
+	h.s.endpoint.storeTo(h.s.ctx, ss.topic, ss.id, app, sys, pk.Payload, m.stored)
+	// mochi must neither acknowledge (m.stored does, once stored), retain
+	// nor fan the message out (nothing subscribes to telemetry). The
+	// packet goes back marked Ignore at QoS 0, which mochi passes over
+	// quietly: rejecting it instead costs a debug-log record holding a
+	// copy of the packet, built for every message even with debug off.
+	pk.FixedHeader.Qos, pk.FixedHeader.Retain, pk.Ignore = 0, false, true
+	return pk, nil
+}
+
+// message is one device message waiting for the event hub.
+type message struct {
+	h        *deviceHook
+	cl       *mqtt.Client
+	ss       *session
+	qos      byte
+	packetID uint16
+	size     int
+}
+
+// stored acknowledges the message once the event hub has it, or fails it.
+func (m message) stored(err error) {
+	if err != nil {
+		m.fail(packets.ErrUnspecifiedError, "the message could not be stored: "+err.Error())
+		return
+	}
+	m.ss.stored.Inc()
+	m.ss.bytes.Add(float64(m.size))
+	if m.qos == 1 {
+		_ = m.cl.WritePacket(puback(m.packetID, packets.CodeSuccess, ""))
+	}
+}
+
+// fail tells the device its message was not stored: a failure PUBACK for
+// MQTT 5, a disconnect for MQTT 3.1.1 (which has no negative PUBACK).
+func (m message) fail(code packets.Code, why string) {
+	id := &m.ss.id
+	m.h.s.metrics.failed.WithLabelValues(id.Hub).Inc()
+	m.h.s.log.Warn("IoT device message not stored", "hub", id.Hub, "device", id.Device, "reason", why)
+	if m.cl.Properties.ProtocolVersion == 5 && m.qos > 0 {
+		_ = m.cl.WritePacket(puback(m.packetID, code, why))
+		return
+	}
+	m.cl.Stop(errors.New(why))
 }
 
 func puback(id uint16, code packets.Code, reason string) packets.Packet {
