@@ -127,3 +127,37 @@ func TestPickedRepeatedValuesReportEachRecord(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPickedDynamicText: for any line, a dynamic column bound from picked
+// text holds what binding the whole record gives (writeJSON of the value).
+//
+//	go test ./internal/ingest/mapping -run '^$' -fuzz PickedDynamicText -fuzztime 30s
+func FuzzPickedDynamicText(f *testing.F) {
+	for _, line := range strings.Split(pickInput, "\n") {
+		f.Add(line)
+	}
+	cols := []schema.Column{{Name: "dyn", Type: types.Dynamic}, {Name: "s", Type: types.String}}
+	m := Identity(JSON, cols)
+	f.Fuzz(func(t *testing.T, line string) {
+		bind := func(pick bool) ([][]any, []format.RecordError) {
+			b, err := Bind(m, cols, Options{Source: "in"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := format.Options{Source: "in"}
+			if pick {
+				opts.Picks = b.Picks()
+			}
+			recs, derrs, err := format.ReadAll(format.JSON, strings.NewReader(line), opts)
+			if err != nil {
+				t.Skip() // not a line the json format reads
+			}
+			return b.Rows(&format.Batch{Records: recs, Errors: derrs})
+		}
+		wantRows, wantErrs := bind(false)
+		gotRows, gotErrs := bind(true)
+		if !reflect.DeepEqual(gotRows, wantRows) || !reflect.DeepEqual(gotErrs, wantErrs) {
+			t.Errorf("line %q: picked %q %v, whole %q %v", line, gotRows, gotErrs, wantRows, wantErrs)
+		}
+	})
+}
