@@ -375,7 +375,13 @@ func (b *Bridge) onPublish(pr paho.PublishReceived) (bool, error) {
 		}
 	}
 	id := Identity{Hub: b.o.Hub, Device: device, Module: module, GenerationID: GenerationID(b.o.Hub, device)}
-	ctx, cancel := context.WithTimeout(b.ctx, b.o.StoreTimeout)
+	// The appender (odx's own event hub) bounds every store itself and
+	// fails what is pending when the bridge closes; a Kafka producer needs
+	// a deadline per message.
+	ctx, cancel := b.ctx, context.CancelFunc(func() {})
+	if b.ep.appender == nil {
+		ctx, cancel = context.WithTimeout(b.ctx, b.o.StoreTimeout)
+	}
 	b.ep.storeTo(ctx, b.o.Topic, id, app, sys, pk.Payload, func(err error) {
 		cancel()
 		if err != nil {

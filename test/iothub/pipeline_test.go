@@ -89,6 +89,7 @@ func startNode(t testing.TB, dir, kafkaAddr, mqttAddr string, bound map[string]i
 		Keys:          n.keys,
 		Hubs:          bound,
 		Embedded:      &eventhub.Endpoint{Brokers: []string{n.eventHub.Addr()}, Partitions: hub.DefaultPartitions, StaticMembership: true},
+		EmbeddedHub:   n.eventHub,
 		NodeID:        "node-of-" + dir,
 		ClientOptions: []kgo.Opt{kgo.HeartbeatInterval(100 * time.Millisecond)},
 	})

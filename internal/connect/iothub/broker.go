@@ -40,9 +40,12 @@ func (c *Connector) acquireBridge(ctx context.Context, rt connect.Runtime, hub s
 	}
 	ref, ok := c.bridges.m[key]
 	if !ok {
+		var eh iot.EventHub = kafkaTopics{addr: c.o.Embedded.Brokers[0], partitions: c.o.Embedded.Partitions}
+		if c.o.EmbeddedHub != nil {
+			eh = c.o.EmbeddedHub
+		}
 		br, err := iot.StartBridge(ctx, iot.BridgeOptions{
-			Hub: hub, Group: rt.Spec.ConsumerGroup, Broker: b, NodeID: c.o.NodeID, Logger: rt.Logger,
-			EventHub: kafkaTopics{addr: c.o.Embedded.Brokers[0], partitions: c.o.Embedded.Partitions},
+			Hub: hub, Group: rt.Spec.ConsumerGroup, Broker: b, NodeID: c.o.NodeID, Logger: rt.Logger, EventHub: eh,
 		})
 		if err != nil {
 			return nil, nil, err

@@ -68,6 +68,10 @@ type Options struct {
 	// Embedded is odx's embedded event hub, which carries the embedded IoT
 	// hubs' built-in endpoints (iot.BuiltInEventHub).
 	Embedded *eventhub.Endpoint
+	// EmbeddedHub, when set, is that embedded event hub itself (*hub.Hub):
+	// bridges from MQTT brokers then hand it their messages in process
+	// (hub.Appender) rather than producing them to Embedded over Kafka.
+	EmbeddedHub iot.EventHub
 	// Hubs binds IoT hubs (by name, case-insensitive) to real endpoints.
 	Hubs map[string]BoundHub
 	// PollWait, NodeID and ClientOptions are passed to the Event Hub
