@@ -278,10 +278,30 @@ func (a *Appender) partitionCount(topic string) (int32, error) {
 	if n, ok := a.partitions[topic]; ok {
 		return n, nil
 	}
-	if err := a.h.CreateTopic(topic); err != nil {
-		return 0, fmt.Errorf("embedded event hub: cannot create event hub %s: %w", topic, err)
+	// kfake answers these on its request loop, which a stopped hub no
+	// longer runs: wait for the answer or the hub's end, whichever is first.
+	type answer struct {
+		n   int32
+		err error
 	}
-	n := int32(len(a.h.cluster.PartitionInfos(topic)))
+	answered := make(chan answer, 1)
+	go func() {
+		if err := a.h.CreateTopic(topic); err != nil {
+			answered <- answer{err: fmt.Errorf("embedded event hub: cannot create event hub %s: %w", topic, err)}
+			return
+		}
+		answered <- answer{n: int32(len(a.h.cluster.PartitionInfos(topic)))}
+	}()
+	var n int32
+	select {
+	case r := <-answered:
+		if r.err != nil {
+			return 0, r.err
+		}
+		n = r.n
+	case <-a.h.stop:
+		return 0, errHubClosed
+	}
 	if n == 0 {
 		return 0, fmt.Errorf("embedded event hub: event hub %s has no partitions", topic)
 	}

@@ -126,6 +126,17 @@ func TestAppenderFailsWhenClosed(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("append to a stopped hub neither stored nor failed")
 	}
+	// A topic the appender has not seen yet needs the stopped hub's
+	// request loop: the record fails all the same.
+	a.Append("new-topic", hub.Record{Key: "k", Value: []byte("v"), Timestamp: time.Now()}, func(err error) { got <- err })
+	select {
+	case err := <-got:
+		if err == nil {
+			t.Fatal("append of a new topic to a stopped hub reported success")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("append of a new topic to a stopped hub neither stored nor failed")
+	}
 	a.Close()
 	a.Append("x", hub.Record{Key: "k"}, func(err error) { got <- err })
 	if err := <-got; !errors.Is(err, hub.ErrAppenderClosed) {
