@@ -3,7 +3,9 @@
 // configuration does not bind to a real endpoint. Topics are event hub
 // names, created on first use (by a data connection or by any producer,
 // such as kcat) with four partitions, and persisted under the data
-// directory so events survive a restart.
+// directory so events survive a restart. odx's own producers (the embedded
+// IoT hub) append through an Appender, in process, rather than through a
+// Kafka client.
 package hub
 
 import (

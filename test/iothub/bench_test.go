@@ -185,10 +185,13 @@ func percentile(d []time.Duration, p int) time.Duration {
 
 // TestBenchmarkPublishToQueryable: 100 devices at QoS 1 through the embedded
 // IoT hub, the IotHub connection and the pipeline into DuckDB; messages/s
-// from first publish to all rows queryable, and each message's latency from
-// publish to queryable (p50/p99, polled every 20ms), against the same
-// devices publishing to mosquitto (acknowledged on receipt, nothing
-// stored) in the same run. Opt in: ODX_IOT_BENCH=1 (ODX_IOT_BENCH_MSGS per
+// from first publish (devices already connected) to all rows queryable,
+// and each message's latency from publish to queryable (p50/p99, polled
+// every 20ms), against the same devices publishing to mosquitto
+// (acknowledged on receipt, nothing stored) in the same run. A second,
+// named reference line sets odx's publish→acknowledged rate (stored in the
+// event hub) against mosquitto's, and says how long the last rows took to
+// become queryable after the last acknowledgement. Opt in: ODX_IOT_BENCH=1 (ODX_IOT_BENCH_MSGS per
 // device, default 100).
 func TestBenchmarkPublishToQueryable(t *testing.T) {
 	if os.Getenv("ODX_IOT_BENCH") == "" {
@@ -209,12 +212,18 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 	}
 
 	w := n.watchQueryable("Plant", "Bench", total)
-	start := time.Now()
+	// The clock starts at the first publish, once the devices are
+	// connected, as for mosquitto below (100 TLS handshakes and SAS checks
+	// are not message throughput).
+	connecting := time.Now()
+	var start time.Time
 	var cpu0 time.Duration
 	sentAt, pubTook := publishLoadFrom(t, func(dev string) (paho.Client, error) { return n.device(t, "bench-hub", dev, false) },
-		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice, func() { cpu0 = cpuUsed() })
+		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice,
+		func() { cpu0, start = cpuUsed(), time.Now() })
 	seenAt := w.wait(t, 120*time.Second)
 	allQueryable := time.Since(start)
+	t.Logf("odx: %d devices connected in %v (not counted)", devices, start.Sub(connecting).Round(time.Millisecond))
 	odxCPU := cpuUsed() - cpu0
 	lat := latencies(sentAt, seenAt)
 	odxRate := float64(total) / allQueryable.Seconds()
@@ -257,6 +266,12 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 	mqRate := float64(total) / mqTook.Seconds()
 	t.Logf("mosquitto: same devices, published (all acknowledged, nothing stored) in %v = %.0f msg/s", mqTook.Round(time.Millisecond), mqRate)
 	t.Logf("ratio odx publish→queryable / mosquitto publish: %.2f (target ≥ 0.8)", odxRate/mqRate)
+	// A second reference, for what the first mixes: mosquitto's figure ends
+	// at the last PUBACK (nothing stored), odx's when the last row is
+	// queryable, i.e. after the last batch waited out the batching
+	// policy's delay (200ms here) and committed.
+	t.Logf("reference: odx publish→acknowledged (stored in the event hub, while the connection ingests) %.0f msg/s, ratio to mosquitto %.2f; last acknowledgement → all queryable %v",
+		float64(total)/pubTook.Seconds(), float64(total)/pubTook.Seconds()/mqRate, (allQueryable - pubTook).Round(time.Millisecond))
 
 	// The device endpoint alone, in the same run: the same load to a hub
 	// no connection reads (stored in the event hub, nothing ingested).
