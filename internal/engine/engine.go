@@ -170,7 +170,7 @@ func (t *Tx) Append(schema, table string, rows [][]any) error {
 // It saves Append's caller a copy of every row.
 func (t *Tx) AppendFunc(schema, table string, n int, fill func(i int, dst []any) error) error {
 	done := false
-	return t.AppendParts(schema, table, func() (int, func(int, []any) error, error) {
+	return t.AppendParts(AppendTarget{Schema: schema, Table: table}, func() (int, func(int, []any) error, error) {
 		if done {
 			return 0, nil, nil
 		}
@@ -179,20 +179,39 @@ func (t *Tx) AppendFunc(schema, table string, n int, fill func(i int, dst []any)
 	})
 }
 
+// AppendTarget is the table an append goes to.
+type AppendTarget struct {
+	Schema, Table string
+	// Types are the table's column types in storage order, as DuckDB names
+	// them (duckdb_columns().data_type), for the values the appender must
+	// convert. A caller that knows them saves a catalog query per append,
+	// which costs more than appending a few rows; nil reads them.
+	Types []string
+}
+
 // AppendParts is AppendFunc for rows that arrive in parts while the
 // appender is open: next returns the next part's row count and its fill
 // function (as AppendFunc's), and 0 rows when there are no more parts; an
 // error from next stops the append. A caller can so append rows while
 // they are still being decoded, instead of holding them all first.
-func (t *Tx) AppendParts(schema, table string, next func() (int, func(i int, dst []any) error, error)) error {
+func (t *Tx) AppendParts(to AppendTarget, next func() (int, func(i int, dst []any) error, error)) error {
+	schema, table := to.Schema, to.Table
 	return t.conn.Raw(func(dc any) error {
 		conn, ok := dc.(driver.Conn)
 		if !ok {
 			return errors.New("engine: unexpected driver connection type")
 		}
-		convs, err := appendConverters(conn, schema, table)
-		if err != nil {
-			return err
+		var convs []converter
+		if to.Types != nil {
+			convs = make([]converter, len(to.Types))
+			for i, typ := range to.Types {
+				convs[i] = converterFor(typ)
+			}
+		} else {
+			var err error
+			if convs, err = appendConverters(conn, schema, table); err != nil {
+				return err
+			}
 		}
 		app, err := duckdb.NewAppender(conn, "", schema, table)
 		if err != nil {

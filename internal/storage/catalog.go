@@ -54,8 +54,11 @@ type Table struct {
 	// physical lists the DuckDB columns in storage order (including the
 	// hidden extent column), which the appender needs.
 	physical []string
-	Policies map[string]string
-	Mappings []Mapping
+	// physicalTypes are their DuckDB types, so that an append needs no
+	// catalog query (the snapshot is rebuilt after every DDL).
+	physicalTypes []string
+	Policies      map[string]string
+	Mappings      []Mapping
 }
 
 // Principal is one role assignment on a database.

@@ -280,7 +280,8 @@ func appendPhysicalParts(tx *engine.Tx, t *Table, id engine.UUID, next func() ([
 		}
 		return nil
 	}
-	return tx.AppendParts(t.schemaRaw, t.tableRaw, func() (int, func(int, []any) error, error) {
+	to := engine.AppendTarget{Schema: t.schemaRaw, Table: t.tableRaw, Types: t.physicalTypes}
+	return tx.AppendParts(to, func() (int, func(int, []any) error, error) {
 		part, err := next()
 		if err != nil || len(part) == 0 {
 			return 0, nil, err

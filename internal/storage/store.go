@@ -315,10 +315,11 @@ func (s *Store) reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot load databases: %w", err)
 	}
-	physical := map[string][]string{}
-	err = queryAll(ctx, s.db, `SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE schema_name LIKE 'db\_%' ESCAPE '\' ORDER BY schema_name, table_name, column_index`, func(v []any) error {
+	physical, physicalTypes := map[string][]string{}, map[string][]string{}
+	err = queryAll(ctx, s.db, `SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name LIKE 'db\_%' ESCAPE '\' ORDER BY schema_name, table_name, column_index`, func(v []any) error {
 		k := str(v[0]) + "." + str(v[1])
 		physical[k] = append(physical[k], str(v[2]))
+		physicalTypes[k] = append(physicalTypes[k], str(v[3]))
 		return nil
 	})
 	if err != nil {
@@ -337,6 +338,7 @@ func (s *Store) reload(ctx context.Context) error {
 			DocString: str(v[4]), Folder: str(v[5]), ID: guid(v[6]), Created: tm(v[7]), Policies: map[string]string{}}
 		t.sqlName = qualified(t.schemaRaw, t.tableRaw)
 		t.physical = physical[t.schemaRaw+"."+t.tableRaw]
+		t.physicalTypes = physicalTypes[t.schemaRaw+"."+t.tableRaw]
 		d.tables[t.name] = t
 		return nil
 	})
