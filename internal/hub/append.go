@@ -123,12 +123,21 @@ func (a *Appender) run() {
 	// next write starts while devices are being acknowledged: a callback
 	// typically writes to a network connection.
 	completed := make(chan completion, 2)
+	// Slices of pending records go round: the writer takes one, the
+	// callbacks hand it back emptied (a new one per write was a kilobyte
+	// of garbage per record under load).
+	recycled := make(chan []pendingRecord, cap(completed)+2)
 	callbacksDone := make(chan struct{})
 	go func() {
 		defer close(callbacksDone)
 		for c := range completed {
 			for i, p := range c.recs {
 				p.done(c.errs[i])
+			}
+			clear(c.recs) // let the records' memory go
+			select {
+			case recycled <- c.recs[:0]:
+			default:
 			}
 		}
 	}()
@@ -154,9 +163,14 @@ func (a *Appender) run() {
 			}
 			return
 		}
+		var next []pendingRecord
+		select {
+		case next = <-recycled:
+		default:
+		}
 		a.mu.Lock()
 		batch := a.pending
-		a.pending = make([]pendingRecord, 0, cap(batch))
+		a.pending = next
 		a.mu.Unlock()
 		if len(batch) == 0 {
 			continue
@@ -374,11 +388,11 @@ func encodeBatch(recs []pendingRecord, idx []int) []byte {
 	b := kmsg.RecordBatch{FirstOffset: 0, PartitionLeaderEpoch: -1, Magic: 2, LastOffsetDelta: int32(len(idx) - 1),
 		FirstTimestamp: first, MaxTimestamp: last, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(len(idx))}
 	out := b.AppendTo(make([]byte, 0, size))
-	var body []byte
 	for n, i := range idx {
-		body = encodeRecord(body[:0], &recs[i].rec, int32(n), recs[i].rec.Timestamp.UnixMilli()-first)
-		out = kbin.AppendVarint(out, int32(len(body)))
-		out = append(out, body...)
+		r := &recs[i].rec
+		tsDelta := r.Timestamp.UnixMilli() - first
+		out = kbin.AppendVarint(out, recordSize(r, int32(n), tsDelta))
+		out = appendRecord(out, r, int32(n), tsDelta)
 	}
 	// Length counts what follows it (offset 12); the CRC (offset 17)
 	// covers what follows it (offset 21).
@@ -387,8 +401,28 @@ func encodeBatch(recs []pendingRecord, idx []int) []byte {
 	return out
 }
 
-// encodeRecord appends a record's body (everything after its length).
-func encodeRecord(dst []byte, r *Record, offsetDelta int32, timestampDelta int64) []byte {
+// recordSize is the length of appendRecord's output, which the record's
+// length prefix gives.
+func recordSize(r *Record, offsetDelta int32, timestampDelta int64) int32 {
+	n := 1 + kbin.VarlongLen(timestampDelta) + kbin.VarintLen(offsetDelta)
+	n += bytesSize(len(r.Key), r.Key == "") + bytesSize(len(r.Value), r.Value == nil)
+	n += kbin.VarintLen(int32(len(r.Headers)))
+	for _, h := range r.Headers {
+		n += bytesSize(len(h.Key), false) + bytesSize(len(h.Value), false)
+	}
+	return int32(n)
+}
+
+// bytesSize is the encoded size of varint-length-prefixed bytes (-1 for null).
+func bytesSize(n int, null bool) int {
+	if null {
+		return kbin.VarintLen(-1)
+	}
+	return kbin.VarintLen(int32(n)) + n
+}
+
+// appendRecord appends a record's body (everything after its length).
+func appendRecord(dst []byte, r *Record, offsetDelta int32, timestampDelta int64) []byte {
 	dst = append(dst, 0) // attributes
 	dst = kbin.AppendVarlong(dst, timestampDelta)
 	dst = kbin.AppendVarint(dst, offsetDelta)
