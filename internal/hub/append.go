@@ -86,7 +86,8 @@ func (h *Hub) NewAppender(timeout time.Duration) *Appender {
 
 // Append queues rec for topic (created, with the hub's default partition
 // count, if it does not exist) and calls done once it is stored, or with
-// the reason it is not. done runs on the appender's goroutine and must not
+// the reason it is not. done runs on the appender's callback goroutine
+// (on the caller's, at once, if the appender is closed) and must not
 // block; records are reported in the order they were appended.
 func (a *Appender) Append(topic string, rec Record, done func(error)) {
 	a.mu.Lock()
