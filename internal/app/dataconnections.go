@@ -124,6 +124,8 @@ func (d *dataConnections) startIoT(cfg config.Serve, serverTLS *tls.Config, node
 	return iotconn.Register(d.registry, iotconn.New(iotconn.Options{
 		Keys: keys, Hubs: bound, NodeID: nodeID,
 		Embedded: &eventhub.Endpoint{Brokers: []string{d.hub.Addr()}, Partitions: hub.DefaultPartitions, StaticMembership: true},
+		// Bridged broker messages are appended in-process, as device messages are.
+		EmbeddedHub: d.hub,
 	}))
 }
 
