@@ -102,6 +102,7 @@ type pickNode struct {
 	// than the map for the few names a node usually has.
 	names []string
 	kids  []*pickNode
+	index int   // this node's place in its parent's names and kids
 	slot  int   // >= 0 for a picked path's last step
 	text  bool  // a picked object or array is wanted as text (PickedJSON)
 	under []int // slots at or below this node, reset when the node is seen again
@@ -130,7 +131,7 @@ func NewPicksWithText(paths [][]string, asText []bool) (*Picks, bool) {
 			n.under = append(n.under, i)
 			child := n.children[key]
 			if child == nil {
-				child = &pickNode{slot: -1}
+				child = &pickNode{slot: -1, index: len(n.names)}
 				if n.children == nil {
 					n.children = map[string]*pickNode{}
 				}
@@ -205,12 +206,13 @@ func (p *jsonParser) pickObject(n *pickNode, depth int, out []Picked) error {
 		p.pos++
 		return nil
 	}
+	next := 0 // the index in n.names of the name expected next
 	for {
 		p.skipSpace()
 		if p.pos >= len(p.data) || !p.isQuote(p.data[p.pos]) {
 			return p.errorf("expected a property name in double quotes")
 		}
-		child, err := p.pickKey(n)
+		child, err := p.pickKey(n, &next)
 		if err != nil {
 			return err
 		}
@@ -365,7 +367,8 @@ func (a *pickArena) fill() {
 
 // pickKey reads a property name and returns n's child of that name (nil
 // when no picked path goes through it), without allocating for plain names.
-func (p *jsonParser) pickKey(n *pickNode) (*pickNode, error) {
+// next is the index of the child expected (see child).
+func (p *jsonParser) pickKey(n *pickNode, next *int) (*pickNode, error) {
 	d := p.data
 	q := d[p.pos]
 	for i := p.pos + 1; i < len(d); i++ {
@@ -376,7 +379,7 @@ func (p *jsonParser) pickKey(n *pickNode) (*pickNode, error) {
 				break
 			}
 			p.pos = i + 1
-			return n.child(name), nil
+			return n.child(name, next), nil
 		}
 		if c == '\\' || c < 0x20 {
 			break
@@ -389,13 +392,25 @@ func (p *jsonParser) pickKey(n *pickNode) (*pickNode, error) {
 	return n.children[v.(string)], nil
 }
 
-// child is the child named name, or nil.
-func (n *pickNode) child(name []byte) *pickNode {
+// child is the child named name, or nil. Records usually list their
+// members in the order of the mapping's paths, so the name after the last
+// one found (*next) is tried first: one comparison per member instead of a
+// search.
+func (n *pickNode) child(name []byte, next *int) *pickNode {
+	if i := *next; i < len(n.names) && n.names[i] == string(name) {
+		*next = i + 1
+		return n.kids[i]
+	}
 	if len(n.names) > 8 {
-		return n.children[string(name)] // this lookup does not allocate
+		c := n.children[string(name)] // this lookup does not allocate
+		if c != nil {
+			*next = c.index + 1
+		}
+		return c
 	}
 	for i, k := range n.names {
 		if k == string(name) {
+			*next = i + 1
 			return n.kids[i]
 		}
 	}
