@@ -64,7 +64,8 @@ func startDataConnections(cfg config.Serve, serverTLS *tls.Config, sink connect.
 	if err := d.startIoT(cfg, serverTLS, opts.NodeID, log); err != nil {
 		return nil, err
 	}
-	d.manager, err = connect.NewManager(connect.Options{Registry: d.registry, Sink: sink, Checkpoints: checkpoints, Logger: log})
+	d.manager, err = connect.NewManager(connect.Options{Registry: d.registry, Sink: sink, Checkpoints: checkpoints, Logger: log,
+		EventItemBytes: connect.EventItemBytes})
 	if err != nil {
 		return nil, fmt.Errorf("data connections: %w", err)
 	}

@@ -18,6 +18,20 @@ const (
 	DefaultMaxBytes = int64(1024) << 20
 )
 
+// EventItemBytes is how much of a partition's events ADX's Event Hub and
+// IoT Hub connectors aggregate into one blob before queued ingestion
+// ("Event Hub response time of 10 seconds or 1 MB"): the batching policy's
+// MaximumNumberOfItems counts those blobs, not single events. See
+// Batcher.AggregateItems.
+const EventItemBytes = int64(1) << 20
+
+// A commit holds at most this many events or bytes of them, whatever the
+// policy allows: it is decoded and held in memory whole.
+const (
+	maxCommitEvents = 64 * 1024
+	maxCommitBytes  = int64(64) << 20
+)
+
 // Batcher turns a stream of partition events into Sink commits, exactly
 // once: events are grouped per target table and flushed by the table's
 // batching policy, and every commit carries the positions it advances to.
@@ -49,9 +63,10 @@ type Batcher struct {
 	parts  map[int32]*partQueue
 	tables map[tableKey]*tableBatch
 
-	prep     Preparer  // nil: commits are synchronous
-	inflight []*flight // background commits, oldest first
-	failed   error     // the first background commit that failed
+	prep      Preparer  // nil: commits are synchronous
+	inflight  []*flight // background commits, oldest first
+	failed    error     // the first background commit that failed
+	itemBytes int64     // 0: every event is an item of the policy
 }
 
 // maxInFlight bounds the background commits: one being stored while the
@@ -107,6 +122,13 @@ func NewBatcher(connection string, sink Sink, stats *Stats, log *slog.Logger) *B
 	b.prep, _ = sink.(Preparer)
 	return b
 }
+
+// AggregateItems makes an item of the batching policy up to bytes of
+// events, as ADX's connectors aggregate events into blobs before queued
+// ingestion (EventItemBytes), instead of each event. With the policy's
+// 500 items a batch then seals on its time or size, or at odx's commit
+// bound, rather than every 500 events.
+func (b *Batcher) AggregateItems(bytes int64) { b.itemBytes = bytes }
 
 // Assign starts tracking a partition this consumer now owns, from its
 // committed position (-1 when it has none).
@@ -176,7 +198,18 @@ func (b *Batcher) Add(it Item) (full bool) {
 	t.bytes += size
 	q.entries = append(q.entries, entry{offset: off, table: k, routed: true, size: size, item: it})
 	q.next = off + 1
-	return t.count >= t.policy.MaxItems || t.bytes >= t.policy.MaxBytes
+	return b.full(t)
+}
+
+// full reports whether a table's batch must be committed now: the policy's
+// item or size limit, or odx's bound on one commit.
+func (b *Batcher) full(t *tableBatch) bool {
+	items := t.count
+	if b.itemBytes > 0 && t.count > 0 {
+		items = int((t.bytes + b.itemBytes - 1) / b.itemBytes)
+	}
+	return items >= t.policy.MaxItems || t.bytes >= t.policy.MaxBytes ||
+		t.count >= maxCommitEvents || t.bytes >= maxCommitBytes
 }
 
 // Skip records an event that failed routing (after Accept): it is not
@@ -216,7 +249,7 @@ func (b *Batcher) Wait(max time.Duration) time.Duration {
 	now := b.now()
 	wait := max
 	for _, t := range b.tables {
-		if t.count >= t.policy.MaxItems || t.bytes >= t.policy.MaxBytes {
+		if b.full(t) {
 			return 0
 		}
 		d := t.first.Add(t.policy.MaxDelay).Sub(now)

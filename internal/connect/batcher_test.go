@@ -150,3 +150,48 @@ func TestBatcherMaxDelay(t *testing.T) {
 		t.Fatal("not due after MaxDelay")
 	}
 }
+
+// With ADX's aggregation an item is up to EventItemBytes of events: 500
+// small events are one item, not 500, and a batch seals on the policy's
+// items only once that many megabytes are pending. A commit never holds
+// more than odx's bound of events, whatever the policy allows.
+func TestBatcherAggregatedItemsAndCommitBound(t *testing.T) {
+	sink := connecttest.NewSink(connect.BatchingPolicy{MaxDelay: time.Hour, MaxItems: 2, MaxBytes: 1 << 30})
+	b := connect.NewBatcher("conn", sink, nil, nil)
+	b.AggregateItems(connect.EventItemBytes)
+	b.Assign(0, 0)
+	for off := range int64(500) {
+		if b.Add(item(0, off, "T")) {
+			t.Fatalf("full after %d small events with 2 items of 1 MB allowed", off+1)
+		}
+	}
+	big := item(0, 500, "T")
+	big.Event.Body = make([]byte, connect.EventItemBytes) // now more than 1 MB: a second item
+	if !b.Add(big) || !b.Due() {
+		t.Fatal("not full at two items' worth of bytes")
+	}
+	if err := b.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if c := sink.Commits(); len(c) != 1 || len(c[0].Items) != 501 {
+		t.Fatalf("commits %d, want one of 501 events", len(sink.Commits()))
+	}
+
+	// The commit bound: 64Ki small events, far under the policy's limits.
+	bound := connect.NewBatcher("conn2", connecttest.NewSink(connect.BatchingPolicy{MaxDelay: time.Hour, MaxItems: 500, MaxBytes: 1 << 30}), nil, nil)
+	bound.AggregateItems(connect.EventItemBytes)
+	bound.Assign(0, 0)
+	n := 0
+	for off := int64(0); ; off++ {
+		n++
+		if bound.Add(item(0, off, "T")) {
+			break
+		}
+		if n > 1<<20 {
+			t.Fatal("no commit bound")
+		}
+	}
+	if n != 64*1024 {
+		t.Fatalf("full after %d events, want 65536", n)
+	}
+}

@@ -21,6 +21,10 @@ type Options struct {
 	// runs again; it doubles after each failure without progress.
 	// Defaults 1s and 1m.
 	MinBackoff, MaxBackoff time.Duration
+	// EventItemBytes makes an item of the batching policy up to that many
+	// bytes of events (ADX's aggregation, EventItemBytes) for connectors
+	// that batch events; 0 counts every event as an item.
+	EventItemBytes int64
 }
 
 // Manager runs data connections: one supervised connector run per
@@ -193,7 +197,7 @@ func (m *Manager) supervise(ctx context.Context, e *running) {
 	for {
 		m.setState(e, Running)
 		started := time.Now()
-		err := e.conn.Run(ctx, Runtime{Spec: e.spec, Sink: m.opts.Sink, Checkpoints: m.opts.Checkpoints,
+		err := e.conn.Run(ctx, Runtime{Spec: e.spec, Sink: m.opts.Sink, Checkpoints: m.opts.Checkpoints, EventItemBytes: m.opts.EventItemBytes,
 			Stats: e.stats, Logger: m.log.With("connection", e.spec.Name, "database", e.spec.Database)})
 		if ctx.Err() != nil {
 			m.setState(e, Stopped)

@@ -31,11 +31,15 @@ type Runtime struct {
 	Checkpoints Checkpoints
 	Stats       *Stats // lives as long as the connection, across runs
 	Logger      *slog.Logger
+	// EventItemBytes is Options.EventItemBytes, for NewBatcher.
+	EventItemBytes int64
 }
 
 // NewBatcher makes the run's batcher.
 func (rt Runtime) NewBatcher() *Batcher {
-	return NewBatcher(rt.Spec.Key(), rt.Sink, rt.Stats, rt.Logger)
+	b := NewBatcher(rt.Spec.Key(), rt.Sink, rt.Stats, rt.Logger)
+	b.AggregateItems(rt.EventItemBytes)
+	return b
 }
 
 // RecordFailure counts an event the connector could not route and hands it

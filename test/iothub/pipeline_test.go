@@ -98,7 +98,7 @@ func startNode(t testing.TB, dir, kafkaAddr, mqttAddr string, bound map[string]i
 	}
 	sink := n.svc.Sink()
 	n.m, err = connect.NewManager(connect.Options{Registry: reg, Sink: sink, Checkpoints: sink, Logger: quiet(),
-		MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second})
+		MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, EventItemBytes: connect.EventItemBytes}) // as odx serve
 	return n, err
 }
 
