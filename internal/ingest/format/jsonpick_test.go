@@ -12,10 +12,15 @@ import (
 var pickPaths = [][]string{{"a"}, {"b", "c"}, {"b", "d"}, {"x y"}, {"n", "m", "k"}}
 
 // readPicked decodes in as json lines twice, picking and in full, and
-// returns both records' picked values and both error lists.
-func readPicked(t *testing.T, in string) (picked, full [][]any, perrs, ferrs []RecordError) {
+// returns both records' picked values and both error lists. asText picks
+// objects and arrays as text (PickedJSON), which Any parses back.
+func readPicked(t *testing.T, in string, asText bool) (picked, full [][]any, perrs, ferrs []RecordError) {
 	t.Helper()
-	ps, ok := NewPicks(pickPaths)
+	var text []bool
+	if asText {
+		text = []bool{true, true, true, true, true}
+	}
+	ps, ok := NewPicksWithText(pickPaths, text)
 	if !ok {
 		t.Fatal("the test paths must be pickable")
 	}
@@ -74,13 +79,16 @@ func TestPicksMatchFullDecode(t *testing.T) {
 		`{"z":[1,2,}`,               // broken skipped array
 		`"just a string"`, `42`, `null`,
 	}, "\n")
-	picked, full, perrs, ferrs := readPicked(t, in)
-	if !reflect.DeepEqual(picked, full) {
-		t.Fatalf("picked %v\nfull   %v", picked, full)
+	for _, asText := range []bool{false, true} {
+		picked, full, perrs, ferrs := readPicked(t, in, asText)
+		if !reflect.DeepEqual(picked, full) {
+			t.Fatalf("as text %v: picked %v\nfull   %v", asText, picked, full)
+		}
+		if !reflect.DeepEqual(perrs, ferrs) {
+			t.Fatalf("as text %v: picked errors %v\nfull errors %v", asText, perrs, ferrs)
+		}
 	}
-	if !reflect.DeepEqual(perrs, ferrs) {
-		t.Fatalf("picked errors %v\nfull errors %v", perrs, ferrs)
-	}
+	picked, _, perrs, _ := readPicked(t, in, false)
 	if len(picked) != 10 || len(perrs) != 7 {
 		t.Fatalf("%d records and %d errors, want 10 and 7", len(picked), len(perrs))
 	}
@@ -106,12 +114,14 @@ func FuzzJSONPicks(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		picked, full, perrs, ferrs := readPicked(t, in)
-		if !reflect.DeepEqual(picked, full) {
-			t.Fatalf("picked %v\nfull   %v", picked, full)
-		}
-		if !reflect.DeepEqual(perrs, ferrs) {
-			t.Fatalf("picked errors %v\nfull errors %v", perrs, ferrs)
+		for _, asText := range []bool{false, true} {
+			picked, full, perrs, ferrs := readPicked(t, in, asText)
+			if !reflect.DeepEqual(picked, full) {
+				t.Fatalf("as text %v: picked %v\nfull   %v", asText, picked, full)
+			}
+			if !reflect.DeepEqual(perrs, ferrs) {
+				t.Fatalf("as text %v: picked errors %v\nfull errors %v", asText, perrs, ferrs)
+			}
 		}
 	})
 }
