@@ -186,9 +186,13 @@ func (s *Service) IngestReader(ctx context.Context, req Request, r io.Reader) (R
 	if err != nil {
 		return res, s.failSource(ctx, req, &res, err)
 	}
-	first := true       // read and written by one commit at a time: the first commits alone
+	first := true        // taken by the first extent's commit
 	var resMu sync.Mutex // later extents commit two at a time
 	commit := func(x *extentParts) error {
+		resMu.Lock()
+		isFirst := first
+		first = false
+		resMu.Unlock()
 		if !x.hasRows() {
 			resMu.Lock()
 			res.Failures = append(res.Failures, x.failures...)
@@ -200,7 +204,7 @@ func (s *Service) IngestReader(ctx context.Context, req Request, r io.Reader) (R
 			// The failures of the extent's records are known once its
 			// rows are all read, which is before Extra runs.
 			Extra: func(tx *engine.Tx) error { return storage.InsertFailuresTx(tx, x.failures) }}
-		if first {
+		if isFirst {
 			// Only the first extent of a source checks ingest-by tags: the
 			// following ones carry the tag the first one just wrote.
 			b.IngestIfNotExists = t.ifNotExists
@@ -209,19 +213,24 @@ func (s *Service) IngestReader(ctx context.Context, req Request, r io.Reader) (R
 		if err != nil {
 			return err
 		}
-		if info.Skipped && first {
+		resMu.Lock()
+		defer resMu.Unlock()
+		if info.Skipped && isFirst {
 			res.Skipped = true
 			return errSkipped
 		}
-		resMu.Lock()
-		defer resMu.Unlock()
-		first = false
 		res.Rows += info.RowCount
 		res.Extents = append(res.Extents, info)
 		res.Failures = append(res.Failures, x.failures...)
 		return nil
 	}
-	err = s.streamExtents(ctx, req, t, r, true, commit)
+	// With ingest-by tags the first extent decides for the whole source,
+	// so it commits before the others start.
+	order := overlapAll
+	if len(t.ifNotExists) > 0 {
+		order = overlapAfterFirst
+	}
+	err = s.streamExtents(ctx, req, t, r, order, commit)
 	if errors.Is(err, errSkipped) {
 		return res, nil
 	}
@@ -352,7 +361,7 @@ func (s *Service) recordFailures(req Request, errs []format.RecordError, budget 
 // callers that need a chunk whole (batching, resumable blobs); IngestReader
 // streams its extents with streamExtents instead.
 func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reader, commit func([][]any, []storage.IngestionFailure) error) error {
-	return s.streamExtents(ctx, req, t, r, false, func(x *extentParts) error {
+	return s.streamExtents(ctx, req, t, r, oneAtATime, func(x *extentParts) error {
 		var rows [][]any
 		for {
 			part, err := x.next()
@@ -374,6 +383,15 @@ type part struct {
 	fails []storage.IngestionFailure
 }
 
+// commitOrder says whether a source's extents commit one after the other.
+type commitOrder int
+
+const (
+	oneAtATime        commitOrder = iota
+	overlapAfterFirst             // the first alone, then extent k commits while k+1 appends
+	overlapAll
+)
+
 // Parts are small and few are decoded ahead of the commit, so that memory
 // holds a few batches of a large source, not a whole extent.
 const (
@@ -384,13 +402,13 @@ const (
 // streamExtents decodes r in one goroutine and binds its records in another
 // while commit appends them: commit is called once per extent of at most
 // ChunkRows rows and reads its rows as they are decoded (extentParts.next).
-// With overlap, commit is called from its own goroutine for each extent,
-// and the next extent starts reading rows while the previous one commits
-// (so commit must be safe for concurrent use); the first extent commits
-// before the second starts.
+// Unless order is oneAtATime, commit is called from its own goroutine for
+// each extent, and the next extent starts reading rows while the previous
+// one commits (so commit must be safe for concurrent use); with
+// overlapAfterFirst the first extent commits before the second starts.
 // A decoding error ends the extent being read with that error, so its rows
 // are not committed; the extents before it stand.
-func (s *Service) streamExtents(ctx context.Context, req Request, t *target, r io.Reader, overlap bool, commit func(*extentParts) error) error {
+func (s *Service) streamExtents(ctx context.Context, req Request, t *target, r io.Reader, order commitOrder, commit func(*extentParts) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	parts := make(chan part, partsInFlight)
@@ -464,7 +482,7 @@ func (s *Service) streamExtents(ctx context.Context, req Request, t *target, r i
 		})
 	}()
 	src := &partSource{parts: parts, decodeErr: decodeErr}
-	if !overlap {
+	if order == oneAtATime {
 		for {
 			x := &extentParts{src: src, limit: s.opts.ChunkRows, read: make(chan struct{})}
 			if !x.peek() {
@@ -481,8 +499,7 @@ func (s *Service) streamExtents(ctx context.Context, req Request, t *target, r i
 			}
 		}
 	}
-	// Overlapping: extent k commits while extent k+1 appends. The first
-	// extent commits alone, since it decides for the source (ingestIfNotExists).
+	// Overlapping: extent k commits while extent k+1 appends.
 	var previous chan error // the commit before the current one, nil if none
 	fail := func(err error) error {
 		cancel() // an extent still reading parts gets the context's error
@@ -500,7 +517,7 @@ func (s *Service) streamExtents(ctx context.Context, req Request, t *target, r i
 		}
 		done := make(chan error, 1)
 		go func() { done <- commit(x) }()
-		if first {
+		if first && order == overlapAfterFirst {
 			if err := <-done; err != nil {
 				return fail(err)
 			}
