@@ -213,7 +213,7 @@ func (t *Tx) AppendParts(to AppendTarget, next func() (int, func(i int, dst []an
 				return err
 			}
 		}
-		app, err := duckdb.NewAppender(conn, "", schema, table)
+		app, err := openAppender(conn, schema, table, to.Types, convs)
 		if err != nil {
 			return fmt.Errorf("cannot open appender on %s.%s: %w", schema, table, err)
 		}
