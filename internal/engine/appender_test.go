@@ -70,7 +70,10 @@ func TestAppendJSONColumnsWithAndWithoutTypes(t *testing.T) {
 			}
 			bad := db.InTx(ctx, func(tx *Tx) error {
 				return tx.AppendParts(to, func() (int, func(int, []any) error, error) {
-					return 1, func(i int, dst []any) error { copy(dst, []any{int64(9), json.RawMessage(`{oops`), nil, nil, nil}); return nil }, nil
+					return 1, func(i int, dst []any) error {
+						copy(dst, []any{int64(9), json.RawMessage(`{oops`), nil, nil, nil})
+						return nil
+					}, nil
 				})
 			})
 			if bad == nil {
