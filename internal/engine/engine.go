@@ -147,38 +147,6 @@ func (t *Tx) Query(query string, args ...any) (*Rows, error) {
 	return newRows(rows)
 }
 
-// Append bulk-loads rows into schema.table through DuckDB's appender, inside
-// the transaction. Each row holds one value per table column, in the table's
-// physical order: bool, int32, int64, float64, string, time.Time, nil, and
-// for the types the driver is picky about (see appendConverters): a decimal
-// as a string or number, a UUID as [16]byte, UUID or string, a JSON column
-// as JSON text (string, []byte or json.RawMessage).
-func (t *Tx) Append(schema, table string, rows [][]any) error {
-	return t.AppendFunc(schema, table, len(rows), func(i int, dst []any) error {
-		if len(rows[i]) != len(dst) {
-			return fmt.Errorf("row has %d values, table has %d columns", len(rows[i]), len(dst))
-		}
-		copy(dst, rows[i])
-		return nil
-	})
-}
-
-// AppendFunc is Append for callers that lay rows out differently from the
-// table (reordered, with generated columns): fill writes row i's values,
-// one per table column in physical order, into dst. dst is reused for the
-// next row, so fill must not keep it; an error from fill stops the append.
-// It saves Append's caller a copy of every row.
-func (t *Tx) AppendFunc(schema, table string, n int, fill func(i int, dst []any) error) error {
-	done := false
-	return t.AppendParts(AppendTarget{Schema: schema, Table: table}, func() (int, func(int, []any) error, error) {
-		if done {
-			return 0, nil, nil
-		}
-		done = true
-		return n, fill, nil
-	})
-}
-
 // AppendTarget is the table an append goes to.
 type AppendTarget struct {
 	Schema, Table string
@@ -189,11 +157,20 @@ type AppendTarget struct {
 	Types []string
 }
 
-// AppendParts is AppendFunc for rows that arrive in parts while the
-// appender is open: next returns the next part's row count and its fill
-// function (as AppendFunc's), and 0 rows when there are no more parts; an
-// error from next stops the append. A caller can so append rows while
-// they are still being decoded, instead of holding them all first.
+// AppendParts bulk-loads rows into a table through DuckDB's appender,
+// inside the transaction, as they arrive in parts: next returns the next
+// part's row count and a fill function, and 0 rows when there are no more
+// parts; an error from next stops the append. A caller can so append rows
+// while they are still being decoded, instead of holding them all first.
+//
+// fill writes row i of the part into dst: one value per table column, in
+// the table's physical order: bool, int32, int64, float64, string, nil,
+// and for the types the driver is picky about (see appendConverters) a
+// decimal as a string or number, a UUID as [16]byte, UUID or string, a
+// JSON column as JSON text (string, []byte or json.RawMessage) or a value
+// to marshal. dst is reused for the next row, so fill must not keep it;
+// laying rows out in fill (reordered, with generated columns) saves the
+// caller a copy of every row.
 func (t *Tx) AppendParts(to AppendTarget, next func() (int, func(i int, dst []any) error, error)) error {
 	schema, table := to.Schema, to.Table
 	return t.conn.Raw(func(dc any) error {
