@@ -177,7 +177,7 @@ func TestBatcherAggregatedItemsAndCommitBound(t *testing.T) {
 		t.Fatalf("commits %d, want one of 501 events", len(sink.Commits()))
 	}
 
-	// The commit bound: 64Ki small events, far under the policy's limits.
+	// The commit bound: 32Ki small events, far under the policy's limits.
 	bound := connect.NewBatcher("conn2", connecttest.NewSink(connect.BatchingPolicy{MaxDelay: time.Hour, MaxItems: 500, MaxBytes: 1 << 30}), nil, nil)
 	bound.AggregateItems(connect.EventItemBytes)
 	bound.Assign(0, 0)
@@ -191,7 +191,7 @@ func TestBatcherAggregatedItemsAndCommitBound(t *testing.T) {
 			t.Fatal("no commit bound")
 		}
 	}
-	if n != 64*1024 {
-		t.Fatalf("full after %d events, want 65536", n)
+	if n != 32*1024 {
+		t.Fatalf("full after %d events, want 32768", n)
 	}
 }

@@ -184,7 +184,8 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 	sink := &timingSink{ConnectionSink: svc.Sink()}
 	reg := connect.NewRegistry()
 	eventhub.Register(reg, eventhub.New(eventhub.Options{Embedded: &eventhub.Endpoint{Brokers: []string{h.Addr()}, StaticMembership: true}}))
-	m, err := connect.NewManager(connect.Options{Registry: reg, Sink: sink, Checkpoints: sink, Logger: quiet()})
+	m, err := connect.NewManager(connect.Options{Registry: reg, Sink: sink, Checkpoints: sink, Logger: quiet(),
+		EventItemBytes: connect.EventItemBytes}) // as odx serve
 	if err != nil {
 		t.Fatal(err)
 	}
