@@ -411,6 +411,86 @@ const (
 func (s *Service) streamExtents(ctx context.Context, req Request, t *target, r io.Reader, order commitOrder, commit func(*extentParts) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	src := s.decodeParts(ctx, req, t, r)
+	// abort stops decoding after a failed commit and waits for it to end.
+	abort := func(err error) error {
+		cancel()
+		for range src.parts {
+		}
+		return err
+	}
+	if order == oneAtATime {
+		for {
+			x := src.extent(s.opts.ChunkRows)
+			if !x.peek() {
+				return src.err // peek reads on until a row or the source's end
+			}
+			if err := commit(x); err != nil {
+				return abort(err)
+			}
+			if src.ended {
+				return src.err
+			}
+		}
+	}
+	// Overlapping: extent k commits while extent k+1 appends.
+	var previous chan error // the commit before the current one, nil if none
+	fail := func(err error) error {
+		cancel() // an extent still reading parts gets the context's error
+		if previous != nil {
+			<-previous
+		}
+		return abort(err)
+	}
+	for first := true; ; first = false {
+		x := src.extent(s.opts.ChunkRows)
+		if !x.peek() {
+			break
+		}
+		done := make(chan error, 1)
+		go func() { done <- commit(x) }()
+		if first && order == overlapAfterFirst {
+			if err := <-done; err != nil {
+				return fail(err)
+			}
+			done = nil
+		} else {
+			select {
+			case <-x.read: // the source is free for the next extent
+			case err := <-done:
+				if err != nil {
+					return fail(err)
+				}
+				done = nil
+			}
+		}
+		if previous != nil {
+			err := <-previous
+			previous = done
+			if err != nil {
+				return fail(err)
+			}
+		} else {
+			previous = done
+		}
+		if src.ended {
+			break
+		}
+	}
+	if previous != nil {
+		err := <-previous
+		previous = nil // received: fail must not wait for it again
+		if err != nil {
+			return fail(err)
+		}
+	}
+	return src.err
+}
+
+// decodeParts decodes r in one goroutine and binds its records in another,
+// sending parts of at most partRows rows, until the source ends, an error,
+// or ctx is done.
+func (s *Service) decodeParts(ctx context.Context, req Request, t *target, r io.Reader) *partSource {
 	parts := make(chan part, partsInFlight)
 	decodeErr := make(chan error, 1)
 	go func() {
@@ -481,76 +561,7 @@ func (s *Service) streamExtents(ctx context.Context, req Request, t *target, r i
 			return ctx.Err()
 		})
 	}()
-	src := &partSource{parts: parts, decodeErr: decodeErr}
-	if order == oneAtATime {
-		for {
-			x := &extentParts{src: src, limit: s.opts.ChunkRows, read: make(chan struct{})}
-			if !x.peek() {
-				return src.err // peek reads on until a row or the source's end
-			}
-			if err := commit(x); err != nil {
-				cancel()
-				for range parts {
-				}
-				return err
-			}
-			if src.ended {
-				return src.err
-			}
-		}
-	}
-	// Overlapping: extent k commits while extent k+1 appends.
-	var previous chan error // the commit before the current one, nil if none
-	fail := func(err error) error {
-		cancel() // an extent still reading parts gets the context's error
-		if previous != nil {
-			<-previous
-		}
-		for range parts {
-		}
-		return err
-	}
-	for first := true; ; first = false {
-		x := &extentParts{src: src, limit: s.opts.ChunkRows, read: make(chan struct{})}
-		if !x.peek() {
-			break
-		}
-		done := make(chan error, 1)
-		go func() { done <- commit(x) }()
-		if first && order == overlapAfterFirst {
-			if err := <-done; err != nil {
-				return fail(err)
-			}
-			done = nil
-		} else {
-			select {
-			case <-x.read: // the source is free for the next extent
-			case err := <-done:
-				if err != nil {
-					return fail(err)
-				}
-				done = nil
-			}
-		}
-		if previous != nil {
-			err := <-previous
-			previous = done
-			if err != nil {
-				return fail(err)
-			}
-		} else {
-			previous = done
-		}
-		if src.ended {
-			break
-		}
-	}
-	if previous != nil {
-		if err := <-previous; err != nil {
-			return fail(err)
-		}
-	}
-	return src.err
+	return &partSource{parts: parts, decodeErr: decodeErr}
 }
 
 // partSource is the decoded parts of a source, read by one extent after
@@ -560,6 +571,11 @@ type partSource struct {
 	decodeErr <-chan error
 	ended     bool  // the parts are all read
 	err       error // why decoding stopped early, once ended
+}
+
+// extent starts the next extent of at most limit rows.
+func (p *partSource) extent(limit int) *extentParts {
+	return &extentParts{src: p, limit: limit, read: make(chan struct{})}
 }
 
 func (p *partSource) receive() (part, bool) {

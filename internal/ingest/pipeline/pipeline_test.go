@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -358,5 +359,50 @@ func TestSourceBrokenMidwayKeepsWholeExtentsOnly(t *testing.T) {
 	}
 	if res.Rows != 2000 || len(res.Extents) != 2 || e.count("DB", "T") != 2000 {
 		t.Fatalf("result rows %d, extents %d, table rows %d; want the two whole extents", res.Rows, len(res.Extents), e.count("DB", "T"))
+	}
+}
+
+// When extents commit overlapped, a commit that fails after reading all of
+// its rows (the last extent's, say at COMMIT) is returned, not waited on
+// twice.
+func TestOverlappedCommitFailureIsReturned(t *testing.T) {
+	e := newEnv(t, Options{ChunkRows: 1000})
+	e.table("DB", "T", telemetry)
+	req := e.svc.normalise(Request{Database: "DB", Table: "T", Source: "big.csv"})
+	tg, err := e.svc.resolve(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("COMMIT failed")
+	for _, failing := range []int32{1, 2, 3} { // 2500 rows: extents of 1000, 1000 and 500
+		var n atomic.Int32
+		commit := func(x *extentParts) error {
+			k := n.Add(1)
+			for {
+				rows, err := x.next()
+				if err != nil {
+					return err
+				}
+				if rows == nil {
+					break
+				}
+			}
+			if k == failing {
+				return boom
+			}
+			return nil
+		}
+		done := make(chan error, 1)
+		go func() {
+			done <- e.svc.streamExtents(context.Background(), req, tg, bytes.NewReader(telemetryCSV(2500, t0)), overlapAll, commit)
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, boom) {
+				t.Fatalf("extent %d failing: got %v", failing, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("extent %d failing: streamExtents did not return", failing)
+		}
 	}
 }
