@@ -104,10 +104,12 @@ func TestKilledWhileIngesting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	childTmp := t.TempDir()
 	for run, killAfter := range []int64{4, 14} {
 		cmd := exec.Command(bin, "-test.run", "^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), crashChildEnv+"=1", crashDBEnv+"="+dbPath, crashHubEnv+"="+h.Addr(),
-			crashEPEnv+"="+ep, crashGroupEnv+"=run"+strconv.Itoa(run))
+			crashEPEnv+"="+ep, crashGroupEnv+"=run"+strconv.Itoa(run),
+			"TMPDIR="+childTmp) // the killed child cannot remove its temporary folders; this test does
 		var stderr syncBuffer // the child's output, shown when it ends before it is killed
 		cmd.Stderr = &stderr
 		out, err := cmd.StdoutPipe()
