@@ -55,15 +55,12 @@ type ExtentInfo struct {
 const ingestByPrefix = "ingest-by:"
 
 // Ingest commits a batch of rows as one extent: rows, extent record and
-// b.Extra in one transaction. It is the only way rows enter a table.
+// b.Extra in one transaction, retried on write-write conflicts.
 func (s *Store) Ingest(ctx context.Context, b IngestBatch) (ExtentInfo, error) {
 	s.ddl.RLock()
 	defer s.ddl.RUnlock()
 	t, err := s.table(b.Database, b.Table)
 	if err != nil {
-		return ExtentInfo{}, err
-	}
-	if err := checkWidth(b.Rows, len(t.columns), b.Table); err != nil {
 		return ExtentInfo{}, err
 	}
 	lock := s.tableLock(b.Database, b.Table)
@@ -72,22 +69,9 @@ func (s *Store) Ingest(ctx context.Context, b IngestBatch) (ExtentInfo, error) {
 
 	var info ExtentInfo
 	err = s.retryConflicts(ctx, func(tx *engine.Tx) error {
-		if skip, err := ingestedAlready(tx, b.Database, b.Table, b.IngestIfNotExists); err != nil || skip {
-			info = ExtentInfo{Database: b.Database, Table: b.Table, Skipped: skip}
-			return err
-		}
-		id := newGUID()
-		if err := appendPhysical(tx, t, b.Rows, id); err != nil {
-			return kerr.Wrap(err, kerr.BadRequest, kerr.CodeBadRequest, "cannot ingest into table '%s'", b.Table)
-		}
-		info, err = s.insertExtent(tx, t, id, int64(len(b.Rows)), estimateSize(b.Rows), b.Tags, b.CreationTime, b.Source)
-		if err != nil {
-			return err
-		}
-		if b.Extra != nil {
-			return b.Extra(tx)
-		}
-		return nil
+		var err error
+		info, err = s.writeExtent(tx, t, b, onePart(b.Rows), true)
+		return err
 	})
 	return info, err
 }
@@ -122,54 +106,73 @@ func (s *Store) IngestParts(ctx context.Context, b IngestBatch, next func() ([][
 
 	var info ExtentInfo
 	err = s.db.InTx(ctx, func(tx *engine.Tx) error {
-		if skip, err := ingestedAlready(tx, b.Database, b.Table, b.IngestIfNotExists); err != nil || skip {
-			info = ExtentInfo{Database: b.Database, Table: b.Table, Skipped: skip}
-			return err
-		}
-		id := newGUID()
-		var rows, size int64
-		var nextErr error // next's own error, returned as it is
-		err := appendPhysicalParts(tx, t, id, func() ([][]any, error) {
-			for {
-				part, err := next()
-				if err != nil {
-					nextErr = err
-					return nil, err
-				}
-				if part == nil {
-					return nil, nil
-				}
-				if len(part) == 0 {
-					continue
-				}
-				if err := checkWidth(part, len(t.columns), b.Table); err != nil {
-					nextErr = err
-					return nil, err
-				}
+		var err error
+		info, err = s.writeExtent(tx, t, b, next, false)
+		return err
+	})
+	return info, err
+}
+
+// writeExtent is the transaction of Ingest and IngestParts: unless an
+// ingest-by tag is there already, the rows next yields become one extent,
+// recorded with b's tags and followed by b.Extra. An extent without rows
+// is refused unless allowEmpty.
+func (s *Store) writeExtent(tx *engine.Tx, t *Table, b IngestBatch, next func() ([][]any, error), allowEmpty bool) (ExtentInfo, error) {
+	if skip, err := ingestedAlready(tx, b.Database, b.Table, b.IngestIfNotExists); err != nil || skip {
+		return ExtentInfo{Database: b.Database, Table: b.Table, Skipped: skip}, err
+	}
+	id := newGUID()
+	var rows, size int64
+	var nextErr error // next's own error, returned as it is
+	err := appendPhysical(tx, t, id, func() ([][]any, error) {
+		for {
+			part, err := next()
+			if err == nil && part != nil {
+				err = checkWidth(part, len(t.columns), b.Table)
+			}
+			if err != nil {
+				nextErr = err
+				return nil, err
+			}
+			if part == nil {
+				return nil, nil
+			}
+			if len(part) > 0 {
 				rows += int64(len(part))
 				size += estimateSize(part)
 				return part, nil
 			}
-		})
-		if nextErr != nil {
-			return nextErr
 		}
-		if err != nil {
-			return kerr.Wrap(err, kerr.BadRequest, kerr.CodeBadRequest, "cannot ingest into table '%s'", b.Table)
-		}
-		if rows == 0 {
-			return kerr.BadRequestf("no rows to ingest into table '%s'", b.Table)
-		}
-		info, err = s.insertExtent(tx, t, id, rows, size, b.Tags, b.CreationTime, b.Source)
-		if err != nil {
-			return err
-		}
-		if b.Extra != nil {
-			return b.Extra(tx)
-		}
-		return nil
 	})
-	return info, err
+	if nextErr != nil {
+		return ExtentInfo{}, nextErr
+	}
+	if err != nil {
+		return ExtentInfo{}, kerr.Wrap(err, kerr.BadRequest, kerr.CodeBadRequest, "cannot ingest into table '%s'", b.Table)
+	}
+	if rows == 0 && !allowEmpty {
+		return ExtentInfo{}, kerr.BadRequestf("no rows to ingest into table '%s'", b.Table)
+	}
+	info, err := s.insertExtent(tx, t, id, rows, size, b.Tags, b.CreationTime, b.Source)
+	if err != nil {
+		return ExtentInfo{}, err
+	}
+	if b.Extra != nil {
+		return info, b.Extra(tx)
+	}
+	return info, nil
+}
+
+// onePart yields rows as the only part.
+func onePart(rows [][]any) func() ([][]any, error) {
+	done := false
+	return func() ([][]any, error) {
+		if done {
+			return nil, nil
+		}
+		done = true
+		return rows, nil
+	}
 }
 
 func checkWidth(rows [][]any, n int, table string) error {
@@ -231,22 +234,11 @@ func ingestedAlready(tx *engine.Tx, db, table string, values []string) (bool, er
 	return n > 0, rows.Err()
 }
 
-// appendPhysical appends rows given in Kusto column order in the table's
-// storage order, with the hidden extent column set to id.
-func appendPhysical(tx *engine.Tx, t *Table, rows [][]any, id engine.UUID) error {
-	done := false
-	return appendPhysicalParts(tx, t, id, func() ([][]any, error) {
-		if done {
-			return nil, nil
-		}
-		done = true
-		return rows, nil
-	})
-}
-
-// appendPhysicalParts is appendPhysical for rows in parts (see IngestParts).
-// The reordering happens row by row inside the appender, without a copy.
-func appendPhysicalParts(tx *engine.Tx, t *Table, id engine.UUID, next func() ([][]any, error)) error {
+// appendPhysical appends the rows next yields in parts (see IngestParts),
+// given in Kusto column order, in the table's storage order with the hidden
+// extent column set to id. The reordering happens row by row inside the
+// appender, without a copy.
+func appendPhysical(tx *engine.Tx, t *Table, id engine.UUID, next func() ([][]any, error)) error {
 	idx := make([]int, len(t.physical)) // Kusto column of each physical one; -1: extent, -2: none
 	dateTime := make([]bool, len(t.physical))
 	for i, p := range t.physical {
