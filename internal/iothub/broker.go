@@ -375,15 +375,10 @@ func (b *Bridge) onPublish(pr paho.PublishReceived) (bool, error) {
 		}
 	}
 	id := Identity{Hub: b.o.Hub, Device: device, Module: module, GenerationID: GenerationID(b.o.Hub, device)}
-	// The appender (odx's own event hub) bounds every store itself and
-	// fails what is pending when the bridge closes; a Kafka producer needs
-	// a deadline per message.
-	ctx, cancel := b.ctx, context.CancelFunc(func() {})
-	if b.ep.appender == nil {
-		ctx, cancel = context.WithTimeout(b.ctx, b.o.StoreTimeout)
-	}
-	b.ep.storeTo(ctx, b.o.Topic, id, app, sys, pk.Payload, func(err error) {
-		cancel()
+	// The endpoint bounds every store by StoreTimeout itself (the appender
+	// per write, the Kafka producer with a timer), and fails what is
+	// pending when the bridge closes: no deadline per message here.
+	b.ep.storeTo(b.ctx, b.o.Topic, id, app, sys, pk.Payload, func(err error) {
 		if err != nil {
 			// Not acknowledged; the broker resends it only on a new
 			// connection, so drop this one (the session stays).
