@@ -214,13 +214,14 @@ func orNull[T any](v T, ok bool) (any, error) {
 }
 
 func pathJSON(p pathparts.Parts) string {
+	values := p.Values()
 	b := []byte{'{'}
 	for i, name := range pathparts.Names {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		k, _ := json.Marshal(name)
-		v, _ := json.Marshal(p.Values()[i])
+		v, _ := json.Marshal(values[i])
 		b = append(append(append(b, k...), ':'), v...)
 	}
 	return string(append(b, '}'))

@@ -18,8 +18,6 @@ func (p Parts) Values() []string {
 	return []string{p.Scheme, p.RootPath, p.DirectoryPath, p.DirectoryName, p.Filename, p.Extension, p.AlternateDataStreamName}
 }
 
-func isSep(c byte) bool { return c == '/' || c == '\\' }
-
 func isDrive(s string) bool {
 	return len(s) >= 2 && s[1] == ':' && (s[0]|0x20 >= 'a' && s[0]|0x20 <= 'z')
 }
