@@ -10,11 +10,10 @@ import (
 // when it is a valid dotted quad set off by characters that are neither
 // letters nor digits (a sentence's closing period is allowed).
 
-// Needle is a parsed search term: the leading octets to match, and whether
-// they must be the whole address.
+// Needle is a parsed search term: the leading octets to match (all four for
+// a whole address).
 type Needle struct {
 	octets []byte
-	whole  bool
 }
 
 // ParseNeedle reads an address to look for, or with prefix a prefix: a whole
@@ -32,7 +31,7 @@ func ParseNeedle(s string, prefix bool) (Needle, bool) {
 	if !ok || (whole && len(octets) != 4) || (!whole && len(octets) > 3) {
 		return Needle{}, false
 	}
-	return Needle{octets: octets, whole: whole}, true
+	return Needle{octets: octets}, true
 }
 
 // parseOctets reads dot-separated decimal numbers 0..255.
