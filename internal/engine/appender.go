@@ -3,7 +3,6 @@ package engine
 import (
 	"database/sql/driver"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -71,37 +70,20 @@ func queryAppenderColumns(types []string) (infos []duckdb.TypeInfo, cols []strin
 	return infos, cols, hasJSON
 }
 
-// toJSONText is toJSON for a JSON column appended as VARCHAR: JSON text as
-// it is, anything else as the JSON text of a string (as Kusto's dynamic
-// keeps plain text).
+// toJSONText is toJSON for a JSON column appended as VARCHAR: the text the
+// driver's JSON column would have stored (JSON text as it is, plain text
+// as a JSON string, other values marshalled).
 func toJSONText(v any) (any, error) {
-	switch x := v.(type) {
-	case nil:
-		return nil, nil
-	case string:
-		if json.Valid([]byte(x)) {
-			return x, nil
-		}
-		return jsonString(x), nil
-	case json.RawMessage:
-		if !json.Valid(x) {
-			return nil, fmt.Errorf("invalid JSON %q", string(x))
-		}
-		return string(x), nil
-	case []byte:
-		if json.Valid(x) {
-			return string(x), nil
-		}
-		return jsonString(string(x)), nil
+	j, err := toJSON(v)
+	if err != nil || j == nil {
+		return j, err
 	}
-	b, err := json.Marshal(v)
+	if raw, ok := j.(json.RawMessage); ok {
+		return string(raw), nil
+	}
+	b, err := json.Marshal(j)
 	if err != nil {
 		return nil, err
 	}
 	return string(b), nil
-}
-
-func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
 }

@@ -194,38 +194,39 @@ func (t *Tx) AppendParts(to AppendTarget, next func() (int, func(i int, dst []an
 		if err != nil {
 			return fmt.Errorf("cannot open appender on %s.%s: %w", schema, table, err)
 		}
-		row := make([]any, len(convs))
-		vals := make([]driver.Value, len(convs))
-		for {
-			n, fill, err := next()
-			if err != nil {
-				app.Close()
-				return err
+		if err := appendAll(app, schema+"."+table, convs, next); err != nil {
+			app.Close()
+			return err
+		}
+		return app.Close()
+	})
+}
+
+// appendAll appends every part next yields, each value converted by its
+// column's converter. next's own errors are returned as they are.
+func appendAll(app *duckdb.Appender, name string, convs []converter, next func() (int, func(i int, dst []any) error, error)) error {
+	row := make([]any, len(convs))
+	vals := make([]driver.Value, len(convs))
+	for {
+		n, fill, err := next()
+		if err != nil || n == 0 {
+			return err
+		}
+		for r := 0; r < n; r++ {
+			clear(row)
+			if err := fill(r, row); err != nil {
+				return fmt.Errorf("cannot append to %s: %w", name, err)
 			}
-			if n == 0 {
-				return app.Close()
+			for i, v := range row {
+				if vals[i], err = convs[i](v); err != nil {
+					return fmt.Errorf("cannot append to %s, column %d: %w", name, i+1, err)
+				}
 			}
-			for r := 0; r < n; r++ {
-				clear(row)
-				if err := fill(r, row); err != nil {
-					app.Close()
-					return fmt.Errorf("cannot append to %s.%s: %w", schema, table, err)
-				}
-				for i, v := range row {
-					cv, err := convs[i](v)
-					if err != nil {
-						app.Close()
-						return fmt.Errorf("cannot append to %s.%s, column %d: %w", schema, table, i+1, err)
-					}
-					vals[i] = cv
-				}
-				if err := app.AppendRow(vals...); err != nil {
-					app.Close()
-					return fmt.Errorf("cannot append to %s.%s: %w", schema, table, err)
-				}
+			if err := app.AppendRow(vals...); err != nil {
+				return fmt.Errorf("cannot append to %s: %w", name, err)
 			}
 		}
-	})
+	}
 }
 
 // Commit commits the transaction and releases its connection.
