@@ -1,9 +1,6 @@
 package format
 
-import (
-	"encoding/json"
-	"unicode/utf8"
-)
+import "encoding/json"
 
 // Picking: a json (JSON Lines) decoder that is told which property paths the
 // mapping reads extracts only those values from each line, instead of
@@ -271,29 +268,11 @@ func (p *jsonParser) pickValue(depth int, dst *Picked, asText bool) error {
 	d := p.data
 	switch c := d[p.pos]; {
 	case p.isQuote(c):
-		ascii := true
-		for i := p.pos + 1; i < len(d); i++ {
-			b := d[i]
-			if b == c {
-				if !ascii && !utf8.Valid(d[p.pos+1:i]) {
-					break // invalid UTF-8 is replaced: the full rules
-				}
-				p.arena.add(dst, PickedString, d[p.pos+1:i])
-				p.pos = i + 1
-				return nil
-			}
-			if b == '\\' || b < 0x20 {
-				break
-			}
-			if b >= utf8.RuneSelf {
-				ascii = false
-			}
-		}
-		v, err := p.str()
+		text, err := p.stringBytes()
 		if err != nil {
 			return err
 		}
-		p.arena.add(dst, PickedString, []byte(v.(string)))
+		p.arena.add(dst, PickedString, text)
 		return nil
 	case c == '-' || c >= '0' && c <= '9':
 		start := p.pos
@@ -369,27 +348,11 @@ func (a *pickArena) fill() {
 // when no picked path goes through it), without allocating for plain names.
 // next is the index of the child expected (see child).
 func (p *jsonParser) pickKey(n *pickNode, next *int) (*pickNode, error) {
-	d := p.data
-	q := d[p.pos]
-	for i := p.pos + 1; i < len(d); i++ {
-		c := d[i]
-		if c == q {
-			name := d[p.pos+1 : i]
-			if !validUTF8(name) {
-				break
-			}
-			p.pos = i + 1
-			return n.child(name, next), nil
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-	}
-	v, err := p.str() // escapes, invalid UTF-8 or an error: the full rules
+	name, err := p.stringBytes()
 	if err != nil {
 		return nil, err
 	}
-	return n.children[v.(string)], nil
+	return n.child(name, next), nil
 }
 
 // child is the child named name, or nil. Records usually list their
@@ -543,14 +506,4 @@ func (p *jsonParser) skipString() error {
 	}
 	p.pos = len(d)
 	return p.errorf("the string is not closed")
-}
-
-// validUTF8 is utf8.Valid with a fast path for ASCII, which names nearly always are.
-func validUTF8(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return utf8.Valid(b)
-		}
-	}
-	return true
 }
