@@ -357,16 +357,11 @@ func (b *Bridge) onPublish(pr paho.PublishReceived) (bool, error) {
 		for _, up := range p.User {
 			app = append(app, Property{up.Key, up.Value})
 		}
-		if _, ok := sys[PropContentType]; !ok && p.ContentType != "" {
-			if sys == nil {
-				sys = map[string]string{}
-			}
-			sys[PropContentType] = p.ContentType
-		}
+		sys = withContentType(sys, p.ContentType)
 	}
 	key := ""
 	if mid := sys[PropMessageID]; mid != "" {
-		key = device + "\x00" + module + "\x00" + mid
+		key = recentKey(device, module, mid)
 		if pk.Duplicate() && b.seen.has(key) {
 			b.count(func(m *bridgeMetrics) { m.duplicates++ })
 			b.log.Debug("redelivered MQTT message already stored; dropped", "device", device, "messageId", mid)
@@ -425,6 +420,12 @@ func (br Broker) dial() (*url.URL, *tls.Config, error) {
 		return nil, nil, fmt.Errorf("MQTT broker address %q: want host:port", br.Address)
 	}
 	return u, cfg, nil
+}
+
+// recentKey is a message's key in recentIDs: a message id is unique per
+// device (or module), not across the hub.
+func recentKey(device, module, messageID string) string {
+	return device + "\x00" + module + "\x00" + messageID
 }
 
 // recentIDs remembers the last n keys added (a ring with an index).

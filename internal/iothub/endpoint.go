@@ -204,7 +204,7 @@ func (e *endpoint) primeRecentIDs(ctx context.Context, topic string, n int, seen
 				}
 			}
 			if mid != "" {
-				seen.add(dev + "\x00" + mod + "\x00" + mid)
+				seen.add(recentKey(dev, mod, mid))
 			}
 			if r.Offset+1 >= want[r.Partition] {
 				delete(want, r.Partition)

@@ -121,6 +121,19 @@ func ParsePropertyBag(bag string) (app []Property, sys map[string]string, err er
 	return app, sys, nil
 }
 
+// withContentType adds an MQTT 5 message's content type to its system
+// properties (made when nil), unless its property bag set one ($.ct wins).
+func withContentType(sys map[string]string, contentType string) map[string]string {
+	if _, ok := sys[PropContentType]; ok || contentType == "" {
+		return sys
+	}
+	if sys == nil {
+		sys = map[string]string{}
+	}
+	sys[PropContentType] = contentType
+	return sys
+}
+
 // unescape is url.QueryUnescape, without its copy when there is nothing
 // to unescape (the usual case).
 func unescape(s string) (string, error) {

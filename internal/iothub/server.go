@@ -257,12 +257,7 @@ func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 	for _, up := range pk.Properties.User { // MQTT 5 user properties are application properties too
 		app = append(app, Property{up.Key, up.Val})
 	}
-	if _, ok := sys[PropContentType]; !ok && pk.Properties.ContentType != "" {
-		if sys == nil {
-			sys = map[string]string{}
-		}
-		sys[PropContentType] = pk.Properties.ContentType
-	}
+	sys = withContentType(sys, pk.Properties.ContentType)
 	// The endpoint fails the store after StoreTimeout, and at once when the server stops.
 	h.s.endpoint.storeTo(h.s.ctx, ss.topic, ss.id, app, sys, pk.Payload, m.stored)
 	// mochi must neither acknowledge (m.stored does, once stored), retain
