@@ -604,17 +604,23 @@ type extentParts struct {
 // peek reads parts until one has rows or the source ends; it reports
 // whether the extent has anything (rows or failures) to commit.
 func (x *extentParts) peek() bool {
+	x.fill()
+	return x.head != nil || len(x.failures) > 0
+}
+
+// fill reads parts, keeping their records' failures, until one has rows
+// (held in head) or the source ends.
+func (x *extentParts) fill() {
 	for x.head == nil {
 		p, ok := x.src.receive()
 		if !ok {
-			break
+			return
 		}
 		x.failures = append(x.failures, p.fails...)
 		if len(p.rows) > 0 {
 			x.head = p.rows
 		}
 	}
-	return x.head != nil || len(x.failures) > 0
 }
 
 // hasRows reports whether the extent has rows (after peek).
@@ -623,18 +629,8 @@ func (x *extentParts) hasRows() bool { return x.head != nil }
 // next returns the extent's next part, nil at its end, or the error that
 // stopped decoding before the extent was whole.
 func (x *extentParts) next() ([][]any, error) {
-	if x.head == nil && x.rows < x.limit {
-		for {
-			p, ok := x.src.receive()
-			if !ok {
-				break
-			}
-			x.failures = append(x.failures, p.fails...)
-			if len(p.rows) > 0 {
-				x.head = p.rows
-				break
-			}
-		}
+	if x.rows < x.limit {
+		x.fill()
 	}
 	if x.head == nil {
 		if x.src.ended && x.src.err != nil {
