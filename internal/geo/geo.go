@@ -88,7 +88,7 @@ func validRing(pts [][]float64) bool {
 // Lines reads a GeoJSON LineString or MultiLineString. The result is shared
 // (cached): callers must not modify it.
 func Lines(geojson string) ([][][]float64, error) {
-	v, err := parsed.get("L"+geojson, func() (any, error) { return parseLines(geojson) })
+	v, err := parsed.get(shapeKey{"lines", geojson}, func() (any, error) { return parseLines(geojson) })
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func DistanceToLine(lon, lat float64, geojson string) (float64, bool) {
 // followed by its holes. The result is shared (cached): callers must not
 // modify it.
 func Polygons(geojson string) ([][][][]float64, error) {
-	v, err := parsed.get("P"+geojson, func() (any, error) { return parsePolygons(geojson) })
+	v, err := parsed.get(shapeKey{"polygons", geojson}, func() (any, error) { return parsePolygons(geojson) })
 	if err != nil {
 		return nil, err
 	}
@@ -290,8 +290,12 @@ func DistanceToPolygon(lon, lat float64, geojson string) (float64, bool) {
 // per row. It is cleared when full, which bounds its memory.
 type shapeCache struct {
 	mu      sync.Mutex
-	entries map[string]cachedShape
+	entries map[shapeKey]cachedShape
 }
+
+// shapeKey is what a shape was parsed as and its text: a struct, so that a
+// lookup per row does not build a new string.
+type shapeKey struct{ kind, geojson string }
 
 type cachedShape struct {
 	v   any
@@ -302,7 +306,7 @@ const shapeCacheSize = 64
 
 var parsed = &shapeCache{}
 
-func (c *shapeCache) get(key string, parse func() (any, error)) (any, error) {
+func (c *shapeCache) get(key shapeKey, parse func() (any, error)) (any, error) {
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	c.mu.Unlock()
@@ -312,7 +316,7 @@ func (c *shapeCache) get(key string, parse func() (any, error)) (any, error) {
 	v, err := parse()
 	c.mu.Lock()
 	if c.entries == nil || len(c.entries) >= shapeCacheSize {
-		c.entries = map[string]cachedShape{}
+		c.entries = map[shapeKey]cachedShape{}
 	}
 	c.entries[key] = cachedShape{v, err}
 	c.mu.Unlock()
