@@ -405,7 +405,7 @@ func (b *Batcher) finish() {
 	b.inflight = b.inflight[1:]
 	if f.err != nil {
 		if b.failed == nil {
-			b.failed = fmt.Errorf("ingesting %d events into table %s.%s failed, nothing of it was committed: %w", len(f.c.Items), f.k.database, f.k.table, f.err)
+			b.failed = commitFailed(f.k, f.c, f.err)
 		}
 		return
 	}
@@ -482,7 +482,7 @@ func (b *Batcher) commitTable(ctx context.Context, k tableKey) error {
 	c, runs := b.gather(k)
 	rep, err := b.sink.Ingest(ctx, c)
 	if err != nil {
-		return fmt.Errorf("ingesting %d events into table %s.%s failed, nothing of it was committed: %w", len(c.Items), k.database, k.table, err)
+		return commitFailed(k, c, err)
 	}
 	b.dequeue(k, runs)
 	b.committed(c, runs)
@@ -519,4 +519,9 @@ func (b *Batcher) Positions() map[int32]int64 {
 		}
 	}
 	return out
+}
+
+// commitFailed is the error of a commit of table k that stored nothing.
+func commitFailed(k tableKey, c Commit, err error) error {
+	return fmt.Errorf("ingesting %d events into table %s.%s failed, nothing of it was committed: %w", len(c.Items), k.database, k.table, err)
 }
