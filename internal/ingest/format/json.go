@@ -80,8 +80,8 @@ func (j *jsonLines) Next() (*Batch, error) {
 				j.slabRecords = min(2*j.slabRecords, 4096)
 			}
 			out := slab[:ps.Len():ps.Len()]
-			if !j.pick(line, out) {
-				b.Errors = append(b.Errors, j.malformed(line))
+			if err := j.pick(line, out); err != nil {
+				b.Errors = append(b.Errors, j.malformed(err))
 				continue
 			}
 			slab = slab[ps.Len():]
@@ -90,7 +90,7 @@ func (j *jsonLines) Next() (*Batch, error) {
 		}
 		v, err := j.decode(line)
 		if err != nil {
-			b.Errors = append(b.Errors, j.malformed(line))
+			b.Errors = append(b.Errors, j.malformed(err))
 			continue
 		}
 		b.Records = append(b.Records, Record{Number: j.records, Line: j.lines.line, Value: v})
@@ -102,33 +102,28 @@ func (j *jsonLines) Next() (*Batch, error) {
 }
 
 // malformed reports a line that does not parse, with the full parser's
-// account of why.
-func (j *jsonLines) malformed(line []byte) RecordError {
-	_, err := j.decode(line)
-	problem := "the value is incomplete"
-	if err != nil {
-		problem = jsonProblem(err)
-	}
+// account of why (err, from decode).
+func (j *jsonLines) malformed(err error) RecordError {
 	return RecordError{Source: j.opts.Source, Record: j.records, Line: j.lines.line, Code: CodeMalformedRecord, Dropped: true,
-		Message: "malformed JSON: " + problem + "; the json format expects one JSON value per line (use multijson for values spanning lines)"}
+		Message: "malformed JSON: " + jsonProblem(err) + "; the json format expects one JSON value per line (use multijson for values spanning lines)"}
 }
 
 // pick extracts Options.Picks from a line into out. When the picking
 // parser stops, the line is parsed in full, so that whether a line is
-// malformed is always the full parser's decision.
-func (j *jsonLines) pick(line []byte, out []Picked) bool {
+// malformed is always the full parser's decision: its error is returned.
+func (j *jsonLines) pick(line []byte, out []Picked) error {
 	p := jsonParser{data: line, arena: j.arena, lenient: true}
 	buf, refs := j.arena.mark()
 	if p.pick(j.opts.Picks, out) == nil {
-		return true
+		return nil
 	}
 	j.arena.undo(buf, refs)
 	v, err := j.decode(line)
 	if err != nil {
-		return false
+		return err
 	}
 	j.opts.Picks.lookup(v, out)
-	return true
+	return nil
 }
 
 func (j *jsonLines) decode(line []byte) (any, error) {
