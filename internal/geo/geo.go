@@ -133,11 +133,19 @@ func DistanceToLine(lon, lat float64, geojson string) (float64, bool) {
 	p := toVec(lon, lat)
 	best := math.Inf(1)
 	for _, l := range lines {
-		for i := 0; i+1 < len(l); i++ {
-			best = math.Min(best, segmentDistance(p, toVec(l[i][0], l[i][1]), toVec(l[i+1][0], l[i+1][1])))
-		}
+		best = math.Min(best, pathDistance(p, l))
 	}
 	return best * EarthRadius, true
+}
+
+// pathDistance is the angular distance from p to the nearest of the
+// great-circle arcs joining consecutive points of path.
+func pathDistance(p vec, path [][]float64) float64 {
+	best := math.Inf(1)
+	for i := 0; i+1 < len(path); i++ {
+		best = math.Min(best, segmentDistance(p, toVec(path[i][0], path[i][1]), toVec(path[i+1][0], path[i+1][1])))
+	}
+	return best
 }
 
 // Polygons reads a GeoJSON Polygon or MultiPolygon: each polygon is a shell
@@ -277,9 +285,7 @@ func DistanceToPolygon(lon, lat float64, geojson string) (float64, bool) {
 	best := math.Inf(1)
 	for _, poly := range polys {
 		for _, ring := range poly {
-			for i := 0; i+1 < len(ring); i++ {
-				best = math.Min(best, segmentDistance(p, toVec(ring[i][0], ring[i][1]), toVec(ring[i+1][0], ring[i+1][1])))
-			}
+			best = math.Min(best, pathDistance(p, ring))
 		}
 	}
 	return best * EarthRadius, true
