@@ -175,16 +175,25 @@ func prepare(ctx context.Context, base []kgo.Opt, ep Endpoint, hub string) error
 		}
 		return nil
 	}
-	parts := ep.Partitions
-	if parts <= 0 {
-		parts = 4
+	if err := CreateEventHub(pctx, cl, hub, ep.Partitions); err != nil {
+		return fmt.Errorf("creating the event hub: %w", err)
 	}
-	resp, err := kadm.NewClient(cl).CreateTopic(pctx, parts, -1, nil, hub)
+	return nil
+}
+
+// CreateEventHub creates an event hub (Kafka topic) with partitions
+// partitions (4 when 0) on the namespace cl is connected to; an existing
+// one is left alone.
+func CreateEventHub(ctx context.Context, cl *kgo.Client, name string, partitions int32) error {
+	if partitions <= 0 {
+		partitions = 4
+	}
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, -1, nil, name)
 	if err == nil {
 		err = resp.Err
 	}
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("creating the event hub: %w", err)
+		return err
 	}
 	return nil
 }

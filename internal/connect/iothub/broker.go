@@ -2,16 +2,14 @@ package iothub
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"odx/internal/connect"
+	"odx/internal/connect/eventhub"
 	iot "odx/internal/iothub"
 )
 
@@ -82,16 +80,5 @@ func (k kafkaTopics) CreateTopic(name string) error {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	parts := k.partitions
-	if parts <= 0 {
-		parts = 4
-	}
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, parts, -1, nil, name)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return err
-	}
-	return nil
+	return eventhub.CreateEventHub(ctx, cl, name, k.partitions)
 }
