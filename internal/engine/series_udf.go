@@ -68,7 +68,7 @@ func init() {
 			return jsonObject("periods", periods, "scores", seriesmath.PeriodsValidate(x, periods))
 		}},
 	} {
-		kustoFunctions[name] = f
+		kustoFunctions[name] = f.udf()
 	}
 }
 
@@ -79,18 +79,10 @@ type seriesFunc struct {
 	fn func(series []float64, args []driver.Value) any
 }
 
-func (f seriesFunc) Config() duckdb.ScalarFuncConfig {
-	var cfg duckdb.ScalarFuncConfig
-	for _, t := range f.in {
-		ti, _ := duckdb.NewTypeInfo(t)
-		cfg.InputTypeInfos = append(cfg.InputTypeInfos, ti)
-	}
-	cfg.ResultTypeInfo, _ = duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
-	return cfg
-}
-
-func (f seriesFunc) Executor() duckdb.ScalarFuncExecutor {
-	return duckdb.ScalarFuncExecutor{RowExecutor: func(v []driver.Value) (any, error) {
+// udf is the seriesFunc as a goFunc returning VARCHAR; a series that is not
+// a JSON array gives NULL.
+func (f seriesFunc) udf() goFunc {
+	return goFunc{in: f.in, out: duckdb.TYPE_VARCHAR, fn: func(v []driver.Value) (any, error) {
 		s, ok := v[0].(string)
 		if !ok {
 			return nil, fmt.Errorf("series function: unexpected %T for the series", v[0])
