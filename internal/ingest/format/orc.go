@@ -470,12 +470,14 @@ func (v *floatValues) values(dst []any) error {
 		if v.double {
 			dst[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
 		} else {
-			dst[i] = float32Value(binary.LittleEndian.Uint32(b[i*4:]))
+			dst[i] = shortestFloat32(math.Float32frombits(binary.LittleEndian.Uint32(b[i*4:])))
 		}
 	}
 	return nil
 }
 
+// shortestFloat32 widens an ORC float the way Parquet and Avro floats are
+// widened: through its shortest decimal text, so 0.1f reads as 0.1.
 func shortestFloat32(f float32) float64 {
 	if math.IsInf(float64(f), 0) || math.IsNaN(float64(f)) {
 		return float64(f)

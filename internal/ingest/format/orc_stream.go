@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/golang/snappy"
 	"github.com/klauspost/compress/zstd"
@@ -549,11 +548,4 @@ func (r *intRLEv2) delta(h byte) error {
 	}
 	r.n = n
 	return nil
-}
-
-// float32Value widens an ORC float the way Parquet and Avro floats are
-// widened: through its shortest decimal text, so 0.1f reads as 0.1.
-func float32Value(bits uint32) float64 {
-	f := math.Float32frombits(bits)
-	return shortestFloat32(f)
 }
