@@ -17,38 +17,22 @@ import (
 //	odx_hash_string(VARCHAR) BIGINT  xxhash64 of the UTF-8 bytes, as Kusto's hash() of a string
 //	odx_hash_long(BIGINT) BIGINT     xxhash64 of the 8 little-endian bytes, as hash() of a long or of datetime ticks
 var kustoFunctions = map[string]duckdb.ScalarFunc{
-	"odx_hash_string": hashFunc{input: duckdb.TYPE_VARCHAR, hash: func(v driver.Value) (any, error) {
-		s, ok := v.(string)
+	"odx_hash_string": goFunc{in: []duckdb.Type{duckdb.TYPE_VARCHAR}, out: duckdb.TYPE_BIGINT, fn: func(v []driver.Value) (any, error) {
+		s, ok := v[0].(string)
 		if !ok {
-			return nil, fmt.Errorf("odx_hash_string: unexpected %T", v)
+			return nil, fmt.Errorf("odx_hash_string: unexpected %T", v[0])
 		}
 		return int64(xxhash.Sum64String(s)), nil
 	}},
-	"odx_hash_long": hashFunc{input: duckdb.TYPE_BIGINT, hash: func(v driver.Value) (any, error) {
-		n, ok := v.(int64)
+	"odx_hash_long": goFunc{in: []duckdb.Type{duckdb.TYPE_BIGINT}, out: duckdb.TYPE_BIGINT, fn: func(v []driver.Value) (any, error) {
+		n, ok := v[0].(int64)
 		if !ok {
-			return nil, fmt.Errorf("odx_hash_long: unexpected %T", v)
+			return nil, fmt.Errorf("odx_hash_long: unexpected %T", v[0])
 		}
 		var b [8]byte
 		binary.LittleEndian.PutUint64(b[:], uint64(n))
 		return int64(xxhash.Sum64(b[:])), nil
 	}},
-}
-
-// hashFunc is a one-argument scalar function returning BIGINT.
-type hashFunc struct {
-	input duckdb.Type
-	hash  func(driver.Value) (any, error)
-}
-
-func (f hashFunc) Config() duckdb.ScalarFuncConfig {
-	in, _ := duckdb.NewTypeInfo(f.input)
-	out, _ := duckdb.NewTypeInfo(duckdb.TYPE_BIGINT)
-	return duckdb.ScalarFuncConfig{InputTypeInfos: []duckdb.TypeInfo{in}, ResultTypeInfo: out}
-}
-
-func (f hashFunc) Executor() duckdb.ScalarFuncExecutor {
-	return duckdb.ScalarFuncExecutor{RowExecutor: func(vals []driver.Value) (any, error) { return f.hash(vals[0]) }}
 }
 
 // registerFunctions adds kustoFunctions to the database. DuckDB keeps them in
