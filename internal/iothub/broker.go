@@ -118,23 +118,15 @@ type BridgeOptions struct {
 // in memory, and read back from the event hub's tail at start); messages
 // without a message id may be stored twice after a crash (at-least-once).
 type Bridge struct {
-	o       BridgeOptions
-	log     *slog.Logger
-	ep      *endpoint
-	conns   []*autopaho.ConnectionManager
-	seen    *recentIDs
-	metrics bridgeMetrics
+	o     BridgeOptions
+	log   *slog.Logger
+	ep    *endpoint
+	conns []*autopaho.ConnectionManager
+	seen  *recentIDs
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
 	once   sync.Once
-}
-
-// bridgeMetrics counts what a bridge did (read by tests and logs).
-type bridgeMetrics struct {
-	mu                          sync.Mutex
-	stored, duplicates, dropped int64
 }
 
 // StartBridge connects the bridge's sessions and subscribes them. It
@@ -288,14 +280,6 @@ func StartBridge(ctx context.Context, o BridgeOptions) (*Bridge, error) {
 // Topic is the embedded event hub the bridge writes to.
 func (b *Bridge) Topic() string { return b.o.Topic }
 
-// Counts are what the bridge stored, dropped as redeliveries of stored
-// messages, and dropped as unusable (not IoT Hub telemetry, too large).
-func (b *Bridge) Counts() (stored, duplicates, dropped int64) {
-	b.metrics.mu.Lock()
-	defer b.metrics.mu.Unlock()
-	return b.metrics.stored, b.metrics.duplicates, b.metrics.dropped
-}
-
 // Close disconnects the sessions (the broker keeps them, and queues their
 // messages, for SessionExpiry) and stops writing. Messages received but not
 // yet acknowledged come again when a session resumes.
@@ -315,12 +299,6 @@ func (b *Bridge) Close() error {
 	return nil
 }
 
-func (b *Bridge) count(f func(m *bridgeMetrics)) {
-	b.metrics.mu.Lock()
-	f(&b.metrics)
-	b.metrics.mu.Unlock()
-}
-
 // onPublish stores one broker message; paho calls it in receive order, one
 // at a time, so it only starts the store.
 func (b *Bridge) onPublish(pr paho.PublishReceived) (bool, error) {
@@ -338,14 +316,12 @@ func (b *Bridge) onPublish(pr paho.PublishReceived) (bool, error) {
 	if !ok || len(pk.Payload) > MaxMessageSize {
 		// Acknowledged and dropped: storing it could never succeed, and an
 		// unacknowledged message would come back forever.
-		b.count(func(m *bridgeMetrics) { m.dropped++ })
 		b.log.Warn("MQTT message dropped: not IoT Hub telemetry, or larger than IoT Hub's limit", "topic", pk.Topic, "bytes", len(pk.Payload))
 		ack()
 		return true, nil
 	}
 	app, sys, err := ParsePropertyBag(bag)
 	if err != nil {
-		b.count(func(m *bridgeMetrics) { m.dropped++ })
 		b.log.Warn("MQTT message dropped: its topic's property bag is not URL-encoded", "topic", pk.Topic, "error", err)
 		ack()
 		return true, nil
@@ -363,7 +339,6 @@ func (b *Bridge) onPublish(pr paho.PublishReceived) (bool, error) {
 	if mid := sys[PropMessageID]; mid != "" {
 		key = recentKey(device, module, mid)
 		if pk.Duplicate() && b.seen.has(key) {
-			b.count(func(m *bridgeMetrics) { m.duplicates++ })
 			b.log.Debug("redelivered MQTT message already stored; dropped", "device", device, "messageId", mid)
 			ack()
 			return true, nil
@@ -386,7 +361,6 @@ func (b *Bridge) onPublish(pr paho.PublishReceived) (bool, error) {
 		if key != "" {
 			b.seen.add(key)
 		}
-		b.count(func(m *bridgeMetrics) { m.stored++ })
 		ack()
 	})
 	return true, nil
