@@ -141,10 +141,7 @@ func (d *orcDecoder) Next() (b *Batch, err error) {
 		d.stripe++
 	}
 	n := int(min(d.left, uint64(d.opts.batchSize())))
-	if cap(d.rootVal) < n {
-		d.rootVal = make([]any, n)
-	}
-	vals := d.rootVal[:n]
+	vals := scratch(&d.rootVal, n)
 	if err := d.root.read(vals); err != nil {
 		d.done = true
 		return nil, errorf(CodeInvalidBlob, "%s: stripe %d, after record %d: %v", d.opts.Source, d.stripe, d.records, orcErr(err))
@@ -257,6 +254,15 @@ func (d *orcDecoder) loadStripe(i int) error {
 	return nil
 }
 
+// scratch returns (*buf)[:n], allocating *buf anew when it is too small:
+// a column reuses its buffers from batch to batch.
+func scratch[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	return (*buf)[:n]
+}
+
 // orcColumn decodes the next len(dst) values of a column (nil for null).
 type orcColumn interface {
 	read(dst []any) error
@@ -279,10 +285,7 @@ func (c *nullable) read(dst []any) error {
 	if c.present == nil {
 		return c.v.values(dst)
 	}
-	if cap(c.mask) < len(dst) {
-		c.mask = make([]bool, len(dst))
-	}
-	mask := c.mask[:len(dst)]
+	mask := scratch(&c.mask, len(dst))
 	if err := c.present.read(mask); err != nil {
 		return err
 	}
@@ -397,10 +400,7 @@ type boolValues struct {
 }
 
 func (v *boolValues) values(dst []any) error {
-	if cap(v.bits) < len(dst) {
-		v.bits = make([]bool, len(dst))
-	}
-	bits := v.bits[:len(dst)]
+	bits := scratch(&v.bits, len(dst))
 	if err := v.data.read(bits); err != nil {
 		return err
 	}
@@ -429,17 +429,9 @@ type intValues struct {
 	buf  []int64
 }
 
-func (v *intValues) ints(n int) ([]int64, error) {
-	if cap(v.buf) < n {
-		v.buf = make([]int64, n)
-	}
-	buf := v.buf[:n]
-	return buf, v.data.read(buf)
-}
-
 func (v *intValues) values(dst []any) error {
-	buf, err := v.ints(len(dst))
-	if err != nil {
+	buf := scratch(&v.buf, len(dst))
+	if err := v.data.read(buf); err != nil {
 		return err
 	}
 	for i, x := range buf {
@@ -496,10 +488,7 @@ type directBytes struct {
 }
 
 func (v *directBytes) values(dst []any) error {
-	if cap(v.buf) < len(dst) {
-		v.buf = make([]int64, len(dst))
-	}
-	lens := v.buf[:len(dst)]
+	lens := scratch(&v.buf, len(dst))
 	if err := v.lengths.read(lens); err != nil {
 		return err
 	}
@@ -552,10 +541,7 @@ func newDictValues(data, lengths, dictData []byte, size uint64, v2 bool) (*dictV
 }
 
 func (v *dictValues) values(dst []any) error {
-	if cap(v.buf) < len(dst) {
-		v.buf = make([]int64, len(dst))
-	}
-	idx := v.buf[:len(dst)]
+	idx := scratch(&v.buf, len(dst))
 	if err := v.idx.read(idx); err != nil {
 		return err
 	}
@@ -583,10 +569,7 @@ type timestampValues struct {
 }
 
 func (v *timestampValues) values(dst []any) error {
-	if cap(v.sbuf) < len(dst) {
-		v.sbuf, v.nbuf = make([]int64, len(dst)), make([]int64, len(dst))
-	}
-	secs, nanos := v.sbuf[:len(dst)], v.nbuf[:len(dst)]
+	secs, nanos := scratch(&v.sbuf, len(dst)), scratch(&v.nbuf, len(dst))
 	if err := v.secs.read(secs); err != nil {
 		return err
 	}
@@ -626,10 +609,7 @@ type dateValues struct {
 }
 
 func (v *dateValues) values(dst []any) error {
-	if cap(v.buf) < len(dst) {
-		v.buf = make([]int64, len(dst))
-	}
-	days := v.buf[:len(dst)]
+	days := scratch(&v.buf, len(dst))
 	if err := v.days.read(days); err != nil {
 		return err
 	}
@@ -651,10 +631,7 @@ type decimalValues struct {
 }
 
 func (v *decimalValues) values(dst []any) error {
-	if cap(v.buf) < len(dst) {
-		v.buf = make([]int64, len(dst))
-	}
-	scales := v.buf[:len(dst)]
+	scales := scratch(&v.buf, len(dst))
 	// ORC writes all the unscaled values of a run before the scales; both
 	// streams are independent, so they can be read in either order.
 	for i := range dst {
@@ -748,10 +725,7 @@ type orcListValues struct {
 }
 
 func (v *orcListValues) values(dst []any) error {
-	if cap(v.buf) < len(dst) {
-		v.buf = make([]int64, len(dst))
-	}
-	lens := v.buf[:len(dst)]
+	lens := scratch(&v.buf, len(dst))
 	if err := v.lengths.read(lens); err != nil {
 		return err
 	}
@@ -854,10 +828,7 @@ type structValues struct {
 
 func (v *structValues) values(dst []any) error {
 	for f, c := range v.fields {
-		if cap(v.scratch[f]) < len(dst) {
-			v.scratch[f] = make([]any, len(dst))
-		}
-		if err := c.read(v.scratch[f][:len(dst)]); err != nil {
+		if err := c.read(scratch(&v.scratch[f], len(dst))); err != nil {
 			return err
 		}
 	}
@@ -883,10 +854,7 @@ type unionValues struct {
 }
 
 func (v *unionValues) values(dst []any) error {
-	if cap(v.tagBuf) < len(dst) {
-		v.tagBuf = make([]byte, len(dst))
-	}
-	tags := v.tagBuf[:len(dst)]
+	tags := scratch(&v.tagBuf, len(dst))
 	if v.counts == nil {
 		v.counts, v.scratch = make([]int, len(v.branches)), make([][]any, len(v.branches))
 	}
@@ -903,10 +871,7 @@ func (v *unionValues) values(dst []any) error {
 		v.counts[t]++
 	}
 	for b, n := range v.counts {
-		if cap(v.scratch[b]) < n {
-			v.scratch[b] = make([]any, n)
-		}
-		if err := v.branches[b].read(v.scratch[b][:n]); err != nil {
+		if err := v.branches[b].read(scratch(&v.scratch[b], n)); err != nil {
 			return err
 		}
 	}
