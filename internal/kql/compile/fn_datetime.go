@@ -38,9 +38,6 @@ func partArg(call *sem.Call, i int) string {
 	return ""
 }
 
-// ticksTo1970 is the number of ticks from 0001-01-01 to 1970-01-01.
-const ticksTo1970 = types.UnixEpochTicks
-
 // microsTo1970 is the number of microseconds from 0001-01-01 to 1970-01-01.
 const microsTo1970 = types.UnixEpochTicks / types.TicksPerMicrosecond
 
@@ -82,13 +79,13 @@ func dtTimestamp(x sqlast.Expr) sqlast.Expr {
 
 // dtFromTimestamp converts a DuckDB TIMESTAMP to datetime ticks.
 func dtFromTimestamp(ts sqlast.Expr) sqlast.Expr {
-	return bin("+", bin("*", fn("epoch_us", ts), i64(types.TicksPerMicrosecond)), i64(ticksTo1970))
+	return bin("+", bin("*", fn("epoch_us", ts), i64(types.TicksPerMicrosecond)), i64(types.UnixEpochTicks))
 }
 
 // dtFromTimestampNs converts a TIMESTAMP_NS after 1970 (odx_meta's own
 // columns, such as an extent's ingestion time) to datetime ticks.
 func dtFromTimestampNs(ts sqlast.Expr) sqlast.Expr {
-	return bin("+", bin("//", fn("epoch_ns", ts), i64(100)), i64(ticksTo1970))
+	return bin("+", bin("//", fn("epoch_ns", ts), i64(100)), i64(types.UnixEpochTicks))
 }
 
 func binValue(x sqlast.Expr, xt types.Type, span sqlast.Expr, st types.Type, t types.Type) sqlast.Expr {
@@ -343,7 +340,7 @@ func unixTime(ticksPerUnit int64) lowerFunc {
 		default:
 			ticks = clampSpan(tryCast(fn("round", bin("*", cast(x, "DOUBLE"), i64(ticksPerUnit))), "BIGINT"))
 		}
-		return dtRange(bin("+", ticks, i64(ticksTo1970))), nil
+		return dtRange(bin("+", ticks, i64(types.UnixEpochTicks))), nil
 	}
 }
 
