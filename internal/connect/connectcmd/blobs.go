@@ -21,12 +21,10 @@ var blobColumns = []result.Column{
 
 // blobValues are a connection's blob columns.
 func (c Command) blobValues(id string) []any {
-	if c.Blobs == nil {
-		return []any{nil, nil, nil}
+	if c.Blobs != nil {
+		if b, ok := c.Blobs(id); ok {
+			return []any{b.Pending, b.Ingested, b.Failed}
+		}
 	}
-	b, ok := c.Blobs(id)
-	if !ok {
-		return []any{nil, nil, nil}
-	}
-	return []any{b.Pending, b.Ingested, b.Failed}
+	return []any{nil, nil, nil}
 }
