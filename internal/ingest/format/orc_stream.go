@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/golang/snappy"
 	"github.com/klauspost/compress/zstd"
@@ -125,7 +126,7 @@ func (c *orcCodec) inflate(out, chunk []byte) ([]byte, error) {
 			return nil, corruptf("a snappy chunk has a bad length (%d, %v)", n, err)
 		}
 		start := len(out)
-		out = grow(out, n)
+		out = slices.Grow(out, n)[:start+n]
 		if _, err := snappy.Decode(out[start:start+n], chunk); err != nil {
 			return nil, corruptf("a snappy chunk cannot be decoded: %v", err)
 		}
@@ -133,7 +134,7 @@ func (c *orcCodec) inflate(out, chunk []byte) ([]byte, error) {
 	case orcLZ4: // LZ4 block format, as Hadoop's and ORC's LZ4 codecs write it
 		limit := min(c.blockSize, 255*len(chunk)+16)
 		start := len(out)
-		out = grow(out, limit)
+		out = slices.Grow(out, limit)[:start+limit]
 		n, err := lz4.UncompressBlock(chunk, out[start:start+limit])
 		if err != nil {
 			return nil, corruptf("an LZ4 chunk cannot be decoded: %v", err)
@@ -151,16 +152,6 @@ func (c *orcCodec) inflate(out, chunk []byte) ([]byte, error) {
 		return res, nil
 	}
 	return nil, corruptf("unknown compression kind %d", c.kind)
-}
-
-// grow extends b by n bytes (contents of the new bytes unspecified).
-func grow(b []byte, n int) []byte {
-	if cap(b)-len(b) < n {
-		nb := make([]byte, len(b), 2*cap(b)+n)
-		copy(nb, b)
-		b = nb
-	}
-	return b[:len(b)+n]
 }
 
 // byteCursor reads a decompressed stream.
