@@ -74,11 +74,18 @@ func newStand(t *testing.T) *stand {
 
 func (s *stand) manager(t *testing.T, sink *connecttest.Sink) *connect.Manager {
 	t.Helper()
+	return s.managerInto(t, sink, sink)
+}
+
+// managerInto is manager with the commits going to into, which keeps its
+// positions in sink (a wrapper of sink, such as connecttest.Preparing).
+func (s *stand) managerInto(t *testing.T, into connect.Sink, sink *connecttest.Sink) *connect.Manager {
+	t.Helper()
 	reg := connect.NewRegistry()
 	if err := iotconn.Register(reg, s.conn); err != nil {
 		t.Fatal(err)
 	}
-	m, err := connect.NewManager(connect.Options{Registry: reg, Sink: sink, Checkpoints: sink, Logger: quietLogger(),
+	m, err := connect.NewManager(connect.Options{Registry: reg, Sink: into, Checkpoints: sink, Logger: quietLogger(),
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -5,9 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"odx/internal/connect"
 	"odx/internal/connect/connecttest"
-	iotconn "odx/internal/connect/iothub"
 )
 
 // Over a sink that prepares commits (as the pipeline's does), an IotHub
@@ -17,16 +15,7 @@ func TestIotHubConnectionPreparesCommits(t *testing.T) {
 	s := newStand(t)
 	sink := connecttest.NewSink(testPolicy)
 	prep := connecttest.Preparing(sink)
-	reg := connect.NewRegistry()
-	if err := iotconn.Register(reg, s.conn); err != nil {
-		t.Fatal(err)
-	}
-	m, err := connect.NewManager(connect.Options{Registry: reg, Sink: prep, Checkpoints: sink, Logger: quietLogger(),
-		MinBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
+	m := s.managerInto(t, prep, sink)
 	if err := m.Apply(context.Background(), spec("prep", "plant")); err != nil {
 		t.Fatal(err)
 	}
