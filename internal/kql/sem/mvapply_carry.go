@@ -67,9 +67,6 @@ func withoutUnusedCarry(n Node) Node {
 	return &pruned
 }
 
-// mvApplyRowID is the hidden row-id column mv-apply partitions by.
-const mvApplyRowID = "__odx_rid"
-
 // columnsRead adds the columns x reads to read; false when x holds
 // something whose reads it cannot tell (then nothing may be dropped).
 func columnsRead(x Expr, read map[string]bool) bool {

@@ -168,6 +168,10 @@ func (a *analyzer) partitionOp(e *env, in Node, o *ast.Partition) (Node, error) 
 	return &Project{In: cur, Items: items}, nil
 }
 
+// mvApplyRowID is the hidden row-id column mv-apply numbers its input rows
+// with and partitions by (withoutUnusedCarry recognises mv-apply by it).
+const mvApplyRowID = "__odx_rid"
+
 // mvApply numbers the input rows, expands them and runs the subquery per row:
 // operators see the row id as a partition and carry the row's columns, so
 // the result needs no join back to the input.
@@ -175,13 +179,12 @@ func (a *analyzer) mvApply(e *env, in Node, o *ast.MvApply) (Node, error) {
 	if a.partition != "" {
 		return nil, a.errf(o, "SEM0301", "mv-apply cannot be nested")
 	}
-	const rid = "__odx_rid"
-	numbered := &Project{In: in, Items: append(colRefs(in.Schema()), Item{Name: rid, X: &Call{Fn: "row_number", T: types.Long}}), Window: true}
+	numbered := &Project{In: in, Items: append(colRefs(in.Schema()), Item{Name: mvApplyRowID, X: &Call{Fn: "row_number", T: types.Long}}), Window: true}
 	cur, err := a.mvExpand(e, numbered, o.Expand)
 	if err != nil {
 		return nil, err
 	}
-	a.partition, a.carry = rid, visible(in.Schema())
+	a.partition, a.carry = mvApplyRowID, visible(in.Schema())
 	defer func() { a.partition, a.carry = "", nil }()
 	for _, op := range o.Ops {
 		if cur, err = a.operator(e, cur, op); err != nil {
@@ -190,7 +193,7 @@ func (a *analyzer) mvApply(e *env, in Node, o *ast.MvApply) (Node, error) {
 	}
 	// the input row's columns first, then what the subquery added
 	var items []Item
-	taken := map[string]bool{rid: true}
+	taken := map[string]bool{mvApplyRowID: true}
 	for _, c := range visible(in.Schema()) {
 		if rc, ok := findCol(cur.Schema(), c.Name); ok {
 			items = append(items, Item{Name: c.Name, X: &ColumnRef{Name: c.Name, T: rc.Type}})
