@@ -279,19 +279,12 @@ func (b *Binder) fromPicked(rec *format.Record, p *columnPlan, v *format.Picked,
 	case format.PickedMissing:
 		return b.empty(t), true // a missing field is null, as in ADX
 	case format.PickedString:
-		switch t {
-		case types.String:
-			return b.checkLimit(rec, p, v.Text, errs), true
-		case types.Dynamic:
+		if t == types.Dynamic {
 			return nil, false
 		}
-		// fromValue of a string is fromString for the other types.
-		x, ok := fromString(v.Text, t)
-		if !ok {
-			b.report(rec, p, errs, format.CodeValueNotConvertible, fmt.Sprintf("%s is not a valid %s; stored null", preview(v.Text), t))
-			return b.empty(t), true
-		}
-		return b.checkLimit(rec, p, x, errs), true
+		// fromValue of a string is fromString for the other types: what
+		// convertText does for a text field.
+		return b.convertText(rec, p, v.Text, errs), true
 	case format.PickedJSON:
 		if t == types.Dynamic {
 			// The decoder wrote the text writeJSON writes for the value.
