@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	mqbroker "odx/internal/testutil/mosquitto"
 )
 
 // TestIotHubOnMosquitto: `odx serve --config` binds an IoT hub to a Debian
@@ -17,33 +19,14 @@ import (
 // mosquitto_pub sends in IoT Hub's topic layout arrive with the device id
 // from the topic and routing by the property bag.
 func TestIotHubOnMosquitto(t *testing.T) {
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		bin = "/usr/sbin/mosquitto"
-	}
+	bin := mqbroker.Binary()
 	pub, perr := exec.LookPath("mosquitto_pub")
-	if _, err := os.Stat(bin); err != nil || perr != nil {
+	if bin == "" || perr != nil {
 		t.Fatal("mosquitto and mosquitto_pub are required (apt-get install -y mosquitto mosquitto-clients; .ci/run installs them)")
 	}
 	dir := t.TempDir()
-	addr := freePort(t)
+	addr := mqbroker.Start(t, bin, "allow_anonymous true\n").Addr
 	host, port, _ := net.SplitHostPort(addr)
-	conf := filepath.Join(dir, "mosquitto.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf("user root\nlistener %s %s\nallow_anonymous true\npersistence false\nlog_type error\n", port, host)), 0o600)
-	mq := exec.Command(bin, "-c", conf)
-	if err := mq.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { mq.Process.Kill(); mq.Wait() }()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("mosquitto did not start")
-		}
-	}
 	cfg := filepath.Join(dir, "odx.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("iotHubs:\n  yard:\n    mqtt:\n      address: %q\n      clientIdPrefix: odx-e2e-\n", addr)), 0o600)
 	s := startServerWithConfig(t, cfg)

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
 	"odx/internal/storage"
+	"odx/internal/testutil/cputime"
 )
 
 // timingSink records, per event, the time from its record timestamp (set
@@ -149,7 +149,7 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 	}
 	t.Logf("produced %d events of ~%d bytes to %d partitions in %v", n, len(body), len(h.HighWatermarks("bench")), time.Since(start).Round(time.Millisecond))
 
-	start, cpu := time.Now(), processCPU()
+	start, cpu := time.Now(), cputime.Process()
 	bare, err := kgo.NewClient(kgo.SeedBrokers(h.Addr()), kgo.ConsumerGroup("bare"), kgo.ConsumeTopics("bench"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AutoCommitMarks())
 	if err != nil {
@@ -161,7 +161,7 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 		bare.MarkCommitRecords(f.Records()...)
 	}
 	bare.Close()
-	bareSecs, bareCPU := time.Since(start).Seconds(), (processCPU() - cpu).Seconds()
+	bareSecs, bareCPU := time.Since(start).Seconds(), (cputime.Process() - cpu).Seconds()
 	duckSecs, duckCPU := duckDBLoad(t, dir, n)
 
 	st, err := storage.Open(ctx, filepath.Join(dir, "odx.duckdb"), storage.Options{RetentionInterval: -1})
@@ -193,14 +193,14 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 	s := connSpec("bench", "bench")
 	s.Table, s.Format, s.SystemProperties = "Telemetry", "json", nil
 	stopProfile := profileConnection(t)
-	start, cpu = time.Now(), processCPU()
+	start, cpu = time.Now(), cputime.Process()
 	if err := m.Apply(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	for sink.count() < int64(n) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	secs, connCPU := time.Since(start).Seconds(), (processCPU() - cpu).Seconds()
+	secs, connCPU := time.Since(start).Seconds(), (cputime.Process() - cpu).Seconds()
 	stopProfile()
 	mb := float64(len(body)) * float64(n) / 1e6
 	t.Logf("bare franz-go group consumer: %.0f events/s, %.1f MB/s; %.0f events per CPU-second (hub included)", float64(n)/bareSecs, mb/bareSecs, float64(n)/bareCPU)
@@ -274,7 +274,7 @@ func duckDBLoad(t *testing.T, dir string, n int) (secs, cpuSecs float64) {
 		cols[i] = fmt.Sprintf("'%s': '%s'", c.Name, c.Type.DuckDB())
 		defs[i] = fmt.Sprintf("%q %s", c.Name, c.Type.DuckDB())
 	}
-	start, cpu := time.Now(), processCPU()
+	start, cpu := time.Now(), cputime.Process()
 	db, err := engine.Open(filepath.Join(dir, "reference.duckdb"), engine.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -289,7 +289,7 @@ func duckDBLoad(t *testing.T, dir string, n int) (secs, cpuSecs float64) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	secs, cpuSecs = time.Since(start).Seconds(), (processCPU() - cpu).Seconds()
+	secs, cpuSecs = time.Since(start).Seconds(), (cputime.Process() - cpu).Seconds()
 	// The reference shares this process: reset its peak RSS (Linux's
 	// clear_refs "5"), so the figure reported later is the connection's.
 	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
@@ -317,14 +317,4 @@ func profileConnection(t *testing.T) func() {
 		pprof.StopCPUProfile()
 		f.Close()
 	}
-}
-
-// processCPU is the user+system CPU time of the test process so far: the
-// machine is shared, so events per CPU-second is steadier than wall time.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

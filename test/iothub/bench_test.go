@@ -4,15 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +16,8 @@ import (
 
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
+	"odx/internal/testutil/cputime"
+	mqbroker "odx/internal/testutil/mosquitto"
 )
 
 // publishLoad has devices publish perDevice messages each at QoS 1, one at
@@ -149,29 +147,6 @@ func latencies(sentAt, seenAt map[string]time.Time) []time.Duration {
 	return lat
 }
 
-// cpuUsed is the CPU time (user+system) this process used.
-func cpuUsed() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// procCPU is the CPU time another process used (Linux /proc), 0 if unknown.
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the parenthesised command: state is field 3, utime 14, stime 15.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
-}
-
 // perMsg is CPU per message in µs.
 func perMsg(cpu time.Duration, n int) float64 { return float64(cpu.Microseconds()) / float64(n) }
 
@@ -220,49 +195,30 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 	var cpu0 time.Duration
 	sentAt, pubTook := publishLoadFrom(t, func(dev string) (paho.Client, error) { return n.device(t, "bench-hub", dev, false) },
 		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice,
-		func() { cpu0, start = cpuUsed(), time.Now() })
+		func() { cpu0, start = cputime.Process(), time.Now() })
 	seenAt := w.wait(t, 120*time.Second)
 	allQueryable := time.Since(start)
 	t.Logf("odx: %d devices connected in %v (not counted)", devices, start.Sub(connecting).Round(time.Millisecond))
-	odxCPU := cpuUsed() - cpu0
+	odxCPU := cputime.Process() - cpu0
 	lat := latencies(sentAt, seenAt)
 	odxRate := float64(total) / allQueryable.Seconds()
 	t.Logf("odx: %d devices × %d msgs: published (all acknowledged) in %v; all queryable after %v = %.0f msg/s publish→queryable; latency (%d sampled messages) p50 %v p99 %v",
 		devices, perDevice, pubTook.Round(time.Millisecond), allQueryable.Round(time.Millisecond), odxRate, len(lat),
 		percentile(lat, 50).Round(time.Millisecond), percentile(lat, 99).Round(time.Millisecond))
 
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
+	bin := mqbroker.Binary()
+	if bin == "" {
 		t.Log("mosquitto not installed (apt-get install -y mosquitto): no comparison")
 		return
 	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf("user root\nlistener %s 127.0.0.1\nallow_anonymous true\npersistence false\ncertfile %s\nkeyfile %s\nlog_type error\n",
-		port, n.tls.ServerCertFile, n.tls.ServerKeyFile)), 0o600)
-	cmd := exec.Command(bin, "-c", conf)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("mosquitto did not start")
-		}
-	}
+	mq := mqbroker.Start(t, bin, fmt.Sprintf("allow_anonymous true\ncertfile %s\nkeyfile %s\n", n.tls.ServerCertFile, n.tls.ServerKeyFile))
+	addr, cmd := mq.Addr, mq.Cmd
 	cfg := n.tls.ClientTLS()
 	var mqCPU0, mqProc0 time.Duration
 	_, mqTook := publishLoadFrom(t, func(dev string) (paho.Client, error) { return mosquittoDevice(addr, cfg, dev) },
 		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice,
-		func() { mqCPU0, mqProc0 = cpuUsed(), procCPU(cmd.Process.Pid) })
-	mqClients, mqBroker := cpuUsed()-mqCPU0, procCPU(cmd.Process.Pid)-mqProc0
+		func() { mqCPU0, mqProc0 = cputime.Process(), cputime.Of(cmd.Process.Pid) })
+	mqClients, mqBroker := cputime.Process()-mqCPU0, cputime.Of(cmd.Process.Pid)-mqProc0
 	mqRate := float64(total) / mqTook.Seconds()
 	t.Logf("mosquitto: same devices, published (all acknowledged, nothing stored) in %v = %.0f msg/s", mqTook.Round(time.Millisecond), mqRate)
 	t.Logf("ratio odx publish→queryable / mosquitto publish: %.2f (target ≥ 0.8)", odxRate/mqRate)
@@ -277,8 +233,8 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 	// no connection reads (stored in the event hub, nothing ingested).
 	var epCPU0 time.Duration
 	_, epTook := publishLoadFrom(t, func(dev string) (paho.Client, error) { return n.device(t, "bench-idle-hub", dev, false) },
-		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice, func() { epCPU0 = cpuUsed() })
-	epCPU := cpuUsed() - epCPU0
+		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice, func() { epCPU0 = cputime.Process() })
+	epCPU := cputime.Process() - epCPU0
 	epRate := float64(total) / epTook.Seconds()
 	t.Logf("odx device endpoint alone (no connection reading): published in %v = %.0f msg/s; ratio to mosquitto %.2f; publish→queryable / endpoint alone %.2f",
 		epTook.Round(time.Millisecond), epRate, epRate/mqRate, odxRate/epRate)

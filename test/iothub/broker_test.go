@@ -22,6 +22,9 @@ import (
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
 	"odx/internal/storage"
+	"odx/internal/testutil/cputime"
+	mqbroker "odx/internal/testutil/mosquitto"
+	"odx/internal/testutil/odxproc"
 )
 
 // brokerHub is the IoT hub the broker tests bind to mosquitto.
@@ -43,39 +46,15 @@ func startMosquitto(t *testing.T) *mosquitto { return startMosquittoWith(t, "all
 // startMosquittoWith runs mosquitto with extra config lines for its listener.
 func startMosquittoWith(t *testing.T, extra string) *mosquitto {
 	t.Helper()
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/mosquitto"); serr == nil {
-			bin = "/usr/sbin/mosquitto"
-		} else if os.Getenv("CI") != "" {
+	bin := mqbroker.Binary()
+	if bin == "" {
+		if os.Getenv("CI") != "" {
 			t.Fatal("mosquitto is not installed (.ci/run installs the Debian package)")
-		} else {
-			t.Skip("mosquitto is not installed (apt-get install -y mosquitto)")
 		}
+		t.Skip("mosquitto is not installed (apt-get install -y mosquitto)")
 	}
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	text := fmt.Sprintf("user root\nlistener %s 127.0.0.1\n%spersistence false\nmax_queued_messages 0\nlog_type error\n", port, extra)
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-c", conf)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("mosquitto did not start")
-		}
-	}
-	return &mosquitto{addr: addr, cmd: cmd}
+	b := mqbroker.Start(t, bin, extra+"max_queued_messages 0\n")
+	return &mosquitto{addr: b.Addr, cmd: b.Cmd}
 }
 
 // publisher connects a paho MQTT 3.1.1 client (as device SDKs speak) to the broker.
@@ -220,7 +199,7 @@ func TestMQTTBrokerCrashNoLoss(t *testing.T) {
 	}
 	mq := startMosquitto(t)
 	dir := t.TempDir()
-	kafkaAddr, mqttAddr := freeAddr(t), freeAddr(t)
+	kafkaAddr, mqttAddr := odxproc.FreePort(t), odxproc.FreePort(t)
 	progress := func() int {
 		b, _ := os.ReadFile(filepath.Join(dir, "progress"))
 		n, _ := strconv.Atoi(string(b))
@@ -432,8 +411,8 @@ func TestBenchmarkBrokerHub(t *testing.T) {
 	topic := func(dev string) string { return "devices/" + dev + "/messages/events/" }
 	var c0, b0 time.Duration
 	pid := mq.cmd.Process.Pid
-	_, mqTook := publishLoadFrom(t, connectDev, topic, devices, perDevice, func() { c0, b0 = cpuUsed(), procCPU(pid) })
-	mqClients, mqBroker := cpuUsed()-c0, procCPU(pid)-b0
+	_, mqTook := publishLoadFrom(t, connectDev, topic, devices, perDevice, func() { c0, b0 = cputime.Process(), cputime.Of(pid) })
+	mqClients, mqBroker := cputime.Process()-c0, cputime.Of(pid)-b0
 	mqRate := float64(total) / mqTook.Seconds()
 	t.Logf("mosquitto alone (nothing subscribed): %d devices × %d msgs published in %v = %.0f msg/s; CPU per message: broker %.0fµs, devices %.0fµs",
 		devices, perDevice, mqTook.Round(time.Millisecond), mqRate, perMsg(mqBroker, total), perMsg(mqClients, total))
@@ -457,10 +436,10 @@ func TestBenchmarkBrokerHub(t *testing.T) {
 
 	w := n.watchQueryable("Plant", "Bench", total)
 	start := time.Now()
-	sentAt, pubTook := publishLoadFrom(t, connectDev, topic, devices, perDevice, func() { c0, b0 = cpuUsed(), procCPU(pid) })
+	sentAt, pubTook := publishLoadFrom(t, connectDev, topic, devices, perDevice, func() { c0, b0 = cputime.Process(), cputime.Of(pid) })
 	seenAt := w.wait(t, 120*time.Second)
 	all := time.Since(start)
-	odxCPU, broker := cpuUsed()-c0, procCPU(pid)-b0
+	odxCPU, broker := cputime.Process()-c0, cputime.Of(pid)-b0
 	lat := latencies(sentAt, seenAt)
 	rate := float64(total) / all.Seconds()
 	t.Logf("mosquitto → odx: published in %v; all queryable after %v = %.0f msg/s publish→queryable; latency (%d sampled) p50 %v p99 %v",

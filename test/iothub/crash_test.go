@@ -23,6 +23,7 @@ import (
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
 	"odx/internal/storage"
+	"odx/internal/testutil/odxproc"
 )
 
 func TestMain(m *testing.M) {
@@ -78,16 +79,6 @@ func crashChild(dir string) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // 100 devices publish at QoS 1 while the odx node is killed with -9 twice;
 // every acknowledged message is in the table exactly once, and no message
 // is there twice.
@@ -97,7 +88,7 @@ func TestCrashAcknowledgedMessagesExactlyOnce(t *testing.T) {
 	}
 	const devices = 100
 	dir := t.TempDir()
-	kafkaAddr, mqttAddr := freeAddr(t), freeAddr(t)
+	kafkaAddr, mqttAddr := odxproc.FreePort(t), odxproc.FreePort(t)
 	keys, err := iothub.OpenKeys(dir, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -9,12 +9,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
+	"odx/internal/testutil/cputime"
 )
 
 // benchRows is the size of the telemetry file, 2M rows as issue 4 asks;
@@ -90,13 +90,6 @@ func (f benchFigure) rowsPerSec() float64    { return float64(f.rows) / f.took.S
 func (f benchFigure) mbPerSec() float64      { return float64(f.bytes) / (1 << 20) / f.took.Seconds() }
 func (f benchFigure) rowsPerCPUSec() float64 { return float64(f.rows) / f.cpu.Seconds() }
 
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkIngestTelemetry ingests a 2M-row telemetry file as CSV and as
 // JSON lines through the pipeline and loads the same files with DuckDB's
 // own read_csv/read_json, printing rows/s, MB/s, peak memory and the ratio.
@@ -159,9 +152,9 @@ func benchPipeline(b *testing.B, dir, path, format string, n int) benchFigure {
 	if err != nil {
 		b.Fatal(err)
 	}
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Process()
 	res, err := e.svc.IngestReader(ctx, Request{Database: "DB", Table: "T", Source: path, Props: mustProps(b, "format", format)}, f)
-	took, cpu := time.Since(start), cpuTime()-cpu0
+	took, cpu := time.Since(start), cputime.Process()-cpu0
 	close(stop)
 	f.Close()
 	if err != nil {
@@ -180,9 +173,9 @@ func benchDuckDB(b *testing.B, dir, path, read string, n int) benchFigure {
 	st, _ := os.Stat(path)
 	runtime.GC()
 	resetPeakRSS()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Process()
 	_, err := e.store.Engine().Exec(ctx, "CREATE TABLE loaded AS SELECT * FROM "+read)
-	took, cpu := time.Since(start), cpuTime()-cpu0
+	took, cpu := time.Since(start), cputime.Process()-cpu0
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
-	"time"
 
 	"odx/internal/connect"
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
+	"odx/internal/testutil/cputime"
 )
 
 var sinkBenchColumns = []schema.Column{
@@ -39,7 +38,7 @@ func BenchmarkSinkIngest(b *testing.B) {
 	sink := e.svc.Sink()
 	items := sinkBenchItems(events)
 	ctx := context.Background()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	for n := range b.N {
 		rep, err := sink.Ingest(ctx, connect.Commit{Connection: conn, Items: items,
@@ -50,7 +49,7 @@ func BenchmarkSinkIngest(b *testing.B) {
 	}
 	b.ReportMetric(float64(events*b.N)/b.Elapsed().Seconds(), "events/s")
 	// The machine is shared: events per CPU-second is the steadier figure.
-	b.ReportMetric(float64(events*b.N)/(processCPU()-cpu0).Seconds(), "events/cpu-s")
+	b.ReportMetric(float64(events*b.N)/(cputime.Process()-cpu0).Seconds(), "events/cpu-s")
 }
 
 // BenchmarkSinkPrepare is BenchmarkSinkIngest's decoding and mapping alone
@@ -65,13 +64,13 @@ func BenchmarkSinkPrepare(b *testing.B) {
 	items := sinkBenchItems(25000)
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		if _, err := sink.Prepare(ctx, connect.Commit{Connection: conn, Items: items}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(len(items)*b.N)/(processCPU()-cpu0).Seconds(), "events/cpu-s")
+	b.ReportMetric(float64(len(items)*b.N)/(cputime.Process()-cpu0).Seconds(), "events/cpu-s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(len(items)*b.N), "ns/event")
 }
 
@@ -83,13 +82,4 @@ func sinkBenchItems(events int) []connect.Item {
 			Source: fmt.Sprintf("ns/hub/partition %d/offset %d", i%4, i/4)}
 	}
 	return items
-}
-
-// processCPU is the user+system CPU time of the test process so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
