@@ -166,7 +166,7 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 		expr := "CASE WHEN json_type({}) = 'ARRAY' THEN CAST({} AS JSON[]) " +
 			"WHEN json_type({}) = 'OBJECT' THEN list_transform(json_keys({}), k -> " + pair + ") " +
 			"ELSE [{}] END"
-		if expandsTo(v, it.Name) == types.String {
+		if columnType(v.Cols, it.Name) == types.String {
 			// to typeof(string): DuckDB's JSON to VARCHAR[] cast yields each
 			// element's text (strings unquoted) in one pass, what ->> '$'
 			// gives element by element over JSON[] at about twice the cost
@@ -227,9 +227,9 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 	return q, nil
 }
 
-// expandsTo is the output type of the expanded column name.
-func expandsTo(v *sem.MvExpand, name string) types.Type {
-	for _, cl := range v.Cols {
+// columnType is the type of the column name in cols (dynamic when absent).
+func columnType(cols []schema.Column, name string) types.Type {
+	for _, cl := range cols {
 		if cl.Name == name {
 			return cl.Type
 		}

@@ -158,7 +158,7 @@ func (l *scanLowering) defaults() error {
 	big, boolean := "BIGINT", "BOOLEAN"
 	l.state = []scanCol{{name: "__rn", typ: big, init: i64(0)}, {name: "__cnt", typ: big, init: i64(-1)}}
 	if l.v.PartitionBy != "" {
-		l.state = append(l.state, scanCol{name: "__p", typ: l.colType(l.v.PartitionBy).DuckDB(), init: sqlast.Keyword("NULL")})
+		l.state = append(l.state, scanCol{name: "__p", typ: columnType(l.v.Cols, l.v.PartitionBy).DuckDB(), init: sqlast.Keyword("NULL")})
 	}
 	for k := 1; k <= len(l.v.Steps); k++ {
 		l.state = append(l.state, scanCol{name: l.a(k), typ: boolean, init: sqlast.Keyword("FALSE")},
@@ -364,7 +364,7 @@ func (l *scanLowering) output() *sqlast.Select {
 	if union == nil {
 		// every step is output=none: no rows, the right columns
 		union = &sqlast.Select{Where: sqlast.Keyword("FALSE")}
-		l.outputItems(union, func(name string) sqlast.Expr { return null(l.colType(name)) },
+		l.outputItems(union, func(name string) sqlast.Expr { return null(columnType(l.v.Cols, name)) },
 			func(i int) sqlast.Expr { return null(l.v.Vars[i].X.Type()) }, null(types.Long))
 		union.Items = append(union.Items, sqlast.SelectItem{X: i64(0), Alias: "__ord"}, sqlast.SelectItem{X: i64(0), Alias: "__ord2"})
 	}
@@ -402,13 +402,4 @@ func (l *scanLowering) byPartition(w *sqlast.Window) *sqlast.Window {
 		w.PartitionBy = []sqlast.Expr{col("__p")}
 	}
 	return w
-}
-
-func (l *scanLowering) colType(name string) types.Type {
-	for _, cl := range l.v.Cols {
-		if cl.Name == name {
-			return cl.Type
-		}
-	}
-	return types.Dynamic
 }
