@@ -35,12 +35,7 @@ import (
 	"odx/internal/testutil/azurite"
 )
 
-// Azurite's well-known development account.
-const (
-	devAccount = azurite.Account
-	devKey     = azurite.Key
-	testSub    = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg"
-)
+const testSub = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg"
 
 var fastGroup = []kgo.Opt{kgo.HeartbeatInterval(100 * time.Millisecond), kgo.FetchMaxWait(100 * time.Millisecond)}
 
@@ -118,7 +113,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e := &env{t: t, hub: h, store: st, svc: svc, root: t.TempDir(), account: "odxtest"}
 	accounts := map[string]blobstore.Account{}
 	if o.endpoint != "" {
-		accounts[e.account] = blobstore.Account{BlobEndpoint: o.endpoint, AccountKey: devKey}
+		accounts[e.account] = blobstore.Account{BlobEndpoint: o.endpoint, AccountKey: azurite.Key}
 	}
 	hubs := eventhub.New(eventhub.Options{
 		Embedded:      &eventhub.Endpoint{Brokers: []string{hubAddr}, CreateTopics: true, Partitions: hub.DefaultPartitions},
