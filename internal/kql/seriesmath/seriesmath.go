@@ -370,18 +370,18 @@ const minPeriod = 4
 // example the weekly period scores 0.75 here where ADX shows 0.84, while
 // the five-day period scores 0 in both.
 func PeriodScore(x []float64, period float64) float64 {
-	return periodScore(detrend(x), period)
+	return periodScore(newAutocorr(detrend(x)), period)
 }
 
-func periodScore(d []float64, period float64) float64 {
-	n := len(d)
+func periodScore(ac autocorr, period float64) float64 {
+	n := len(ac.x)
 	if !(period >= minPeriod && period <= float64(n)/2) { // NaN fails too
 		return 0
 	}
 	lo := int(math.Floor(period))
-	r := acf(d, lo)
+	r := ac.at(lo)
 	if f := period - float64(lo); f > 0 {
-		r = r*(1-f) + acf(d, lo+1)*f
+		r = r*(1-f) + ac.at(lo+1)*f
 	}
 	if r < 1.96/math.Sqrt(float64(n)) {
 		return 0
@@ -391,10 +391,10 @@ func periodScore(d []float64, period float64) float64 {
 
 // PeriodsValidate scores each period (series_periods_validate).
 func PeriodsValidate(x []float64, periods []float64) []float64 {
-	d := detrend(x)
+	ac := newAutocorr(detrend(x))
 	out := make([]float64, len(periods))
 	for i, p := range periods {
-		out[i] = periodScore(d, p)
+		out[i] = periodScore(ac, p)
 	}
 	return out
 }
@@ -418,6 +418,7 @@ func PeriodsDetect(x []float64, minP, maxP float64, num int) (periods, scores []
 		return periods, scores
 	}
 	power := periodogram(d)
+	ac := newAutocorr(d)
 	type cand struct{ p, s float64 }
 	var cands []cand
 	seen := map[int]bool{}
@@ -434,7 +435,7 @@ func PeriodsDetect(x []float64, minP, maxP float64, num int) (periods, scores []
 		to := int(math.Floor(math.Min(float64(n)/math.Max(float64(k-1), 0.5), hi)))
 		bestLag, bestR := 0, math.Inf(-1)
 		for lag := from; lag <= to; lag++ {
-			if r := acf(d, lag); r > bestR {
+			if r := ac.at(lag); r > bestR {
 				bestLag, bestR = lag, r
 			}
 		}
@@ -442,7 +443,7 @@ func PeriodsDetect(x []float64, minP, maxP float64, num int) (periods, scores []
 			continue
 		}
 		seen[bestLag] = true
-		if s := periodScore(d, float64(bestLag)); s > 0 {
+		if s := periodScore(ac, float64(bestLag)); s > 0 {
 			cands = append(cands, cand{float64(bestLag), s})
 		}
 	}
@@ -483,28 +484,40 @@ func detrend(x []float64) []float64 {
 	return d
 }
 
-// acf is the sample autocorrelation of x at lag k.
-func acf(x []float64, k int) float64 {
-	n := len(x)
-	if k >= n || k < 0 {
-		return 0
-	}
+// autocorr is a series with its mean and sum of squared deviations, which
+// the autocorrelations at all lags share: computed once, not once per lag.
+type autocorr struct {
+	x         []float64
+	mean, den float64
+}
+
+func newAutocorr(x []float64) autocorr {
 	var m float64
 	for _, v := range x {
 		m += v
 	}
-	m /= float64(n)
-	var num, den float64
-	for i, v := range x {
+	m /= float64(len(x))
+	var den float64
+	for _, v := range x {
 		den += (v - m) * (v - m)
-		if i+k < n {
-			num += (v - m) * (x[i+k] - m)
-		}
 	}
-	if den == 0 {
+	return autocorr{x: x, mean: m, den: den}
+}
+
+// at is the sample autocorrelation of the series at lag k.
+func (a autocorr) at(k int) float64 {
+	n := len(a.x)
+	if k >= n || k < 0 {
 		return 0
 	}
-	return num / den
+	var num float64
+	for i := 0; i+k < n; i++ {
+		num += (a.x[i] - a.mean) * (a.x[i+k] - a.mean)
+	}
+	if a.den == 0 {
+		return 0
+	}
+	return num / a.den
 }
 
 // periodogram is |DFT(x)[k]|² for k = 0..n/2 (a direct transform: make-series
