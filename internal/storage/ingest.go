@@ -57,15 +57,11 @@ const ingestByPrefix = "ingest-by:"
 // Ingest commits a batch of rows as one extent: rows, extent record and
 // b.Extra in one transaction, retried on write-write conflicts.
 func (s *Store) Ingest(ctx context.Context, b IngestBatch) (ExtentInfo, error) {
-	s.ddl.RLock()
-	defer s.ddl.RUnlock()
-	t, err := s.table(b.Database, b.Table)
+	t, unlock, err := s.writeTable(b.Database, b.Table, true)
 	if err != nil {
 		return ExtentInfo{}, err
 	}
-	lock := s.tableLock(b.Database, b.Table)
-	lock.Lock()
-	defer lock.Unlock()
+	defer unlock()
 
 	var info ExtentInfo
 	err = s.retryConflicts(ctx, func(tx *engine.Tx) error {
@@ -87,22 +83,13 @@ func (s *Store) Ingest(ctx context.Context, b IngestBatch) (ExtentInfo, error) {
 // b.Extra fails the extent, which the caller reports. Several IngestParts
 // into one table may run at once (each its own extent).
 func (s *Store) IngestParts(ctx context.Context, b IngestBatch, next func() ([][]any, error)) (ExtentInfo, error) {
-	s.ddl.RLock()
-	defer s.ddl.RUnlock()
-	t, err := s.table(b.Database, b.Table)
+	// Appending only, it shares the table with other appenders; checking
+	// ingest-by tags, it must not race another ingestion of the same tag.
+	t, unlock, err := s.writeTable(b.Database, b.Table, len(b.IngestIfNotExists) > 0)
 	if err != nil {
 		return ExtentInfo{}, err
 	}
-	// Appending only, it shares the table with other appenders; checking
-	// ingest-by tags, it must not race another ingestion of the same tag.
-	lock := s.tableLock(b.Database, b.Table)
-	if len(b.IngestIfNotExists) > 0 {
-		lock.Lock()
-		defer lock.Unlock()
-	} else {
-		lock.RLock()
-		defer lock.RUnlock()
-	}
+	defer unlock()
 
 	var info ExtentInfo
 	err = s.db.InTx(ctx, func(tx *engine.Tx) error {
@@ -196,6 +183,24 @@ func (s *Store) retryConflicts(ctx context.Context, fn func(tx *engine.Tx) error
 		time.Sleep(time.Duration(attempt+1) * 25 * time.Millisecond)
 	}
 	return err
+}
+
+// writeTable returns a table to write rows into, with the DDL lock shared
+// (its shape cannot change meanwhile) and its table lock held, exclusively
+// or shared by appenders (see Store.tableLocks); unlock releases both.
+func (s *Store) writeTable(db, table string, exclusive bool) (t *Table, unlock func(), err error) {
+	s.ddl.RLock()
+	if t, err = s.table(db, table); err != nil {
+		s.ddl.RUnlock()
+		return nil, nil, err
+	}
+	lock := s.tableLock(db, table)
+	if exclusive {
+		lock.Lock()
+		return t, func() { lock.Unlock(); s.ddl.RUnlock() }, nil
+	}
+	lock.RLock()
+	return t, func() { lock.RUnlock(); s.ddl.RUnlock() }, nil
 }
 
 func (s *Store) table(db, table string) (*Table, error) {
@@ -387,15 +392,11 @@ func (s *Store) IngestQuery(ctx context.Context, q QueryBatch) (ExtentInfo, erro
 		})
 		return info, err
 	}
-	s.ddl.RLock()
-	defer s.ddl.RUnlock()
-	t, err := s.table(q.Database, q.Table)
+	t, unlock, err := s.writeTable(q.Database, q.Table, true)
 	if err != nil {
 		return ExtentInfo{}, err
 	}
-	lock := s.tableLock(q.Database, q.Table)
-	lock.Lock()
-	defer lock.Unlock()
+	defer unlock()
 	var info ExtentInfo
 	err = s.retryConflicts(ctx, func(tx *engine.Tx) error {
 		if skip, err := ingestedAlready(tx, q.Database, q.Table, q.IngestIfNotExists); err != nil || skip {
