@@ -3,22 +3,19 @@ package iothub_test
 import (
 	"crypto/tls"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"odx/internal/iothub"
+	"odx/internal/testutil/cputime"
+	"odx/internal/testutil/mosquitto"
 )
 
 // loadResult is one run of the device load.
@@ -64,7 +61,7 @@ func runDeviceLoad(t *testing.T, addr string, cfg *tls.Config, devices, perDevic
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	mallocs0 := ms.Mallocs
-	cpu0 := cpuUsed()
+	cpu0 := cputime.Process()
 	start := time.Now()
 	for i, c := range clients {
 		wg.Add(1)
@@ -97,7 +94,7 @@ func runDeviceLoad(t *testing.T, addr string, cfg *tls.Config, devices, perDevic
 	}
 	wg.Wait()
 	all := slices.Concat(lat...)
-	r := loadResult{messages: len(all), elapsed: time.Since(start), cpu: cpuUsed() - cpu0}
+	r := loadResult{messages: len(all), elapsed: time.Since(start), cpu: cputime.Process() - cpu0}
 	runtime.ReadMemStats(&ms)
 	r.allocs = ms.Mallocs - mallocs0
 	slices.Sort(all)
@@ -134,61 +131,19 @@ func TestDeviceEndpointThroughput(t *testing.T) {
 	}
 	t.Logf("odx embedded IoT hub: %v", hubRes)
 
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
+	bin := mosquitto.Binary()
+	if bin == "" {
 		t.Log("mosquitto not installed (apt-get install -y mosquitto): no comparison")
 		return
 	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf("user root\nlistener %d 127.0.0.1\nallow_anonymous true\npersistence false\ncafile %s\ncertfile %s\nkeyfile %s\nmax_inflight_messages 0\nmax_queued_messages 0\n",
-		port, s.tls.CAFile, s.tls.ServerCertFile, s.tls.ServerKeyFile)), 0o600)
-	cmd := exec.Command(bin, "-c", conf)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("mosquitto did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	mq0 := procCPU(cmd.Process.Pid)
+	mq := mosquitto.Start(t, bin, fmt.Sprintf("allow_anonymous true\ncafile %s\ncertfile %s\nkeyfile %s\nmax_inflight_messages 0\nmax_queued_messages 0\n",
+		s.tls.CAFile, s.tls.ServerCertFile, s.tls.ServerKeyFile))
+	cmd, addr := mq.Cmd, mq.Addr
+	mq0 := cputime.Of(cmd.Process.Pid)
 	mqRes := runDeviceLoad(t, addr, s.clientTLS, devices, perDevice, window, func(dev string) (string, string) { return dev, "x" })
-	mqBroker := procCPU(cmd.Process.Pid) - mq0
+	mqBroker := cputime.Of(cmd.Process.Pid) - mq0
 	t.Logf("mosquitto (no storage):  %v; broker %.1fµs/msg", mqRes, float64(mqBroker.Nanoseconds())/1e3/float64(max(mqRes.messages, 1)))
 	t.Logf("odx endpoint CPU per message, the devices' own (as measured against mosquitto) taken out: %.1fµs",
 		float64((hubRes.cpu-mqRes.cpu).Nanoseconds())/1e3/float64(max(hubRes.messages, 1)))
 	t.Logf("ratio odx/mosquitto: %.2f", hubRes.rate()/mqRes.rate())
-}
-
-// cpuUsed is the CPU time (user+system) this process used.
-func cpuUsed() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// procCPU is the CPU time another process used (Linux /proc), 0 if unknown.
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the parenthesised command: state is field 3, utime 14, stime 15.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
