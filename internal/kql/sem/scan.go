@@ -1,6 +1,8 @@
 package sem
 
 import (
+	"slices"
+
 	"odx/internal/kql/ast"
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
@@ -45,12 +47,10 @@ func (a *analyzer) scan(e *env, in Node, o *ast.Scan) (Node, error) {
 		declared = append(declared, schema.Column{Name: d.Name.Name, Type: t})
 	}
 	sc := &scope{cols: inCols, state: append(append([]schema.Column{}, inCols...), declared...), declared: declared}
-	seen := map[string]bool{}
 	for _, st := range o.Steps {
-		if seen[st.Name.Name] {
+		if slices.Contains(sc.steps, st.Name.Name) {
 			return nil, a.errf(st.Name, "SEM0183", "scan step name '%s' is used twice; step names must be unique", st.Name.Name)
 		}
-		seen[st.Name.Name] = true
 		sc.steps = append(sc.steps, st.Name.Name)
 	}
 	tracked := map[string]bool{}
