@@ -15,11 +15,9 @@ import (
 // orcType is one entry of the footer's flattened type tree; subtypes are
 // column ids (indexes into the same list).
 type orcType struct {
-	kind      int
-	subtypes  []int
-	names     []string
-	precision int
-	scale     int
+	kind     int
+	subtypes []int
+	names    []string
 }
 
 // ORC type kinds (Type.Kind).
@@ -50,11 +48,8 @@ type orcStripeInfo struct {
 }
 
 type orcTail struct {
-	compression int
-	blockSize   uint64
-	types       []orcType
-	stripes     []orcStripeInfo
-	rows        uint64
+	types   []orcType
+	stripes []orcStripeInfo
 }
 
 type orcStreamInfo struct {
@@ -143,16 +138,16 @@ func readORCTail(r io.ReaderAt, size int64) (*orcTail, *orcCodec, error) {
 		return nil, nil, corruptf("the postscript length %d does not fit the file", psLen)
 	}
 	ps := last[len(last)-1-psLen : len(last)-1]
-	var footerLen, metaLen uint64
-	t := &orcTail{}
+	var footerLen, metaLen, blockSize uint64
+	var compression int
 	err := pbFields(ps, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
 		switch num {
 		case 1:
 			footerLen = v
 		case 2:
-			t.compression = int(v)
+			compression = int(v)
 		case 3:
-			t.blockSize = v
+			blockSize = v
 		case 5:
 			metaLen = v
 		}
@@ -165,7 +160,7 @@ func readORCTail(r io.ReaderAt, size int64) (*orcTail, *orcCodec, error) {
 	if footerLen > uint64(tailEnd) || metaLen > uint64(tailEnd) {
 		return nil, nil, corruptf("the footer length %d does not fit the file", footerLen)
 	}
-	codec, err := newORCCodec(t.compression, t.blockSize)
+	codec, err := newORCCodec(compression, blockSize)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -174,6 +169,7 @@ func readORCTail(r io.ReaderAt, size int64) (*orcTail, *orcCodec, error) {
 		codec.close()
 		return nil, nil, err
 	}
+	t := &orcTail{}
 	footer, err := codec.decode(raw)
 	if err == nil {
 		err = t.parseFooter(footer, size)
@@ -224,10 +220,6 @@ func (t *orcTail) parseFooter(b []byte, size int64) error {
 					ty.subtypes, err = pbUints(typ, v, raw, ty.subtypes)
 				case 3:
 					ty.names = append(ty.names, string(raw))
-				case 5:
-					ty.precision = int(v)
-				case 6:
-					ty.scale = int(v)
 				}
 				return err
 			})
@@ -235,8 +227,6 @@ func (t *orcTail) parseFooter(b []byte, size int64) error {
 				return err
 			}
 			t.types = append(t.types, ty)
-		case 6:
-			t.rows = v
 		}
 		return nil
 	})
