@@ -68,8 +68,9 @@ type orcEncoding struct {
 	dictionarySize uint64
 }
 
-// pbFields calls fn for each field of a message; fn returns the bytes it
-// consumed of the value (for varints the value itself is passed).
+// pbFields calls fn for each field of a message with its number and wire
+// type, and v for a varint or raw for length-delimited bytes (other wire
+// types are skipped over, passed with neither).
 func pbFields(b []byte, fn func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
