@@ -213,18 +213,14 @@ func orNull[T any](v T, ok bool) (any, error) {
 	return v, nil
 }
 
+// pathJSON is parse_path's bag, its properties in Kusto's order.
 func pathJSON(p pathparts.Parts) string {
 	values := p.Values()
-	b := []byte{'{'}
+	kv := make([]any, 0, 2*len(values))
 	for i, name := range pathparts.Names {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		k, _ := json.Marshal(name)
-		v, _ := json.Marshal(values[i])
-		b = append(append(append(b, k...), ':'), v...)
+		kv = append(kv, name, values[i])
 	}
-	return string(append(b, '}'))
+	return jsonObject(kv...)
 }
 
 var zones sync.Map // name -> *time.Location

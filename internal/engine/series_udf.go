@@ -142,6 +142,9 @@ func appendJSON(b []byte, v any) []byte {
 		return strconv.AppendFloat(b, v, 'g', -1, 64)
 	case int64:
 		return strconv.AppendInt(b, v, 10)
+	case string:
+		s, _ := json.Marshal(v)
+		return append(b, s...)
 	case []float64:
 		b = append(b, '[')
 		for i, f := range v {
