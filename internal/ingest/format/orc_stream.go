@@ -111,15 +111,15 @@ func (c *orcCodec) decode(src []byte) ([]byte, error) {
 func (c *orcCodec) inflate(out, chunk []byte) ([]byte, error) {
 	switch c.kind {
 	case orcZlib: // raw deflate, without the zlib header
-		var b bytes.Buffer
-		n, err := io.Copy(&b, io.LimitReader(flate.NewReader(bytes.NewReader(chunk)), int64(c.blockSize)+1))
+		b := bytes.NewBuffer(out) // inflates straight onto the end of out
+		n, err := io.Copy(b, io.LimitReader(flate.NewReader(bytes.NewReader(chunk)), int64(c.blockSize)+1))
 		if err != nil {
 			return nil, corruptf("a zlib chunk cannot be inflated: %v", err)
 		}
 		if n > int64(c.blockSize) {
 			return nil, corruptf("a zlib chunk inflates past the block size %d", c.blockSize)
 		}
-		return append(out, b.Bytes()...), nil
+		return b.Bytes(), nil
 	case orcSnappy:
 		n, err := snappy.DecodedLen(chunk)
 		if err != nil || n > c.blockSize {
