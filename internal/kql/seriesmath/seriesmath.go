@@ -102,17 +102,8 @@ func FitTwoLines(y []float64) TwoLines {
 	return best
 }
 
-// Percentile is the p-th percentile (0..100) of the non-missing values, by
-// linear interpolation between the closest ranks; NaN when there are none.
-func Percentile(x []float64, p float64) float64 {
-	s := present(x)
-	if len(s) == 0 {
-		return math.NaN()
-	}
-	sort.Float64s(s)
-	return sortedPercentile(s, p)
-}
-
+// sortedPercentile is the p-th percentile (0..100) of the sorted values s, by
+// linear interpolation between the closest ranks.
 func sortedPercentile(s []float64, p float64) float64 {
 	pos := p / 100 * float64(len(s)-1)
 	lo := int(math.Floor(pos))
@@ -360,19 +351,15 @@ func DecomposeForecast(x []float64, points, season int, trend string, threshold 
 // minPeriod is the shortest period the detection can tell apart.
 const minPeriod = 4
 
-// PeriodScore is how strongly x repeats with the given period, between 0 and
-// 1: the autocorrelation of the linearly detrended series at that lag
-// (interpolated between whole lags). Autocorrelations within Bartlett's 95%
+// periodScore is how strongly a series repeats with the given period,
+// between 0 and 1: the autocorrelation ac of the linearly detrended series
+// at that lag (interpolated between whole lags). Autocorrelations within Bartlett's 95%
 // band for white noise (1.96/√n) score 0, as do periods below 4 or above
 // n/2, which the documentation says cannot be validated.
 //
 // Microsoft does not publish its scoring formula: on the documentation's
 // example the weekly period scores 0.75 here where ADX shows 0.84, while
 // the five-day period scores 0 in both.
-func PeriodScore(x []float64, period float64) float64 {
-	return periodScore(newAutocorr(detrend(x)), period)
-}
-
 func periodScore(ac autocorr, period float64) float64 {
 	n := len(ac.x)
 	if !(period >= minPeriod && period <= float64(n)/2) { // NaN fails too
@@ -403,7 +390,7 @@ func PeriodsValidate(x []float64, periods []float64) []float64 {
 // [4, n/2]) ordered by score (series_periods_detect); the arrays are padded
 // with zeros to num. Candidates come from the peaks of the periodogram of
 // the detrended series; each is refined to the whole lag with the highest
-// autocorrelation within its frequency bin and scored by PeriodScore.
+// autocorrelation within its frequency bin and scored by periodScore.
 // Periods within 10% (at least one lag) of a multiple of a better-scored
 // period are dropped as its harmonics.
 func PeriodsDetect(x []float64, minP, maxP float64, num int) (periods, scores []float64) {
@@ -535,16 +522,6 @@ func periodogram(x []float64) []float64 {
 		out[k] = re*re + im*im
 	}
 	return out
-}
-
-func present(x []float64) []float64 {
-	s := make([]float64, 0, len(x))
-	for _, v := range x {
-		if !Missing(v) {
-			s = append(s, v)
-		}
-	}
-	return s
 }
 
 func zeroIfMissing(v float64) float64 {
