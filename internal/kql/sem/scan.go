@@ -12,7 +12,6 @@ import (
 // analysed once and read the row (Side "row"), a step's state
 // (Side "step<j>") or the evaluating step's own state (Side "state").
 type ScanStep struct {
-	Name   string
 	Output string // "all", "last" or "none"
 	Cond   Expr
 	Assign map[string]Expr // declared variable → value; unassigned ones take their default
@@ -55,7 +54,7 @@ func (a *analyzer) scan(e *env, in Node, o *ast.Scan) (Node, error) {
 	}
 	tracked := map[string]bool{}
 	for _, st := range o.Steps {
-		step := ScanStep{Name: st.Name.Name, Output: st.Output, Assign: map[string]Expr{}}
+		step := ScanStep{Output: st.Output, Assign: map[string]Expr{}}
 		switch step.Output {
 		case "":
 			step.Output = "all"
