@@ -17,6 +17,17 @@ import (
 	"odx/internal/kql/types"
 )
 
+// openDB opens an in-memory engine that the test closes when it ends.
+func openDB(t *testing.T) *engine.DB {
+	t.Helper()
+	db, err := engine.Open("", engine.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // firstRow compiles and runs query and returns its first row.
 func firstRow(t *testing.T, db *engine.DB, query string) []any {
 	t.Helper()
@@ -65,11 +76,7 @@ func text(v any) string {
 }
 
 func TestFunctions(t *testing.T) {
-	db, err := engine.Open("", engine.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDB(t)
 	for _, c := range []struct {
 		query string
 		want  []string
@@ -138,11 +145,7 @@ func TestFunctions(t *testing.T) {
 
 // The distance is the documented one to the 8 decimals ADX prints.
 func TestDistanceDocumentedValue(t *testing.T) {
-	db, err := engine.Open("", engine.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDB(t)
 	v := firstRow(t, db, `print geo_distance_2points(-122.407628, 47.578557, -118.275287, 34.019056)`)[0].(float64)
 	if math.Abs(v-1546754.35197381) > 1e-6 {
 		t.Fatalf("distance = %.8f, want 1546754.35197381", v)
@@ -152,11 +155,7 @@ func TestDistanceDocumentedValue(t *testing.T) {
 // Arguments of other types than the documented ones are converted the way
 // Kusto converts them (tostring, toreal) instead of failing the query.
 func TestLooseArgumentTypes(t *testing.T) {
-	db, err := engine.Open("", engine.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDB(t)
 	for _, q := range []string{
 		`print hash_many(dynamic([1]), 1, 2.5, datetime(2020-01-01), true)`,
 		`print hash_combine(dynamic(1), 2)`,
