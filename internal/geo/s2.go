@@ -13,14 +13,11 @@ import (
 // position is turned into a position along a Hilbert curve, two bits a level.
 
 const (
-	s2MaxLevel   = 30
+	s2MaxLevel   = 30 // the finest level; Kusto accepts levels 0 to 30
 	s2LookupBits = 4
 	s2SwapMask   = 1
 	s2InvertMask = 2
 )
-
-// MaxS2Level is the finest S2 level; Kusto accepts levels 0 to 30.
-const MaxS2Level = s2MaxLevel
 
 // s2LookupPos maps (4-bit i, 4-bit j, orientation) to (8-bit Hilbert
 // position, orientation after those four levels).
