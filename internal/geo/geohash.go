@@ -22,21 +22,15 @@ func Geohash(lon, lat float64, accuracy int) (string, bool) {
 	for b.Len() < accuracy {
 		c := 0
 		for range 5 {
-			c <<= 1
+			lo, hi, v := &latLo, &latHi, lat
 			if even {
-				if mid := (lonLo + lonHi) / 2; lon >= mid {
-					c |= 1
-					lonLo = mid
-				} else {
-					lonHi = mid
-				}
-			} else {
-				if mid := (latLo + latHi) / 2; lat >= mid {
-					c |= 1
-					latLo = mid
-				} else {
-					latHi = mid
-				}
+				lo, hi, v = &lonLo, &lonHi, lon
+			}
+			upper := v >= (*lo+*hi)/2
+			halve(lo, hi, upper)
+			c <<= 1
+			if upper {
+				c |= 1
 			}
 			even = !even
 		}
@@ -59,24 +53,23 @@ func GeohashCenter(hash string) (lon, lat float64, ok bool) {
 			return 0, 0, false
 		}
 		for bit := 4; bit >= 0; bit-- {
-			on := c>>bit&1 == 1
+			lo, hi := &latLo, &latHi
 			if even {
-				mid := (lonLo + lonHi) / 2
-				if on {
-					lonLo = mid
-				} else {
-					lonHi = mid
-				}
-			} else {
-				mid := (latLo + latHi) / 2
-				if on {
-					latLo = mid
-				} else {
-					latHi = mid
-				}
+				lo, hi = &lonLo, &lonHi
 			}
+			halve(lo, hi, c>>bit&1 == 1)
 			even = !even
 		}
 	}
 	return (lonLo + lonHi) / 2, (latLo + latHi) / 2, true
+}
+
+// halve narrows [lo, hi] to its upper half when upper is set, else to its
+// lower half: one bit of a geohash.
+func halve(lo, hi *float64, upper bool) {
+	if mid := (*lo + *hi) / 2; upper {
+		*lo = mid
+	} else {
+		*hi = mid
+	}
 }
