@@ -225,6 +225,7 @@ func init() {
 		"array_rotate_left": {2, 2}, "array_rotate_right": {2, 2}, "array_shift_left": {2, 3}, "array_shift_right": {2, 3},
 		"array_split": {2, 2}, "repeat": {2, 2}, "bag_remove_keys": {2, 2}, "bag_merge": {1, 64}, "bag_pack_columns": {1, 64},
 		"array_concat": {1, 64}, "array_slice": {3, 3}, "bag_keys": {1, 1}, "array_reverse": {1, 1},
+		"treepath": {1, 1}, "datetime_utc_to_local": {2, 2}, "datetime_local_to_utc": {2, 2},
 	} {
 		table[n].Min, table[n].Max = bounds[0], bounds[1]
 	}
@@ -290,9 +291,6 @@ func init() {
 	add(Scalar, "geo_geohash_to_central_point", 1, 1, dyn)
 	add(Scalar, "geo_s2cell_to_central_point", 1, 1, dyn)
 	add(Scalar, "geo_distance_point_to_polygon", 3, 3, real)
-	table["treepath"].Min, table["treepath"].Max = 1, 1
-	table["datetime_utc_to_local"].Min, table["datetime_utc_to_local"].Max = 2, 2
-	table["datetime_local_to_utc"].Min, table["datetime_local_to_utc"].Max = 2, 2
 	agg("buildschema", "schema", 1, 1, dyn)
 	// window functions (need serialized rows)
 	table["row_number"] = &Func{Name: "row_number", Kind: Window, Min: 0, Max: 2, Result: long}
