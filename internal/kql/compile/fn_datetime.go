@@ -142,11 +142,17 @@ func startOfExpr(unit string, x sqlast.Expr) sqlast.Expr {
 	case "day":
 		return bin("*", bin("//", x, i64(types.TicksPerDay)), i64(types.TicksPerDay))
 	case "week":
-		// Kusto weeks start on Sunday; day 0 (0001-01-01) is a Monday.
+		// Kusto weeks start on Sunday
 		d := bin("//", x, i64(types.TicksPerDay))
-		return bin("*", bin("-", d, bin("%", bin("+", d, i64(1)), i64(7))), i64(types.TicksPerDay))
+		return bin("*", bin("-", d, daysSinceSunday(d)), i64(types.TicksPerDay))
 	}
 	return dtFromTimestamp(fn("date_trunc", sqlast.Keyword("'"+unit+"'"), dtTimestamp(x)))
+}
+
+// daysSinceSunday is the weekday of day number d (days since 0001-01-01,
+// which is a Monday) counted from Sunday, 0 to 6.
+func daysSinceSunday(d sqlast.Expr) sqlast.Expr {
+	return bin("%", bin("+", d, i64(1)), i64(7))
 }
 
 // addUnits adds n calendar units (day, week, month, year...) to a datetime.
@@ -285,8 +291,7 @@ func init() {
 			return nil, unsupported("datetime_part: unknown part")
 		},
 		"dayofweek": func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
-			// days since Sunday; day 0 (0001-01-01) is a Monday
-			return bin("*", bin("%", bin("+", bin("//", a[0], i64(types.TicksPerDay)), i64(1)), i64(7)), i64(types.TicksPerDay)), nil
+			return bin("*", daysSinceSunday(bin("//", a[0], i64(types.TicksPerDay))), i64(types.TicksPerDay)), nil
 		},
 		"dayofmonth":  datePart("dayofmonth"),
 		"dayofyear":   datePart("dayofyear"),
