@@ -139,7 +139,6 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 	var valueCols []string
 	var lists []string
 	var indexCol string
-	stringLists := map[int]bool{} // items expanded as VARCHAR[] (already text)
 	bagAs := "json_object(k, json_extract({}, '$.' || to_json(k)))"
 	for i, it := range v.Items {
 		if it.X == nil {
@@ -173,7 +172,6 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 			expr = "CASE WHEN json_type({}) = 'ARRAY' THEN CAST({} AS VARCHAR[]) " +
 				"WHEN json_type({}) = 'OBJECT' THEN list_transform(json_keys({}), k -> CAST(" + pair + " AS VARCHAR)) " +
 				"ELSE [{} ->> '$'] END"
-			stringLists[i] = true
 		}
 		inner.Items = append(inner.Items, sqlast.SelectItem{X: tmpl(expr, x, x, x, x, x, x), Alias: name})
 	}
@@ -209,7 +207,8 @@ func (c *compiler) mvExpand(v *sem.MvExpand) (*sqlast.Select, error) {
 		}
 		if i, ok := expanded[cl.Name]; ok {
 			var x sqlast.Expr = col("__e" + itoa(i))
-			if cl.Type != types.Dynamic && !stringLists[i] {
+			// strings were expanded as VARCHAR[] above: already text
+			if cl.Type != types.Dynamic && cl.Type != types.String {
 				x = fromDynamic(x, cl.Type)
 			}
 			q.Items = append(q.Items, sqlast.SelectItem{X: x, Alias: cl.Name})
