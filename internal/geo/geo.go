@@ -85,6 +85,30 @@ func validRing(pts [][]float64) bool {
 	return true
 }
 
+// parseShape reads the coordinates of a GeoJSON shape of type single (one T)
+// or multi (a list of them) as a list.
+func parseShape[T any](geojson, single, multi string) ([]T, error) {
+	var s shape
+	if err := json.Unmarshal([]byte(geojson), &s); err != nil {
+		return nil, errShape
+	}
+	switch s.Type {
+	case single:
+		var one T
+		if err := json.Unmarshal(s.Coordinates, &one); err != nil {
+			return nil, errShape
+		}
+		return []T{one}, nil
+	case multi:
+		var many []T
+		if err := json.Unmarshal(s.Coordinates, &many); err != nil {
+			return nil, errShape
+		}
+		return many, nil
+	}
+	return nil, errShape
+}
+
 // Lines reads a GeoJSON LineString or MultiLineString. The result is shared
 // (cached): callers must not modify it.
 func Lines(geojson string) ([][][]float64, error) {
@@ -96,24 +120,9 @@ func Lines(geojson string) ([][][]float64, error) {
 }
 
 func parseLines(geojson string) ([][][]float64, error) {
-	var s shape
-	if err := json.Unmarshal([]byte(geojson), &s); err != nil {
-		return nil, errShape
-	}
-	var lines [][][]float64
-	switch s.Type {
-	case "LineString":
-		var l [][]float64
-		if err := json.Unmarshal(s.Coordinates, &l); err != nil {
-			return nil, errShape
-		}
-		lines = [][][]float64{l}
-	case "MultiLineString":
-		if err := json.Unmarshal(s.Coordinates, &lines); err != nil {
-			return nil, errShape
-		}
-	default:
-		return nil, errShape
+	lines, err := parseShape[[][]float64](geojson, "LineString", "MultiLineString")
+	if err != nil {
+		return nil, err
 	}
 	for _, l := range lines {
 		if len(l) < 2 || !validRing(l) {
@@ -160,24 +169,9 @@ func Polygons(geojson string) ([][][][]float64, error) {
 }
 
 func parsePolygons(geojson string) ([][][][]float64, error) {
-	var s shape
-	if err := json.Unmarshal([]byte(geojson), &s); err != nil {
-		return nil, errShape
-	}
-	var polys [][][][]float64
-	switch s.Type {
-	case "Polygon":
-		var p [][][]float64
-		if err := json.Unmarshal(s.Coordinates, &p); err != nil {
-			return nil, errShape
-		}
-		polys = [][][][]float64{p}
-	case "MultiPolygon":
-		if err := json.Unmarshal(s.Coordinates, &polys); err != nil {
-			return nil, errShape
-		}
-	default:
-		return nil, errShape
+	polys, err := parseShape[[][][]float64](geojson, "Polygon", "MultiPolygon")
+	if err != nil {
+		return nil, err
 	}
 	for _, p := range polys {
 		if len(p) == 0 {
