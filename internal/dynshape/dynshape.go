@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -129,11 +130,10 @@ type schema struct {
 	indexer *schema
 }
 
+// note adds kind to the alternatives; false when it was there already.
 func (s *schema) note(kind string) bool {
-	for _, k := range s.order {
-		if k == kind {
-			return false
-		}
+	if slices.Contains(s.order, kind) {
+		return false
 	}
 	s.order = append(s.order, kind)
 	return true
