@@ -151,6 +151,17 @@ func (p *parser) isKwAt(n int, word string) bool {
 	return t.Kind == token.Ident && !t.Quoted && t.Value == word
 }
 
+// acceptOption consumes `word =` and reports whether it was there; the
+// option's value follows.
+func (p *parser) acceptOption(word string) bool {
+	if !p.isKw(word) || p.peek(1).Kind != token.Assign {
+		return false
+	}
+	p.next()
+	p.next()
+	return true
+}
+
 func (p *parser) expect(k token.Kind) token.Token {
 	t := p.tok()
 	if t.Kind != k {
@@ -628,9 +639,7 @@ func (p *parser) parseOperator() ast.Operator {
 		return tn
 	case "scan":
 		sc := &ast.Scan{}
-		if p.isKw("with_match_id") && p.peek(1).Kind == token.Assign {
-			p.next()
-			p.next()
+		if p.acceptOption("with_match_id") {
 			sc.MatchID = p.parseIdent()
 		}
 		if p.isKw("declare") {
@@ -650,9 +659,7 @@ func (p *parser) parseOperator() ast.Operator {
 		for p.isKw("step") {
 			p.next()
 			st := ast.ScanStep{Name: p.parseIdent()}
-			if p.isKw("output") && p.peek(1).Kind == token.Assign {
-				p.next()
-				p.next()
+			if p.acceptOption("output") {
 				st.Output = p.parseIdent().Name
 			}
 			p.expect(token.Colon)
@@ -677,9 +684,7 @@ func (p *parser) parseOperator() ast.Operator {
 		for {
 			m.Aggs = append(m.Aggs, p.parseNamed())
 			var def ast.Expr
-			if p.isKw("default") && p.peek(1).Kind == token.Assign {
-				p.next()
-				p.next()
+			if p.acceptOption("default") {
 				def = p.parseBinary(0)
 			}
 			m.Defaults = append(m.Defaults, def)
