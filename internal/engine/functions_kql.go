@@ -104,32 +104,10 @@ func init() {
 				return orNull(geo.DistanceToLine(v[0].(float64), v[1].(float64), v[2].(string)))
 			}},
 		// geohash and S2 tokens are "" for invalid input, as in Kusto.
-		"odx_geo_geohash": {in: []duckdb.Type{duckdb.TYPE_DOUBLE, duckdb.TYPE_DOUBLE, duckdb.TYPE_BIGINT}, out: duckdb.TYPE_VARCHAR,
-			fn: func(v []driver.Value) (any, error) {
-				s, _ := geo.Geohash(v[0].(float64), v[1].(float64), int(v[2].(int64)))
-				return s, nil
-			}},
-		"odx_geo_s2cell": {in: []duckdb.Type{duckdb.TYPE_DOUBLE, duckdb.TYPE_DOUBLE, duckdb.TYPE_BIGINT}, out: duckdb.TYPE_VARCHAR,
-			fn: func(v []driver.Value) (any, error) {
-				s, _ := geo.S2Token(v[0].(float64), v[1].(float64), int(v[2].(int64)))
-				return s, nil
-			}},
-		"odx_geo_geohash_center": {in: []duckdb.Type{duckdb.TYPE_VARCHAR}, out: duckdb.TYPE_VARCHAR,
-			fn: func(v []driver.Value) (any, error) {
-				lon, lat, ok := geo.GeohashCenter(v[0].(string))
-				if !ok {
-					return nil, nil
-				}
-				return geo.PointJSON(lon, lat), nil
-			}},
-		"odx_geo_s2cell_center": {in: []duckdb.Type{duckdb.TYPE_VARCHAR}, out: duckdb.TYPE_VARCHAR,
-			fn: func(v []driver.Value) (any, error) {
-				lon, lat, ok := geo.S2TokenCenter(v[0].(string))
-				if !ok {
-					return nil, nil
-				}
-				return geo.PointJSON(lon, lat), nil
-			}},
+		"odx_geo_geohash":        cellToken(geo.Geohash),
+		"odx_geo_s2cell":         cellToken(geo.S2Token),
+		"odx_geo_geohash_center": cellCenter(geo.GeohashCenter),
+		"odx_geo_s2cell_center":  cellCenter(geo.S2TokenCenter),
 		"odx_geo_distance_to_polygon": {in: []duckdb.Type{duckdb.TYPE_DOUBLE, duckdb.TYPE_DOUBLE, duckdb.TYPE_VARCHAR}, out: duckdb.TYPE_DOUBLE,
 			fn: func(v []driver.Value) (any, error) {
 				return orNull(geo.DistanceToPolygon(v[0].(float64), v[1].(float64), v[2].(string)))
@@ -203,6 +181,29 @@ func textFunc(conv func(string) (string, error)) goFunc {
 		}
 		return out, nil
 	}}
+}
+
+// cellToken is (lon, lat, level) -> the token of the cell holding the
+// point: a geohash or an S2 token.
+func cellToken(token func(lon, lat float64, level int) (string, bool)) goFunc {
+	return goFunc{in: []duckdb.Type{duckdb.TYPE_DOUBLE, duckdb.TYPE_DOUBLE, duckdb.TYPE_BIGINT}, out: duckdb.TYPE_VARCHAR,
+		fn: func(v []driver.Value) (any, error) {
+			s, _ := token(v[0].(float64), v[1].(float64), int(v[2].(int64)))
+			return s, nil
+		}}
+}
+
+// cellCenter is token -> the GeoJSON point at the centre of its cell; NULL
+// for an invalid token.
+func cellCenter(center func(token string) (lon, lat float64, ok bool)) goFunc {
+	return goFunc{in: []duckdb.Type{duckdb.TYPE_VARCHAR}, out: duckdb.TYPE_VARCHAR,
+		fn: func(v []driver.Value) (any, error) {
+			lon, lat, ok := center(v[0].(string))
+			if !ok {
+				return nil, nil
+			}
+			return geo.PointJSON(lon, lat), nil
+		}}
 }
 
 // orNull turns a (value, valid) pair into the value or SQL NULL.
