@@ -95,23 +95,14 @@ func init() {
 			fn: func(v []driver.Value) (any, error) {
 				return orNull(geo.Distance(v[0].(float64), v[1].(float64), v[2].(float64), v[3].(float64)))
 			}},
-		"odx_geo_in_polygon": {in: []duckdb.Type{duckdb.TYPE_DOUBLE, duckdb.TYPE_DOUBLE, duckdb.TYPE_VARCHAR}, out: duckdb.TYPE_BOOLEAN,
-			fn: func(v []driver.Value) (any, error) {
-				return orNull(geo.PointInPolygon(v[0].(float64), v[1].(float64), v[2].(string)))
-			}},
-		"odx_geo_distance_to_line": {in: []duckdb.Type{duckdb.TYPE_DOUBLE, duckdb.TYPE_DOUBLE, duckdb.TYPE_VARCHAR}, out: duckdb.TYPE_DOUBLE,
-			fn: func(v []driver.Value) (any, error) {
-				return orNull(geo.DistanceToLine(v[0].(float64), v[1].(float64), v[2].(string)))
-			}},
+		"odx_geo_in_polygon":          pointAndShape(duckdb.TYPE_BOOLEAN, geo.PointInPolygon),
+		"odx_geo_distance_to_line":    pointAndShape(duckdb.TYPE_DOUBLE, geo.DistanceToLine),
+		"odx_geo_distance_to_polygon": pointAndShape(duckdb.TYPE_DOUBLE, geo.DistanceToPolygon),
 		// geohash and S2 tokens are "" for invalid input, as in Kusto.
 		"odx_geo_geohash":        cellToken(geo.Geohash),
 		"odx_geo_s2cell":         cellToken(geo.S2Token),
 		"odx_geo_geohash_center": cellCenter(geo.GeohashCenter),
 		"odx_geo_s2cell_center":  cellCenter(geo.S2TokenCenter),
-		"odx_geo_distance_to_polygon": {in: []duckdb.Type{duckdb.TYPE_DOUBLE, duckdb.TYPE_DOUBLE, duckdb.TYPE_VARCHAR}, out: duckdb.TYPE_DOUBLE,
-			fn: func(v []driver.Value) (any, error) {
-				return orNull(geo.DistanceToPolygon(v[0].(float64), v[1].(float64), v[2].(string)))
-			}},
 		"odx_treepath": {in: []duckdb.Type{duckdb.TYPE_VARCHAR}, out: duckdb.TYPE_VARCHAR,
 			fn: func(v []driver.Value) (any, error) {
 				paths, err := dynshape.TreePath(v[0].(string))
@@ -181,6 +172,15 @@ func textFunc(conv func(string) (string, error)) goFunc {
 		}
 		return out, nil
 	}}
+}
+
+// pointAndShape is (lon, lat, GeoJSON shape) -> a value of type out; NULL
+// when the point or the shape is invalid.
+func pointAndShape[T any](out duckdb.Type, f func(lon, lat float64, geojson string) (T, bool)) goFunc {
+	return goFunc{in: []duckdb.Type{duckdb.TYPE_DOUBLE, duckdb.TYPE_DOUBLE, duckdb.TYPE_VARCHAR}, out: out,
+		fn: func(v []driver.Value) (any, error) {
+			return orNull(f(v[0].(float64), v[1].(float64), v[2].(string)))
+		}}
 }
 
 // cellToken is (lon, lat, level) -> the token of the cell holding the
