@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg config.Serve, log *slog.Logger) (*App, error) 
 
 	start := time.Now()
 	a.store, err = storage.Open(ctx, filepath.Join(dataDir, DatabaseFile), storage.Options{
-		Engine:            engine.Options{MemoryLimit: cfg.File.MemoryLimit},
+		Engine:            engine.Options{MemoryLimit: cfg.File.MemoryLimit, CheckpointThreshold: cfg.File.CheckpointThreshold},
 		RetentionInterval: time.Duration(cfg.File.RetentionInterval),
 		Logger:            log,
 	})

@@ -49,6 +49,9 @@ type File struct {
 	TLSHosts []string `yaml:"tlsHosts"`
 	// MemoryLimit caps DuckDB's memory, e.g. "8GB".
 	MemoryLimit string `yaml:"memoryLimit"`
+	// CheckpointThreshold is the write-ahead log size at which DuckDB
+	// checkpoints, e.g. "256MB" (engine.DefaultCheckpointThreshold when empty).
+	CheckpointThreshold string `yaml:"checkpointThreshold"`
 	// RetentionInterval is how often expired extents are dropped (default 1m).
 	RetentionInterval Duration `yaml:"retentionInterval"`
 	// IngestAllowedDirs are local folders that `.ingest into ... (h'/path')` may read.
