@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,7 +93,9 @@ func (f benchFigure) rowsPerCPUSec() float64 { return float64(f.rows) / f.cpu.Se
 
 // BenchmarkIngestTelemetry ingests a 2M-row telemetry file as CSV and as
 // JSON lines through the pipeline and loads the same files with DuckDB's
-// own read_csv/read_json, printing rows/s, MB/s, peak memory and the ratio.
+// own read_csv/read_json, printing rows/s, MB/s, peak memory and the ratio,
+// and the CPU per row of each, with the part DuckDB spends storing.
+// ODX_BENCH_CPUPROFILE=<prefix> profiles odx's ingestion alone.
 //
 //	go test ./internal/ingest/pipeline -run '^$' -bench IngestTelemetry -benchtime 1x
 func BenchmarkIngestTelemetry(b *testing.B) {
@@ -109,6 +112,7 @@ func BenchmarkIngestTelemetry(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				odx := benchPipeline(b, dir, c.path, c.format, n)
 				duck := benchDuckDB(b, dir, c.path, fmt.Sprintf(c.duckRead, c.path), n)
+				storeCPU := benchDuckDBStoreOnly(b, filepath.Join(dir, "store-only-"+c.name+".duckdb"), fmt.Sprintf(c.duckRead, c.path))
 				ratio := odx.rowsPerSec() / duck.rowsPerSec()
 				b.ReportMetric(odx.rowsPerSec(), "odx-rows/s")
 				b.ReportMetric(duck.rowsPerSec(), "duckdb-rows/s")
@@ -120,8 +124,32 @@ func BenchmarkIngestTelemetry(b *testing.B) {
 					c.name, n, float64(odx.bytes)/(1<<20), odx.rowsPerSec(), odx.mbPerSec(), odx.took.Round(time.Millisecond), odx.peak>>20, odx.goPeak>>20,
 					odx.extents, odx.failures, c.format, duck.rowsPerSec(), duck.mbPerSec(), duck.took.Round(time.Millisecond), duck.peak>>20, ratio,
 					odx.rowsPerCPUSec(), duck.rowsPerCPUSec(), odx.rowsPerCPUSec()/duck.rowsPerCPUSec())
+				perRow := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(n) }
+				b.Logf("%s CPU per row: odx %.2f µs; DuckDB read_%s %.2f µs, of which its INSERT of the parsed rows %.2f µs (so its parsing %.2f µs)",
+					c.name, perRow(odx.cpu), c.format, perRow(duck.cpu), perRow(storeCPU), perRow(duck.cpu-storeCPU))
 			}
 		})
+	}
+}
+
+// profileIngest writes a CPU profile of odx's ingestion alone (not of the
+// file writing or DuckDB's load) to $ODX_BENCH_CPUPROFILE.<format> when set.
+func profileIngest(b *testing.B, format string) (stop func()) {
+	path := os.Getenv("ODX_BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path + "." + format)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		b.Fatalf("cannot profile (is -test.cpuprofile set too?): %v", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 
@@ -152,9 +180,11 @@ func benchPipeline(b *testing.B, dir, path, format string, n int) benchFigure {
 	if err != nil {
 		b.Fatal(err)
 	}
+	stopProfile := profileIngest(b, format)
 	start, cpu0 := time.Now(), cputime.Process()
 	res, err := e.svc.IngestReader(ctx, Request{Database: "DB", Table: "T", Source: path, Props: mustProps(b, "format", format)}, f)
 	took, cpu := time.Since(start), cputime.Process()-cpu0
+	stopProfile()
 	close(stop)
 	f.Close()
 	if err != nil {
@@ -164,6 +194,29 @@ func benchPipeline(b *testing.B, dir, path, format string, n int) benchFigure {
 		b.Fatalf("ingested %d rows, want %d (failures %v)", res.Rows, n, res.Failures)
 	}
 	return benchFigure{rows: res.Rows, bytes: st.Size(), took: took, cpu: cpu, peak: peakRSS(), goPeak: goPeak, extents: len(res.Extents), failures: len(res.Failures)}
+}
+
+// benchDuckDBStoreOnly is the storing part of DuckDB's own load: the file
+// read into an in-memory table first (not timed), then inserted into a
+// table of a fresh database file (timed). It returns the process CPU time
+// of the insert.
+func benchDuckDBStoreOnly(b *testing.B, path, read string) time.Duration {
+	ctx := context.Background()
+	e := newBenchEnv(b, path)
+	defer e.close()
+	db := e.store.Engine()
+	if _, err := db.Exec(ctx, "CREATE TEMP TABLE parsed AS SELECT * FROM "+read); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, "CREATE TABLE loaded AS SELECT * FROM parsed LIMIT 0"); err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	cpu0 := cputime.Process()
+	if _, err := db.Exec(ctx, "INSERT INTO loaded SELECT * FROM parsed"); err != nil {
+		b.Fatal(err)
+	}
+	return cputime.Process() - cpu0
 }
 
 func benchDuckDB(b *testing.B, dir, path, read string, n int) benchFigure {
