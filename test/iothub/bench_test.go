@@ -167,7 +167,7 @@ func percentile(d []time.Duration, p int) time.Duration {
 // named reference line sets odx's publish→acknowledged rate (stored in the
 // event hub) against mosquitto's, and says how long the last rows took to
 // become queryable after the last acknowledgement. Opt in: ODX_IOT_BENCH=1 (ODX_IOT_BENCH_MSGS per
-// device, default 100).
+// device, default 500).
 func TestBenchmarkPublishToQueryable(t *testing.T) {
 	if os.Getenv("ODX_IOT_BENCH") == "" {
 		t.Skip("set ODX_IOT_BENCH=1 to measure")

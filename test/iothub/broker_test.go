@@ -390,7 +390,7 @@ func TestMQTTBrokerTLSAndPassword(t *testing.T) {
 // hub through its shared subscription into DuckDB: messages/s from first
 // publish to all rows queryable and the p50/p99 publish→queryable latency,
 // in the same run. Opt in: ODX_IOT_BENCH=1 (ODX_IOT_BENCH_MSGS per device,
-// default 100).
+// default 500).
 func TestBenchmarkBrokerHub(t *testing.T) {
 	if os.Getenv("ODX_IOT_BENCH") == "" {
 		t.Skip("set ODX_IOT_BENCH=1 to measure")
