@@ -18,7 +18,6 @@ type command struct {
 	db          string // database named by the command ("" = the request's)
 	table       string
 	tables      []string
-	columns     []schema.Column
 	tableSpecs  []tableSpec
 	props       map[string]string // with (...) properties, keys lowercased
 	ifExists    bool

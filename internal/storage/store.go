@@ -35,7 +35,6 @@ package storage
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -424,5 +423,3 @@ func (s *Store) ddlTx(ctx context.Context, fn func(tx *engine.Tx) error) error {
 	}
 	return nil
 }
-
-var errStop = errors.New("stop")

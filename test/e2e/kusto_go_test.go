@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"crypto/tls"
 	"net/http"
 	"strings"
 	"testing"
@@ -158,6 +157,3 @@ func flatten(rows [][]string) []string {
 	}
 	return out
 }
-
-// insecureClient is for tests that must reach odx without trusting its CA.
-var insecureClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}

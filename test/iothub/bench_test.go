@@ -20,15 +20,10 @@ import (
 	mqbroker "odx/internal/testutil/mosquitto"
 )
 
-// publishLoad has devices publish perDevice messages each at QoS 1, one at
-// a time per device (as device SDKs do by default), with body(device, seq).
-// It returns the publish time of every message by "device,seq".
-func publishLoad(t *testing.T, connect func(dev string) (paho.Client, error), topic func(dev string) string, devices, perDevice int) (map[string]time.Time, time.Duration) {
-	return publishLoadFrom(t, connect, topic, devices, perDevice, nil)
-}
-
-// publishLoadFrom is publishLoad calling started once the devices are
-// connected, just before the first publish.
+// publishLoadFrom has devices publish perDevice messages each at QoS 1,
+// one at a time per device (as device SDKs do by default), calling started
+// once the devices are connected, just before the first publish. It
+// returns the publish time of every message by "device,seq".
 func publishLoadFrom(t *testing.T, connect func(dev string) (paho.Client, error), topic func(dev string) string, devices, perDevice int, started func()) (map[string]time.Time, time.Duration) {
 	t.Helper()
 	clients := make([]paho.Client, devices)

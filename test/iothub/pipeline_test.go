@@ -252,11 +252,6 @@ func (n *node) device(t testing.TB, hubName, id string, autoReconnect bool) (pah
 	return n.connectDevice(n.devices.Addr(), hubName, id, autoReconnect)
 }
 
-// deviceAt connects a device that reconnects by itself to the node at addr.
-func (n *node) deviceAt(t testing.TB, addr, hubName, id string) (paho.Client, error) {
-	return n.connectDevice(addr, hubName, id, true)
-}
-
 func pkiFor(dir string) (*pki.Bundle, error) { return pki.Ensure(dir, nil) }
 
 func (n *node) connectDevice(addr, hubName, id string, autoReconnect bool) (paho.Client, error) {

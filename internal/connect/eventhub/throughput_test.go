@@ -20,7 +20,6 @@ import (
 type countingSink struct {
 	*connecttest.Sink
 	events atomic.Int64
-	pos    atomic.Pointer[map[int32]int64]
 }
 
 func (s *countingSink) Ingest(_ context.Context, c connect.Commit) (connect.Report, error) {

@@ -28,7 +28,6 @@ type compiler struct {
 	aliases int
 	sides   map[string]string                // join side ("left"/"right") → relation alias
 	scanRef func(*sem.ColumnRef) sqlast.Expr // scan steps: reads of a step's state (scan.go)
-	window  bool                             // lowering a projection that may use window functions
 	runs    map[*sem.Call]string             // restartable window call → its run column (window_restart.go)
 	layered bool                             // lowering a projection over the restart layers: order windows by __i
 }

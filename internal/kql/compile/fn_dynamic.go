@@ -59,12 +59,9 @@ func init() {
 				}
 				return fn("json_extract", b, str(path)), nil
 			}
-			k := a[1]
-			switch argType(call, 1) {
-			case types.Long, types.Int:
+			if t := argType(call, 1); t == types.Long || t == types.Int {
+				k := a[1]
 				return tmpl("json_extract({}, CASE WHEN {} < 0 THEN '$[#' || CAST({} AS VARCHAR) || ']' ELSE '$[' || CAST({} AS VARCHAR) || ']' END)", a[0], k, k, k), nil
-			case types.Dynamic:
-				k = toVarchar(k, types.Dynamic)
 			}
 			return tmpl("json_extract({}, '$.' || to_json({}))", a[0], strArg(call, a, 1)), nil
 		},

@@ -266,8 +266,6 @@ func strArgs(call *sem.Call, a []sqlast.Expr) (sqlast.Expr, sqlast.Expr) {
 	return strArg(call, a, 0), strArg(call, a, 1)
 }
 
-func negated(name string) bool { return strings.HasPrefix(name, "!") }
-
 func substringOp(sqlFn string, cs bool) lowerFunc {
 	return func(c *compiler, call *sem.Call, a []sqlast.Expr) (sqlast.Expr, error) {
 		l, r := strArgs(call, a)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"odx/internal/kql/ast"
@@ -621,8 +620,6 @@ func columnsIn(x Expr, out map[string]bool) {
 		}
 	}
 }
-
-func lower(s string) string { return strings.ToLower(s) }
 
 // newGUID is a random (version 4) GUID in its usual text form.
 func newGUID() string {
