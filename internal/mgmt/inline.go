@@ -47,17 +47,13 @@ func decodeDelimited(data string, sep rune, cols []schema.Column, skipFirst bool
 		rd.Comma = sep
 		rd.FieldsPerRecord = -1
 		rd.LazyQuotes = true
-		for {
-			rec, err := rd.ReadAll()
-			if err != nil {
-				var pe *csv.ParseError
-				if errors.As(err, &pe) {
-					return nil, kerr.BadRequestf("inline data, record %d: %v", pe.StartLine, pe.Err)
-				}
-				return nil, kerr.BadRequestf("inline data: %v", err)
+		var err error
+		if records, err = rd.ReadAll(); err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, kerr.BadRequestf("inline data, record %d: %v", pe.StartLine, pe.Err)
 			}
-			records = rec
-			break
+			return nil, kerr.BadRequestf("inline data: %v", err)
 		}
 	}
 	if skipFirst && len(records) > 0 {

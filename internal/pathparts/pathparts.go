@@ -31,10 +31,7 @@ func Parse(path string) Parts {
 	}
 	// "\\?\C:\..." long paths: the prefix belongs to the directory path but
 	// the root is the drive after it.
-	body := rest
-	if strings.HasPrefix(body, `\\?\`) {
-		body = body[4:]
-	}
+	body := strings.TrimPrefix(rest, `\\?\`)
 	if isDrive(body) {
 		p.RootPath = body[:2]
 	}
