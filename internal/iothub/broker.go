@@ -200,7 +200,7 @@ func StartBridge(ctx context.Context, o BridgeOptions) (*Bridge, error) {
 			KeepAlive:                     30,
 			CleanStartOnInitialConnection: false,
 			SessionExpiryInterval:         uint32(o.Broker.SessionExpiry / time.Second),
-			ConnectRetryDelay:             time.Second,
+			ReconnectBackoff:              autopaho.NewConstantBackoff(time.Second),
 			ConnectTimeout:                10 * time.Second,
 			ConnectUsername:               o.Broker.Username,
 			ConnectPassword:               []byte(o.Broker.Password),
