@@ -158,9 +158,9 @@ func TestDataConnectionThroughARM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer handler.Close()
-	rows := n.waitRows("Metrics", "Weather", `"Station"`, 3)
+	n.waitRows("Metrics", "Weather", `"Station"`, 3)
 	time.Sleep(300 * time.Millisecond)
-	if rows = n.rows("Metrics", "Weather", `"Station"`); len(rows) != 3 {
+	if rows := n.rows("Metrics", "Weather", `"Station"`); len(rows) != 3 {
 		t.Fatalf("after the restart: %v", rows)
 	}
 

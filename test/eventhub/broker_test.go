@@ -127,9 +127,9 @@ func TestConfigBoundBrokerProcess(t *testing.T) {
 	}
 	broker = startBrokerProcess(t, addr, filepath.Join(dir, "broker"))
 	kcatProduce("o4,40", "o5,50")
-	rows := n.waitRows("Metrics", "Orders", `"Id"`, 5)
+	n.waitRows("Metrics", "Orders", `"Id"`, 5)
 	time.Sleep(500 * time.Millisecond)
-	rows = n.rows("Metrics", "Orders", `"Id"`)
+	rows := n.rows("Metrics", "Orders", `"Id"`)
 	var got []string
 	for _, r := range rows {
 		got = append(got, fmt.Sprintf("%v=%v", r[0], r[1]))

@@ -338,7 +338,7 @@ func TestEventHubIntoDuckDB(t *testing.T) {
 	if err := n2.m.Apply(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
-	rows = n2.waitRows("Metrics", "Weather", `"Station"`, want+len(more))
+	n2.waitRows("Metrics", "Weather", `"Station"`, want+len(more))
 	time.Sleep(500 * time.Millisecond)
 	rows = n2.rows("Metrics", "Weather", `"Station"`)
 	seen := map[string]int{}

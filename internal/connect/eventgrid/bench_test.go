@@ -94,10 +94,9 @@ func TestThroughputBlobsInProcess(t *testing.T) {
 		return time.Since(start)
 	}
 	direct1 := direct("Direct")
-	start := time.Now()
 
 	// Reading the blobs alone (4 at a time), to see what the storage costs.
-	start = time.Now()
+	start := time.Now()
 	dl := make(chan int)
 	for range 4 {
 		wg.Add(1)
