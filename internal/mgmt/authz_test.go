@@ -49,7 +49,7 @@ func TestAuthorization(t *testing.T) {
 		{clusterViewer, "Other", ".create table X (a:long)", false},
 	}
 	for _, c := range cases {
-		_, err := s.Execute(context.Background(), c.who, c.db, c.cmd)
+		_, err := execute(t, s, c.who, c.db, c.cmd)
 		if c.allowed && err != nil {
 			t.Errorf("%s on %s: %s should be allowed, got %v", c.who.Name, c.db, c.cmd, err)
 		}

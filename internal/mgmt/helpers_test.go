@@ -6,9 +6,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"odx/internal/access"
+	"odx/internal/ingest/pipeline"
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
 	"odx/internal/query"
@@ -114,9 +116,41 @@ func readSet(t *testing.T, set *result.Set) table {
 	}
 }
 
+// pipelines holds the ingestion pipeline of each store the tests open.
+var pipelines sync.Map // *storage.Store → *pipeline.Service
+
+// execute runs a command as odx's executor does (app/executor.go):
+// `.ingest ...` through the ingestion pipeline, everything else through mgmt.
+func execute(t testing.TB, s *Service, c access.Caller, db, text string) (*result.Set, error) {
+	t.Helper()
+	if pipeline.Handles(text) {
+		return ingestion(t, s.store).Execute(context.Background(), c, db, text)
+	}
+	return s.Execute(context.Background(), c, db, text)
+}
+
+// ingestion is the ingestion pipeline over st, started on first use and
+// closed with the test.
+func ingestion(t testing.TB, st *storage.Store) *pipeline.Service {
+	t.Helper()
+	if p, ok := pipelines.Load(st); ok {
+		return p.(*pipeline.Service)
+	}
+	p, err := pipeline.New(context.Background(), st, pipeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipelines.Store(st, p)
+	t.Cleanup(func() {
+		pipelines.Delete(st)
+		p.Close()
+	})
+	return p
+}
+
 func run1(t *testing.T, s *Service, c access.Caller, db, text string) table {
 	t.Helper()
-	set, err := s.Execute(context.Background(), c, db, text)
+	set, err := execute(t, s, c, db, text)
 	if err != nil {
 		t.Fatalf("%s: %v", text, err)
 	}

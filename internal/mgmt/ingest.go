@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"odx/internal/access"
+	"odx/internal/ingest/mapping"
 	"odx/internal/kerr"
 	"odx/internal/kql/types"
 	"odx/internal/result"
@@ -38,9 +39,9 @@ func creationTime(props map[string]string) (time.Time, error) {
 	if inner, ok := strings.CutPrefix(v, "datetime("); ok {
 		v = strings.Trim(strings.TrimSuffix(inner, ")"), `'" `)
 	}
-	t, err := parseDateTime(v)
-	if err != nil {
-		return time.Time{}, kerr.BadRequestf("property 'creationTime' is not a datetime: %s", v)
+	t, ok := mapping.ParseDateTime(v)
+	if !ok {
+		return time.Time{}, kerr.BadRequestf("property 'creationTime' is not a datetime: %s (use ISO 8601, e.g. 2024-01-31T12:00:00Z)", v)
 	}
 	return t, nil
 }
@@ -136,47 +137,6 @@ func shiftTo(text string, offset, line, column int) (int, int) {
 	return startLine + line - 1, column
 }
 
-// ingestInline runs .ingest inline into table T [with (format=...)] <| data.
-func (r *run) ingestInline() (*result.Set, error) {
-	d, err := r.database(access.OpIngest)
-	if err != nil {
-		return nil, err
-	}
-	t, err := r.table(d, r.c.table)
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	format := strings.ToLower(r.c.props["format"])
-	rows, err := decodeInline(r.c.query, format, t.Columns(), r.c.props)
-	if err != nil {
-		return nil, err
-	}
-	tags, err := stringList(r.c.props, "tags")
-	if err != nil {
-		return nil, err
-	}
-	ifNot, err := stringList(r.c.props, "ingestifnotexists")
-	if err != nil {
-		return nil, err
-	}
-	created, err := creationTime(r.c.props)
-	if err != nil {
-		return nil, err
-	}
-	info, err := r.store.Ingest(r.ctx, storage.IngestBatch{Database: d.Name(), Table: t.Name(), Rows: rows, Tags: tags,
-		IngestIfNotExists: ifNot, CreationTime: created, Source: "inline"})
-	if err != nil {
-		return nil, err
-	}
-	cols := []result.Column{col("ExtentId", types.Guid), col("ItemLoaded", types.String), col("Duration", types.TimeSpan),
-		col("HasErrors", types.Bool), col("OperationId", types.Guid)}
-	var out [][]any
-	if info.ID != "" {
-		out = [][]any{{info.ID, "inproc:" + info.ID, int64(time.Since(start) / 100), false, info.ID}}
-	}
-	return one("Table_0", cols, out), nil
-}
 
 var extentColumns = []result.Column{col("ExtentId", types.Guid), col("DatabaseName", types.String), col("TableName", types.String),
 	col("MaxCreatedOn", types.DateTime), col("OriginalSize", types.Real), col("ExtentSize", types.Real),

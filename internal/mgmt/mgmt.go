@@ -1,5 +1,5 @@
 // Package mgmt runs Kusto management commands (`.create table`, `.show
-// extents`, `.ingest inline`, policies, principals, mappings, ...): a
+// extents`, `.set-or-append`, policies, principals, mappings, ...): a
 // hand-written parser that reports positions, and executors over the storage
 // layer that answer with ADX's result shapes.
 package mgmt
@@ -151,7 +151,6 @@ func init() {
 		".append":         (*run).ingestQuery,
 		".set-or-append":  (*run).ingestQuery,
 		".set-or-replace": (*run).ingestQuery,
-		".ingest inline":  (*run).ingestInline,
 		".show extents":   (*run).showExtents,
 		".drop extents":   (*run).dropExtents,
 

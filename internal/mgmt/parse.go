@@ -89,8 +89,6 @@ func parse(text string) (*command, error) {
 		c, err = p.addSet(verb)
 	case ".rename":
 		c, err = p.rename()
-	case ".ingest":
-		c, err = p.ingest()
 	case ".delete":
 		c, err = p.deletePolicy()
 	default:

@@ -678,30 +678,6 @@ func (p *parser) rename() (*command, error) {
 	return c, nil
 }
 
-// ingest parses .ingest [async] inline into table T [with (...)] <| data.
-func (p *parser) ingest() (*command, error) {
-	c := &command{kind: ".ingest inline"}
-	p.acceptWord("async")
-	if _, ok := p.acceptWord("inline"); !ok {
-		return nil, p.errorf("odx supports only '.ingest inline into table T <| data' here; ingest from storage with the ingestion endpoint or a data connection (found %s)", p.tok.describe())
-	}
-	if _, err := p.expectWord("into"); err != nil {
-		return nil, err
-	}
-	if _, err := p.expectWord("table"); err != nil {
-		return nil, err
-	}
-	t, err := p.qualifiedTable(c)
-	if err != nil {
-		return nil, err
-	}
-	c.table = t
-	if err := p.withProps(c); err != nil {
-		return nil, err
-	}
-	return c, p.rawQuery(c)
-}
-
 // deletePolicy parses .delete table|database X policy K.
 func (p *parser) deletePolicy() (*command, error) {
 	c := &command{}

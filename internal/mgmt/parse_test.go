@@ -19,7 +19,6 @@ func TestParseErrorsPointAtTheProblem(t *testing.T) {
 		{".drop table T ifexists extra", 1, 24, "unexpected 'extra'"},
 		{".alter table T policy retention", 1, 32, "expected the policy"},
 		{".alter table T policy colour '{}'", 1, 23, "expected a policy kind"},
-		{".ingest into table T <| 1", 1, 9, "only '.ingest inline"},
 		{".create table T (a:long) with (folder='x'", 1, 42, "expected ',' or ')'"},
 		{".set-or-append T", 1, 17, "expected '<|'"},
 		{"show tables", 1, 1, "expected a management command"},
