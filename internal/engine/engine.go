@@ -37,10 +37,10 @@ type Options struct {
 // DefaultCheckpointThreshold replaces DuckDB's own 16MB. Streaming
 // ingestion commits small batches, which DuckDB logs in full; at 16MB it
 // checkpointed every few commits, inside the committing transaction, and
-// each checkpoint rewrote the table's last, partly filled row group again:
-// an Event Hub connection spent about a third of its CPU there. 256MB
-// takes that to a few percent, and a restart after a crash replays at most
-// 256MB of log (about 2.6 s on a 2-core machine).
+// each checkpoint rewrote the table's last, partly filled row group again.
+// 256MB took the Event Hub benchmark from 9.5-10.6 to 7.1-7.5 µs of CPU
+// per event; a restart after a crash replays at most 256MB of log (about
+// 2.6 s on a 2-core machine).
 const DefaultCheckpointThreshold = "256MB"
 
 // Open opens (or creates) the database file at path; path "" is an in-memory database.
