@@ -137,7 +137,6 @@ func shiftTo(text string, offset, line, column int) (int, int) {
 	return startLine + line - 1, column
 }
 
-
 var extentColumns = []result.Column{col("ExtentId", types.Guid), col("DatabaseName", types.String), col("TableName", types.String),
 	col("MaxCreatedOn", types.DateTime), col("OriginalSize", types.Real), col("ExtentSize", types.Real),
 	col("CompressedSize", types.Real), col("IndexSize", types.Real), col("Blocks", types.Long), col("Segments", types.Long),
