@@ -1,7 +1,6 @@
 package hub_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -28,27 +27,6 @@ func appendAll(t *testing.T, a *hub.Appender, topic string, recs []hub.Record) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// consumeAll reads n records of a topic from the beginning with a Kafka client.
-func consumeAll(t *testing.T, addr, topic string, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n {
-		f := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records", len(out), n)
-		}
-		out = append(out, f.Records()...)
-	}
-	return out
 }
 
 // Records appended in process are what Kafka consumers read: key, value,

@@ -44,8 +44,18 @@ func produce(t *testing.T, addr, topic string, values ...string) {
 	}
 }
 
-// readAll reads a topic from the beginning until n records arrived.
+// readAll reads a topic's values from the beginning until n records arrived.
 func readAll(t *testing.T, addr, topic string, n int) []string {
+	t.Helper()
+	var out []string
+	for _, r := range consumeAll(t, addr, topic, n) {
+		out = append(out, string(r.Value))
+	}
+	return out
+}
+
+// consumeAll reads n records of a topic from the beginning with a Kafka client.
+func consumeAll(t *testing.T, addr, topic string, n int) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -54,13 +64,17 @@ func readAll(t *testing.T, addr, topic string, n int) []string {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var out []string
+	var out []*kgo.Record
 	for len(out) < n {
 		f := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records: %v", len(out), n, out)
+			var values []string
+			for _, r := range out {
+				values = append(values, string(r.Value))
+			}
+			t.Fatalf("read %d of %d records: %v", len(out), n, values)
 		}
-		f.EachRecord(func(r *kgo.Record) { out = append(out, string(r.Value)) })
+		out = append(out, f.Records()...)
 	}
 	return out
 }
