@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // clusterResource is a cluster as stored and returned.
@@ -218,7 +220,7 @@ func (h *Handler) writeCluster(w http.ResponseWriter, r *http.Request, rt route,
 		}
 	}
 	c.ID, c.Name, c.Type = rt.clusterID(), rt.cluster, typeCluster
-	c.Etag = `"` + newUUID() + `"`
+	c.Etag = `"` + uuid.NewString() + `"`
 	uri := h.dataPlaneURL(r)
 	c.Properties["uri"] = uri
 	c.Properties["dataIngestionUri"] = uri

@@ -2,7 +2,6 @@ package arm
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha1"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Operation statuses (ARM's Status enum).
@@ -100,7 +101,7 @@ func (op *operationRecord) statusURLPath() string {
 // polling headers on w. Call it with the cluster lock held, after the
 // resource document is written.
 func (h *Handler) startOperation(w http.ResponseWriter, r *http.Request, op *operationRecord) error {
-	op.OperationID = newUUID()
+	op.OperationID = uuid.NewString()
 	op.Status = statusRunning
 	op.StartTime = h.now().UTC()
 	if op.Location == "" {
@@ -338,15 +339,6 @@ func mustJSON(v any) []byte {
 		panic("arm: marshalling an internal record: " + err.Error()) // only plain structs reach here
 	}
 	return b
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return formatUUID(b)
 }
 
 // nameUUID returns a stable (version 5 style) UUID derived from s; the

@@ -23,6 +23,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // DefaultARMAudiences are the audiences Azure Resource Manager clients ask
@@ -279,7 +281,7 @@ func (a *Authority) issue(app App, aud, issuerBase string, ver tokenVersion, lif
 		Sub:        app.ObjectID,
 		TID:        app.TenantID,
 		Roles:      slices.Clone(app.Roles),
-		UniqueTokI: newUUID(),
+		UniqueTokI: uuid.NewString(),
 	}
 	if ver == tokenV1 {
 		c.Iss, c.AppID, c.Ver = issuerBase+"/"+app.TenantID+"/", app.ClientID, "1.0"

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Endpoints are the public URLs clients use to reach odx.
@@ -102,12 +104,12 @@ func Bootstrap(dataDir string, endpoints Endpoints, caFile string) (*Credentials
 			// A crash between writing principals.json and credentials.json
 			// leaves a bootstrap app whose secret nobody knows; replace it.
 			f.Apps = slices.DeleteFunc(f.Apps, func(a App) bool { return a.DisplayName == bootstrapDisplayName })
-			creds.TenantID, creds.ClientID, creds.ClientSecret = f.TenantID, newUUID(), newSecret()
+			creds.TenantID, creds.ClientID, creds.ClientSecret = f.TenantID, uuid.NewString(), newSecret()
 		}
 		app := App{
 			TenantID:    f.TenantID,
 			ClientID:    creds.ClientID,
-			ObjectID:    newUUID(),
+			ObjectID:    uuid.NewString(),
 			DisplayName: bootstrapDisplayName,
 			SecretHash:  hashSecret(creds.ClientSecret),
 			Roles:       slices.Clone(AllRoles),

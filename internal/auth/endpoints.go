@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // tenantAliases are the AAD pseudo-tenants; odx has one tenant, so they all
@@ -238,14 +240,14 @@ func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request, ver token
 // into readable exceptions.
 func writeAADError(w http.ResponseWriter, status int, code string, aadsts int, description string) {
 	now := time.Now().UTC()
-	traceID := newUUID()
+	traceID := uuid.NewString()
 	writeJSON(w, status, map[string]any{
 		"error":             code,
 		"error_description": fmt.Sprintf("AADSTS%d: %s Trace ID: %s Timestamp: %s", aadsts, description, traceID, now.Format("2006-01-02 15:04:05Z")),
 		"error_codes":       []int{aadsts},
 		"timestamp":         now.Format("2006-01-02 15:04:05Z"),
 		"trace_id":          traceID,
-		"correlation_id":    newUUID(),
+		"correlation_id":    uuid.NewString(),
 	})
 }
 

@@ -20,17 +20,6 @@ const (
 	principalsLockSuffix = ".lock"
 )
 
-// newUUID returns a random (version 4) UUID, the shape of AAD tenant, client
-// and object ids.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
 // newSecret returns a client secret with 256 bits of entropy.
 func newSecret() string {
 	var b [32]byte

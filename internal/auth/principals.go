@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Cluster-level roles a service principal can hold. The data plane roles
@@ -151,7 +153,7 @@ func updateRegistry(dataDir string, change func(*registryFile) error) (registryF
 	}
 	before, _ := json.Marshal(f)
 	if f.TenantID == "" {
-		f.TenantID = newUUID()
+		f.TenantID = uuid.NewString()
 	}
 	if err := change(&f); err != nil {
 		return f, err
@@ -190,12 +192,12 @@ func AddPrincipal(dataDir, displayName string, roles []string) (clientID, secret
 	if err := ValidateRoles(roles); err != nil {
 		return "", "", err
 	}
-	clientID, secret = newUUID(), newSecret()
+	clientID, secret = uuid.NewString(), newSecret()
 	_, err = updateRegistry(dataDir, func(f *registryFile) error {
 		f.Apps = append(f.Apps, App{
 			TenantID:    f.TenantID,
 			ClientID:    clientID,
-			ObjectID:    newUUID(),
+			ObjectID:    uuid.NewString(),
 			DisplayName: displayName,
 			SecretHash:  hashSecret(secret),
 			Roles:       slices.Clone(roles),

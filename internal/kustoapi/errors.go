@@ -11,6 +11,8 @@ import (
 
 	"odx/internal/kerr"
 	"odx/internal/kql/types"
+
+	"github.com/google/uuid"
 )
 
 // oneAPIError is Kusto's error object, both the body of a failed HTTP
@@ -58,7 +60,7 @@ type activity struct {
 }
 
 func newActivity(clientRequestID, kind string) activity {
-	return activity{ID: newUUID(), SubID: newUUID(), ParentID: newUUID(), ClientRequestID: clientRequestID, Type: kind}
+	return activity{ID: uuid.NewString(), SubID: uuid.NewString(), ParentID: uuid.NewString(), ClientRequestID: clientRequestID, Type: kind}
 }
 
 var (

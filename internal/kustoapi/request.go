@@ -3,7 +3,6 @@ package kustoapi
 import (
 	"compress/flate"
 	"compress/gzip"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 
 	"odx/internal/kerr"
 	"odx/internal/kql/types"
+
+	"github.com/google/uuid"
 )
 
 // Request is one query or management command as a client sent it.
@@ -65,7 +66,7 @@ func parseRequest(r *http.Request) (*Request, error) {
 		Parameters:      map[string]string{},
 	}
 	if req.ClientRequestID == "" {
-		req.ClientRequestID = "odx.execute;" + newUUID()
+		req.ClientRequestID = "odx.execute;" + uuid.NewString()
 	}
 
 	if r.Method == http.MethodGet {
@@ -280,13 +281,4 @@ func parseTimeSpan(s string) (time.Duration, error) {
 		d = -d
 	}
 	return d, nil
-}
-
-// newUUID returns a random (version 4) UUID in lowercase text form.
-func newUUID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return formatUUID(u)
 }

@@ -8,6 +8,8 @@ import (
 	"odx/internal/kerr"
 	"odx/internal/kql/types"
 	"odx/internal/result"
+
+	"github.com/google/uuid"
 )
 
 // The v1 protocol is one JSON object {"Tables":[...]}, every table
@@ -53,7 +55,7 @@ func (e *v1Encoder) encode(set *result.Set) (failure *kerr.Error, err error) {
 		if err != nil {
 			return out.failure, err
 		}
-		toc = append(toc, tocEntry{"QueryResult", name, newUUID()})
+		toc = append(toc, tocEntry{"QueryResult", name, uuid.NewString()})
 		if out.failure != nil {
 			failure = out.failure
 			break
@@ -63,7 +65,7 @@ func (e *v1Encoder) encode(set *result.Set) (failure *kerr.Error, err error) {
 		if err := e.staticTable(propertiesColumns, e.propertiesRows(set.Properties, len(toc))); err != nil {
 			return failure, err
 		}
-		toc = append(toc, tocEntry{"QueryProperties", "@ExtendedProperties", newUUID()})
+		toc = append(toc, tocEntry{"QueryProperties", "@ExtendedProperties", uuid.NewString()})
 		if err := e.staticTable(statusColumns, e.statusRows(set.Warnings, failure)); err != nil {
 			return failure, err
 		}

@@ -1,7 +1,6 @@
 package sem
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"odx/internal/kql/builtins"
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
+
+	"github.com/google/uuid"
 )
 
 // scope is the row an expression is evaluated against.
@@ -594,7 +595,7 @@ func exprName(x Expr) string {
 			}
 			// An index computed per row has no name of its own: Kusto
 			// names it with a fresh GUID (d[k] → d___obj_<guid>).
-			return base + "___obj_" + newGUID()
+			return base + "___obj_" + uuid.NewString()
 		case "bin", "floor", "bin_at", "tostring", "toint", "tolong", "toreal", "todecimal", "tobool", "todatetime",
 			"totimespan", "toguid", "todynamic", "startofday", "startofweek", "startofmonth", "startofyear":
 			if len(v.Args) > 0 {
@@ -619,13 +620,4 @@ func columnsIn(x Expr, out map[string]bool) {
 			columnsIn(a, out)
 		}
 	}
-}
-
-// newGUID is a random (version 4) GUID in its usual text form.
-func newGUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
