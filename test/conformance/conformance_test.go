@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -440,8 +439,6 @@ func equalJSON(got, want any, setArrays bool) bool {
 	}
 	return false
 }
-
-var _ = sort.Strings
 
 // guidPattern matches a GUID in a column name.
 var guidPattern = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
