@@ -181,13 +181,11 @@ func (e *endpoint) primeRecentIDs(ctx context.Context, topic string, n int, seen
 	if len(want) == 0 {
 		return nil
 	}
-	consumer, err := kgo.NewClient(kgo.SeedBrokers(e.hub.Addr()), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))
-	if err != nil {
-		return err
-	}
-	defer consumer.Close()
+	// The client that listed the offsets reads the tails too (a client
+	// without a group consumes the partitions it is given directly).
+	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: from})
 	for len(want) > 0 {
-		fs := consumer.PollFetches(ctx)
+		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
