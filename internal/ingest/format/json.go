@@ -23,7 +23,6 @@ type jsonLines struct {
 	// lastCount is the previous batch's record count: the next batch's
 	// Records are allocated that size at once rather than grown.
 	lastCount int
-	arena     *pickArena // the text of the batch's picked values
 	// slabRecords is how many records' Picked the next slab holds: it
 	// starts small (a data-connection event is a one-line source) and
 	// doubles up to the batch size.
@@ -35,10 +34,7 @@ func newJSONLines(r io.Reader, opts Options) *jsonLines {
 	if shape == nil {
 		shape = NewJSONShape()
 	}
-	// The arena is empty between calls of Next, so decoders of one shape,
-	// which are never used at once, share its buffers: a data connection
-	// makes a decoder per run of events.
-	return &jsonLines{lines: newLineReader(r, opts.maxRecordBytes()), opts: opts, shape: shape, arena: &shape.arena, slabRecords: 64}
+	return &jsonLines{lines: newLineReader(r, opts.maxRecordBytes()), opts: opts, shape: shape, slabRecords: 64}
 }
 
 func (j *jsonLines) Next() (*Batch, error) {
@@ -50,7 +46,7 @@ func (j *jsonLines) Next() (*Batch, error) {
 	b := &Batch{Records: make([]Record, 0, max(j.lastCount, min(j.opts.BatchSize, 4096)))}
 	defer func() {
 		j.lastCount = len(b.Records)
-		j.arena.fill()
+		j.shape.arena.fill()
 	}()
 	var slab []Picked // Record.Picked of the batch's records, allocated together
 	for len(b.Records) < j.opts.batchSize() {
@@ -112,12 +108,12 @@ func (j *jsonLines) malformed(err error) RecordError {
 // parser stops, the line is parsed in full, so that whether a line is
 // malformed is always the full parser's decision: its error is returned.
 func (j *jsonLines) pick(line []byte, out []Picked) error {
-	p := jsonParser{data: line, arena: j.arena, lenient: true}
-	buf, refs := j.arena.mark()
+	p := jsonParser{data: line, arena: &j.shape.arena, lenient: true}
+	buf, refs := j.shape.arena.mark()
 	if p.pick(j.opts.Picks, out) == nil {
 		return nil
 	}
-	j.arena.undo(buf, refs)
+	j.shape.arena.undo(buf, refs)
 	v, err := j.decode(line)
 	if err != nil {
 		return err

@@ -15,14 +15,13 @@ import "encoding/json"
 // its column's type.
 type Picked struct {
 	Kind PickedKind
-	// Text is the decoded string (PickedString) or the number as written
-	// (PickedNumber).
+	// Text is the decoded string (PickedString), the number as written
+	// (PickedNumber), or the object's or array's dynamic text (PickedJSON,
+	// see jsontext.go).
 	Text string
 	// Value is the decoded array or object (PickedOther).
 	Value any
 }
-
-// PickedJSON values hold their text in Text (see jsontext.go).
 
 // PickedKind says what a picked path holds.
 type PickedKind uint8

@@ -37,7 +37,11 @@ type JSONShape struct {
 	keys      keyCache
 	values    valueCache
 	topFields int
-	arena     pickArena // the picked text of a json decoder's batch (see newJSONLines)
+	// arena holds the picked text of a json decoder's batch. It is empty
+	// between calls of Next, so decoders of one shape, which are never
+	// used at once, share its buffers: a data connection makes a decoder
+	// per run of events.
+	arena pickArena
 }
 
 // NewJSONShape returns an empty JSONShape.
