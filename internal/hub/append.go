@@ -191,6 +191,7 @@ type partitionBatch struct {
 	topic     string
 	partition int32
 	records   []int // indexes into the write's records
+	answered  bool  // the hub's response named the partition
 }
 
 // write stores records with one Produce request and returns each record's
@@ -257,14 +258,13 @@ func (a *Appender) write(recs []pendingRecord) []error {
 		}
 		return failAll(fmt.Errorf("embedded event hub: %w", err))
 	}
-	answered := map[*partitionBatch]bool{}
 	for _, t := range resp.Topics {
 		for _, p := range t.Partitions {
 			pb := index[t.Topic][p.Partition]
 			if pb == nil {
 				continue
 			}
-			answered[pb] = true
+			pb.answered = true
 			if p.ErrorCode == 0 {
 				continue
 			}
@@ -278,7 +278,7 @@ func (a *Appender) write(recs []pendingRecord) []error {
 		}
 	}
 	for _, pb := range batches {
-		if !answered[pb] {
+		if !pb.answered {
 			for _, i := range pb.records {
 				errs[i] = fmt.Errorf("embedded event hub did not answer for %s/%d", pb.topic, pb.partition)
 			}
