@@ -31,10 +31,7 @@ import (
 const brokerHub = "broker-hub"
 
 // mosquitto is a Debian mosquitto broker run by a test on 127.0.0.1.
-type mosquitto struct {
-	addr string
-	cmd  *exec.Cmd
-}
+type mosquitto struct{ *mqbroker.Broker }
 
 // startMosquitto runs mosquitto on a free port with a generated config:
 // anonymous clients, no persistence, unlimited queues for absent sessions
@@ -53,14 +50,13 @@ func startMosquittoWith(t *testing.T, extra string) *mosquitto {
 		}
 		t.Skip("mosquitto is not installed (apt-get install -y mosquitto)")
 	}
-	b := mqbroker.Start(t, bin, extra+"max_queued_messages 0\n")
-	return &mosquitto{addr: b.Addr, cmd: b.Cmd}
+	return &mosquitto{mqbroker.Start(t, bin, extra+"max_queued_messages 0\n")}
 }
 
 // publisher connects a paho MQTT 3.1.1 client (as device SDKs speak) to the broker.
 func (m *mosquitto) publisher(t *testing.T, id string) paho.Client {
 	t.Helper()
-	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + m.addr).SetClientID(id).
+	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + m.Addr).SetClientID(id).
 		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
 	if tk := c.Connect(); !tk.WaitTimeout(10*time.Second) || tk.Error() != nil {
 		t.Fatalf("connecting to mosquitto: %v", tk.Error())
@@ -112,7 +108,7 @@ func TestMQTTBrokerHubIntoDuckDB(t *testing.T) {
 	mq := startMosquitto(t)
 	dir := t.TempDir()
 	n, err := startNode(t, dir, "127.0.0.1:0", "127.0.0.1:0",
-		map[string]iotconn.BoundHub{brokerHub: {Broker: &iothub.Broker{Address: mq.addr}}})
+		map[string]iotconn.BoundHub{brokerHub: {Broker: &iothub.Broker{Address: mq.Addr}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +143,7 @@ func TestMQTTBrokerHubIntoDuckDB(t *testing.T) {
 	publish(t, dev, "devices/press-1/messages/events/Table=Alerts&Format=json&%24.mid=m3", `{"Sensor":"temp","Level":2}`)
 	want := 2
 	if bin, err := exec.LookPath("mosquitto_pub"); err == nil {
-		host, port, _ := net.SplitHostPort(mq.addr)
+		host, port, _ := net.SplitHostPort(mq.Addr)
 		out, err := exec.Command(bin, "-h", host, "-p", port, "-V", "mqttv5", "-q", "1", "-i", "mq-1",
 			"-t", "devices/mq-1/messages/events/%24.mid=q1", "-m", "hum,40").CombinedOutput()
 		if err != nil {
@@ -209,7 +205,7 @@ func TestMQTTBrokerCrashNoLoss(t *testing.T) {
 		os.Remove(filepath.Join(dir, "progress"))
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "ODX_IOT_CRASH_DIR="+dir, "ODX_IOT_CRASH_KAFKA="+kafkaAddr,
-			"ODX_IOT_CRASH_MQTT="+mqttAddr, "ODX_IOT_CRASH_BROKER="+mq.addr)
+			"ODX_IOT_CRASH_MQTT="+mqttAddr, "ODX_IOT_CRASH_BROKER="+mq.Addr)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -325,7 +321,7 @@ func TestMQTTBrokerTLSAndPassword(t *testing.T) {
 	}
 	mq := startMosquittoWith(t, fmt.Sprintf("allow_anonymous false\npassword_file %s\ncertfile %s\nkeyfile %s\n", pwFile, b.ServerCertFile, b.ServerKeyFile))
 	broker := func(pw string) *iothub.Broker {
-		return &iothub.Broker{Address: mq.addr, TLS: true, CAFile: b.CAFile, Username: "odx", Password: pw}
+		return &iothub.Broker{Address: mq.Addr, TLS: true, CAFile: b.CAFile, Username: "odx", Password: pw}
 	}
 	n, err := startNode(t, dir, "127.0.0.1:0", "127.0.0.1:0", map[string]iotconn.BoundHub{
 		brokerHub: {Broker: broker("s3cret")}, "wrong-pw-hub": {Broker: broker("nope")}})
@@ -344,7 +340,7 @@ func TestMQTTBrokerTLSAndPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	host, port, _ := net.SplitHostPort(mq.addr)
+	host, port, _ := net.SplitHostPort(mq.Addr)
 	pub := func(i int) error {
 		out, err := exec.Command("mosquitto_pub", "-h", host, "-p", port, "--cafile", b.CAFile, "-u", "odx", "-P", "s3cret",
 			"-q", "1", "-i", "tls-dev", "-t", fmt.Sprintf("devices/tls-dev/messages/events/%%24.mid=t%d", i), "-m", fmt.Sprintf("volt,%d", i)).CombinedOutput()
@@ -400,7 +396,7 @@ func TestBenchmarkBrokerHub(t *testing.T) {
 	total := devices * perDevice
 	mq := startMosquitto(t)
 	connectDev := func(dev string) (paho.Client, error) {
-		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + mq.addr).SetClientID(dev).
+		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + mq.Addr).SetClientID(dev).
 			SetProtocolVersion(4).SetAutoReconnect(false))
 		tk := c.Connect()
 		if !tk.WaitTimeout(10 * time.Second) {
@@ -410,7 +406,7 @@ func TestBenchmarkBrokerHub(t *testing.T) {
 	}
 	topic := func(dev string) string { return "devices/" + dev + "/messages/events/" }
 	var c0, b0 time.Duration
-	pid := mq.cmd.Process.Pid
+	pid := mq.Cmd.Process.Pid
 	_, mqTook := publishLoadFrom(t, connectDev, topic, devices, perDevice, func() { c0, b0 = cputime.Process(), cputime.Of(pid) })
 	mqClients, mqBroker := cputime.Process()-c0, cputime.Of(pid)-b0
 	mqRate := float64(total) / mqTook.Seconds()
@@ -418,7 +414,7 @@ func TestBenchmarkBrokerHub(t *testing.T) {
 		devices, perDevice, mqTook.Round(time.Millisecond), mqRate, perMsg(mqBroker, total), perMsg(mqClients, total))
 
 	n, err := startNode(t, t.TempDir(), "127.0.0.1:0", "127.0.0.1:0",
-		map[string]iotconn.BoundHub{brokerHub: {Broker: &iothub.Broker{Address: mq.addr}}})
+		map[string]iotconn.BoundHub{brokerHub: {Broker: &iothub.Broker{Address: mq.Addr}}})
 	if err != nil {
 		t.Fatal(err)
 	}
