@@ -361,14 +361,16 @@ func (s *Service) recordFailures(req Request, errs []format.RecordError, budget 
 // callers that need a chunk whole (batching, resumable blobs); IngestReader
 // streams its extents with streamExtents instead.
 func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reader, commit func([][]any, []storage.IngestionFailure) error) error {
+	last := 0 // the previous chunk's rows: the next is as large, allocated at once, not grown
 	return s.streamExtents(ctx, req, t, r, oneAtATime, func(x *extentParts) error {
-		var rows [][]any
+		rows := make([][]any, 0, last)
 		for {
 			part, err := x.next()
 			if err != nil {
 				return err
 			}
 			if part == nil {
+				last = len(rows)
 				return commit(rows, x.failures)
 			}
 			rows = append(rows, part...)
