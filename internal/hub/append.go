@@ -295,6 +295,13 @@ func (a *Appender) partitionCount(topic string) (int32, error) {
 	}
 	// kfake answers these on its request loop, which a stopped hub no
 	// longer runs: wait for the answer or the hub's end, whichever is first.
+	// Once the hub has stopped, ask no more: every record of a new topic
+	// comes here, and each question would leave a goroutine waiting forever.
+	select {
+	case <-a.h.stop:
+		return 0, errHubClosed
+	default:
+	}
 	type answer struct {
 		n   int32
 		err error
