@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,15 +9,9 @@ import (
 	"odx/internal/engine"
 	"odx/internal/kerr"
 	"odx/internal/kql/schema"
-)
 
-func newGUID() engine.UUID {
-	var u engine.UUID
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40 // version 4
-	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	return u
-}
+	"github.com/google/uuid"
+)
 
 // CreateDatabase creates database name. The creator (if it has an FQN)
 // becomes its first admin, as in Kusto. created is false when the database
@@ -43,7 +36,7 @@ func (s *Store) CreateDatabase(ctx context.Context, name string, persistent, ifN
 		}
 		now := s.now().UTC()
 		if _, err := tx.Exec(`INSERT INTO odx_meta.databases VALUES (?, ?, ?, ?, ?, ?, '{}')`,
-			name, schemaName, newGUID().String(), now, persistent, name); err != nil {
+			name, schemaName, engine.UUID(uuid.New()).String(), now, persistent, name); err != nil {
 			return err
 		}
 		if creator.FQN != "" {
@@ -148,7 +141,7 @@ func createTableTx(tx *engine.Tx, d *Database, spec TableSpec, now any) error {
 		return fmt.Errorf("cannot create table %s: %w", spec.Name, err)
 	}
 	_, err := tx.Exec(`INSERT INTO odx_meta.tables VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.name, spec.Name, tableRaw, encodeColumns(spec.Columns), deref(spec.DocString, ""), deref(spec.Folder, ""), newGUID().String(), now)
+		d.name, spec.Name, tableRaw, encodeColumns(spec.Columns), deref(spec.DocString, ""), deref(spec.Folder, ""), engine.UUID(uuid.New()).String(), now)
 	return err
 }
 

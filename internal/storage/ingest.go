@@ -13,6 +13,8 @@ import (
 	"odx/internal/kerr"
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
+
+	"github.com/google/uuid"
 )
 
 // IngestBatch is one ingestion commit: rows that become one extent.
@@ -108,7 +110,7 @@ func (s *Store) writeExtent(tx *engine.Tx, t *Table, b IngestBatch, next func() 
 	if skip, err := ingestedAlready(tx, b.Database, b.Table, b.IngestIfNotExists); err != nil || skip {
 		return ExtentInfo{Database: b.Database, Table: b.Table, Skipped: skip}, err
 	}
-	id := newGUID()
+	id := engine.UUID(uuid.New())
 	var rows, size int64
 	var nextErr error // next's own error, returned as it is
 	err := appendPhysical(tx, t, id, func() ([][]any, error) {
@@ -421,7 +423,7 @@ func (s *Store) insertQueryTx(tx *engine.Tx, t *Table, q QueryBatch) (ExtentInfo
 	if err != nil {
 		return ExtentInfo{}, err
 	}
-	id := newGUID()
+	id := engine.UUID(uuid.New())
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + t.sqlName + " (")
 	for _, c := range t.columns {
