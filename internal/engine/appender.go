@@ -1,89 +1,468 @@
 package engine
 
 import (
+	"context"
 	"database/sql/driver"
-	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+	"unsafe"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"github.com/duckdb/duckdb-go/v2/mapping"
 )
 
-// openAppender opens the driver's appender on schema.table. When the
-// caller gave the column types and some are JSON, it appends those as
-// VARCHAR through a query appender (INSERT ... SELECT col::JSON): the
-// driver's own JSON columns marshal every value again with encoding/json,
-// which cost more than the rest of appending a dynamic value, while
-// DuckDB's cast checks the text in C++. convs is changed in place for the
-// JSON columns.
-func openAppender(conn driver.Conn, schema, table string, types []string, convs []converter) (*duckdb.Appender, error) {
-	infos, cols, ok := queryAppenderColumns(types)
-	if !ok {
-		return duckdb.NewAppender(conn, "", schema, table)
-	}
-	for i, typ := range types {
-		if typ == "JSON" {
-			convs[i] = toJSONText
-		}
-	}
-	query := "INSERT INTO " + QuoteIdent(schema) + "." + QuoteIdent(table) + " SELECT " + strings.Join(cols, ", ") + " FROM appended_data"
-	return duckdb.NewQueryAppender(conn, query, "", infos, nil)
+// AppendTarget is the table an append goes to.
+type AppendTarget struct {
+	Schema, Table string
+	// Types are the table's column types in storage order, as DuckDB names
+	// them (duckdb_columns().data_type). A caller that knows them saves a
+	// catalog query per append, which costs more than appending a few rows;
+	// nil reads them.
+	Types []string
 }
 
-// queryAppenderColumns returns the appended columns' types and select
-// list for a table with JSON columns; ok is false when the table has none,
-// or a type this path does not know (the plain appender takes those).
-func queryAppenderColumns(types []string) (infos []duckdb.TypeInfo, cols []string, ok bool) {
-	hasJSON := false
-	for i, typ := range types {
-		col := "col" + strconv.Itoa(i+1)
-		var info duckdb.TypeInfo
-		var err error
-		switch typ {
-		case "JSON":
-			hasJSON = true
-			info, err = duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
-			col += "::JSON"
-		case "BOOLEAN":
-			info, err = duckdb.NewTypeInfo(duckdb.TYPE_BOOLEAN)
-		case "INTEGER":
-			info, err = duckdb.NewTypeInfo(duckdb.TYPE_INTEGER)
-		case "BIGINT":
-			info, err = duckdb.NewTypeInfo(duckdb.TYPE_BIGINT)
-		case "DOUBLE":
-			info, err = duckdb.NewTypeInfo(duckdb.TYPE_DOUBLE)
-		case "VARCHAR":
-			info, err = duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
-		case "UUID":
-			info, err = duckdb.NewTypeInfo(duckdb.TYPE_UUID)
-		case "DECIMAL(38,10)":
-			info, err = duckdb.NewDecimalInfo(38, 10)
-		default:
-			return nil, nil, false
-		}
+// AppendParts bulk-loads rows into a table through DuckDB's appender,
+// inside the transaction, as they arrive in parts: next returns the next
+// part's row count and a fill function, and 0 rows when there are no more
+// parts; an error from next stops the append. A caller can so append rows
+// while they are still being decoded, instead of holding them all first.
+//
+// fill writes row i of the part into dst: one value per table column, in
+// the table's physical order: bool, integers, float64, string or []byte,
+// nil; a decimal as a string, number or Decimal; a UUID as [16]byte, UUID or
+// string; a JSON column as JSON text (string, []byte or json.RawMessage; text
+// that is not JSON is stored as a JSON string) or a value to marshal. dst is
+// reused for the next row, so fill must not keep it; laying rows out in fill
+// (reordered, with generated columns) saves the caller a copy of every row.
+//
+// The rows are written straight into DuckDB's column vectors, 2,048 rows at
+// a time, and handed to the C appender a chunk at a time: the driver's own
+// appender converts every value through reflection-driven setters and a C
+// call per string, which cost as much as everything DuckDB then does with
+// the rows.
+func (t *Tx) AppendParts(to AppendTarget, next func() (int, func(i int, dst []any) error, error)) error {
+	return t.conn.Raw(func(dc any) error {
+		conn, err := cConnection(dc)
 		if err != nil {
-			return nil, nil, false
+			return err
 		}
-		infos = append(infos, info)
-		cols = append(cols, col)
-	}
-	return infos, cols, hasJSON
+		types := to.Types
+		if types == nil {
+			if types, err = columnTypes(dc, to.Schema, to.Table); err != nil {
+				return err
+			}
+		}
+		name := to.Schema + "." + to.Table
+		app, err := newChunkAppender(conn, to.Schema, to.Table, types)
+		if err != nil {
+			return fmt.Errorf("cannot open appender on %s: %w", name, err)
+		}
+		if err := app.appendAll(next); err != nil {
+			app.destroy()
+			return fmt.Errorf("cannot append to %s: %w", name, err)
+		}
+		if err := app.close(); err != nil {
+			return fmt.Errorf("cannot append to %s: %w", name, err)
+		}
+		return nil
+	})
 }
 
-// toJSONText is toJSON for a JSON column appended as VARCHAR: the text the
-// driver's JSON column would have stored (JSON text as it is, plain text
-// as a JSON string, other values marshalled).
-func toJSONText(v any) (any, error) {
-	j, err := toJSON(v)
-	if err != nil || j == nil {
-		return j, err
+// connField is where the driver keeps the DuckDB C connection: it does not
+// export it, and the C appender needs it. Checked once against the driver's
+// type, so that a driver whose layout changed fails every append with a
+// clear error (and engine's tests) instead of reading the wrong memory.
+var connField, connFieldOK = func() (reflect.StructField, bool) {
+	f, ok := reflect.TypeFor[duckdb.Conn]().FieldByName("conn")
+	return f, ok && f.Type == reflect.TypeFor[mapping.Connection]()
+}()
+
+// cConnection returns the DuckDB C connection behind a driver connection.
+func cConnection(dc any) (mapping.Connection, error) {
+	c, ok := dc.(*duckdb.Conn)
+	if !ok || !connFieldOK {
+		return mapping.Connection{}, fmt.Errorf("engine: the DuckDB driver's connection (%T) has no C connection where odx expects it; odx needs the driver version in go.mod", dc)
 	}
-	if raw, ok := j.(json.RawMessage); ok {
-		return string(raw), nil
+	return *(*mapping.Connection)(unsafe.Add(unsafe.Pointer(c), connField.Offset)), nil
+}
+
+// columnTypes reads the column types of schema.table from the catalog.
+func columnTypes(dc any, schema, table string) ([]string, error) {
+	qc, ok := dc.(driver.QueryerContext)
+	if !ok {
+		return nil, errors.New("engine: driver connection cannot query")
 	}
-	b, err := json.Marshal(j)
+	rows, err := qc.QueryContext(context.Background(),
+		`SELECT data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index`,
+		[]driver.NamedValue{{Ordinal: 1, Value: schema}, {Ordinal: 2, Value: table}})
 	if err != nil {
+		return nil, fmt.Errorf("cannot read the columns of %s.%s: %w", schema, table, err)
+	}
+	defer rows.Close()
+	var types []string
+	dest := make([]driver.Value, 1)
+	for rows.Next(dest) == nil {
+		typ, _ := dest[0].(string)
+		types = append(types, typ)
+	}
+	if len(types) == 0 {
+		return nil, fmt.Errorf("table %s.%s does not exist", schema, table)
+	}
+	return types, nil
+}
+
+// vectorKind is how a column's values are laid out in a DuckDB vector.
+type vectorKind uint8
+
+const (
+	vectorBool    vectorKind = iota // 1 byte
+	vectorInt32                     // INTEGER
+	vectorInt64                     // BIGINT
+	vectorFloat64                   // DOUBLE
+	vectorString                    // VARCHAR: 16-byte duckdb_string_t
+	vectorUUID                      // UUID: HUGEINT with the top bit flipped
+	vectorDecimal                   // DECIMAL(w>18, s): HUGEINT of the unscaled value
+)
+
+// appendColumn is one column of the chunk being filled.
+type appendColumn struct {
+	kind     vectorKind
+	json     bool // a JSON column appended as VARCHAR and cast by DuckDB
+	scale    int  // of a decimal
+	vec      mapping.Vector
+	data     unsafe.Pointer
+	validity []uint64 // nil until the chunk's first NULL in this column
+}
+
+// chunkAppender fills DuckDB data chunks from Go values and hands them to
+// a C appender.
+type chunkAppender struct {
+	app      mapping.Appender
+	chunk    mapping.DataChunk
+	types    []mapping.LogicalType
+	cols     []appendColumn
+	capacity int
+	rows     int // rows in the current chunk
+}
+
+// newChunkAppender opens an appender on schema.table. A table with JSON
+// columns is appended through a query appender (INSERT ... SELECT col::JSON)
+// with the JSON as VARCHAR, so that DuckDB checks the text in C++.
+func newChunkAppender(conn mapping.Connection, schema, table string, types []string) (*chunkAppender, error) {
+	a := &chunkAppender{capacity: int(mapping.VectorSize())}
+	hasJSON := false
+	selects := make([]string, len(types))
+	for i, typ := range types {
+		col := appendColumn{}
+		var lt mapping.LogicalType
+		switch {
+		case typ == "BOOLEAN":
+			col.kind, lt = vectorBool, mapping.CreateLogicalType(mapping.TypeBoolean)
+		case typ == "INTEGER":
+			col.kind, lt = vectorInt32, mapping.CreateLogicalType(mapping.TypeInteger)
+		case typ == "BIGINT":
+			col.kind, lt = vectorInt64, mapping.CreateLogicalType(mapping.TypeBigInt)
+		case typ == "DOUBLE":
+			col.kind, lt = vectorFloat64, mapping.CreateLogicalType(mapping.TypeDouble)
+		case typ == "VARCHAR":
+			col.kind, lt = vectorString, mapping.CreateLogicalType(mapping.TypeVarchar)
+		case typ == "JSON":
+			col.kind, col.json, lt = vectorString, true, mapping.CreateLogicalType(mapping.TypeVarchar)
+			hasJSON = true
+		case typ == "UUID":
+			col.kind, lt = vectorUUID, mapping.CreateLogicalType(mapping.TypeUUID)
+		case strings.HasPrefix(typ, "DECIMAL("):
+			width, scale, ok := decimalWidthScale(typ)
+			if !ok || width <= 18 {
+				a.destroyTypes()
+				return nil, fmt.Errorf("column %d: odx appends decimals of more than 18 digits only, not %s", i+1, typ)
+			}
+			col.kind, col.scale, lt = vectorDecimal, scale, mapping.CreateDecimalType(uint8(width), uint8(scale))
+		default:
+			a.destroyTypes()
+			return nil, fmt.Errorf("column %d: odx cannot append to a %s column", i+1, typ)
+		}
+		a.types = append(a.types, lt)
+		a.cols = append(a.cols, col)
+		selects[i] = "col" + strconv.Itoa(i+1)
+		if col.json {
+			selects[i] += "::JSON"
+		}
+	}
+	var state mapping.State
+	if hasJSON {
+		query := "INSERT INTO " + QuoteIdent(schema) + "." + QuoteIdent(table) + " SELECT " + strings.Join(selects, ", ") + " FROM appended_data"
+		state = mapping.AppenderCreateQuery(conn, query, a.types, "appended_data", nil, &a.app)
+	} else {
+		state = mapping.AppenderCreateExt(conn, "", schema, table, &a.app)
+	}
+	if state == mapping.StateError {
+		err := errors.New(mapping.AppenderError(a.app))
+		mapping.AppenderDestroy(&a.app)
+		a.destroyTypes()
 		return nil, err
 	}
-	return string(b), nil
+	if n := int(mapping.AppenderColumnCount(a.app)); n != len(types) {
+		a.destroy()
+		return nil, fmt.Errorf("the table has %d columns, the append gave the types of %d", n, len(types))
+	}
+	a.chunk = mapping.CreateDataChunk(a.types)
+	a.startChunk()
+	return a, nil
+}
+
+func decimalWidthScale(typ string) (width, scale int, ok bool) {
+	w, s, found := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(typ, "DECIMAL("), ")"), ",")
+	width, err1 := strconv.Atoi(strings.TrimSpace(w))
+	scale, err2 := strconv.Atoi(strings.TrimSpace(s))
+	return width, scale, found && err1 == nil && err2 == nil && width <= 38 && scale <= width
+}
+
+// startChunk points the columns at the (reset) chunk's vectors.
+func (a *chunkAppender) startChunk() {
+	for i := range a.cols {
+		c := &a.cols[i]
+		c.vec = mapping.DataChunkGetVector(a.chunk, mapping.IdxT(i))
+		c.data = mapping.VectorGetData(c.vec)
+		c.validity = nil
+	}
+	a.rows = 0
+}
+
+// appendAll appends every part next yields. next's own errors are returned
+// as they are.
+func (a *chunkAppender) appendAll(next func() (int, func(i int, dst []any) error, error)) error {
+	row := make([]any, len(a.cols))
+	for {
+		n, fill, err := next()
+		if err != nil || n == 0 {
+			return err
+		}
+		for r := 0; r < n; r++ {
+			clear(row)
+			if err := fill(r, row); err != nil {
+				return err
+			}
+			if a.rows == a.capacity {
+				if err := a.flushChunk(); err != nil {
+					return err
+				}
+			}
+			for i, v := range row {
+				if err := a.set(i, v); err != nil {
+					return fmt.Errorf("column %d: %w", i+1, err)
+				}
+			}
+			a.rows++
+		}
+	}
+}
+
+// flushChunk hands the filled chunk to the appender and starts the next.
+func (a *chunkAppender) flushChunk() error {
+	if a.rows == 0 {
+		return nil
+	}
+	mapping.DataChunkSetSize(a.chunk, mapping.IdxT(a.rows))
+	if mapping.AppendDataChunk(a.app, a.chunk) == mapping.StateError {
+		return errors.New(mapping.AppenderError(a.app))
+	}
+	mapping.DataChunkReset(a.chunk)
+	a.startChunk()
+	return nil
+}
+
+// close appends the last chunk, flushes the appender into the table and
+// frees it.
+func (a *chunkAppender) close() error {
+	err := a.flushChunk()
+	if err == nil && mapping.AppenderClose(a.app) == mapping.StateError {
+		err = errors.New(mapping.AppenderError(a.app))
+	}
+	a.destroy()
+	return err
+}
+
+func (a *chunkAppender) destroy() {
+	mapping.DestroyDataChunk(&a.chunk)
+	mapping.AppenderDestroy(&a.app)
+	a.destroyTypes()
+}
+
+func (a *chunkAppender) destroyTypes() {
+	for i := range a.types {
+		mapping.DestroyLogicalType(&a.types[i])
+	}
+	a.types = nil
+}
+
+// set writes v into column i of the current row.
+func (a *chunkAppender) set(i int, v any) error {
+	c := &a.cols[i]
+	r := a.rows
+	if v == nil {
+		a.setNull(c, r)
+		return nil
+	}
+	switch c.kind {
+	case vectorBool:
+		b, ok := v.(bool)
+		if !ok {
+			return fmt.Errorf("a %T cannot be stored as a bool", v)
+		}
+		*(*bool)(unsafe.Add(c.data, r)) = b
+	case vectorInt32:
+		n, ok := number[int32](v)
+		if !ok {
+			return fmt.Errorf("a %T cannot be stored as an int", v)
+		}
+		*(*int32)(unsafe.Add(c.data, 4*r)) = n
+	case vectorInt64:
+		n, ok := number[int64](v)
+		if !ok {
+			return fmt.Errorf("a %T cannot be stored as a long", v)
+		}
+		*(*int64)(unsafe.Add(c.data, 8*r)) = n
+	case vectorFloat64:
+		f, ok := number[float64](v)
+		if !ok {
+			return fmt.Errorf("a %T cannot be stored as a real", v)
+		}
+		*(*float64)(unsafe.Add(c.data, 8*r)) = f
+	case vectorString:
+		s, null, err := c.text(v)
+		if err != nil {
+			return err
+		}
+		if null {
+			a.setNull(c, r)
+			return nil
+		}
+		setString(c, r, s)
+	case vectorUUID:
+		u, err := toUUID(v)
+		if err != nil {
+			return err
+		}
+		hi := uint64(u[0])<<56 | uint64(u[1])<<48 | uint64(u[2])<<40 | uint64(u[3])<<32 | uint64(u[4])<<24 | uint64(u[5])<<16 | uint64(u[6])<<8 | uint64(u[7])
+		lo := uint64(u[8])<<56 | uint64(u[9])<<48 | uint64(u[10])<<40 | uint64(u[11])<<32 | uint64(u[12])<<24 | uint64(u[13])<<16 | uint64(u[14])<<8 | uint64(u[15])
+		setHugeint(c, r, lo, int64(hi^(1<<63)))
+	case vectorDecimal:
+		q, err := toScaledDecimal(v, c.scale)
+		if err != nil {
+			return err
+		}
+		lo, hi, ok := hugeint(q)
+		if !ok {
+			return fmt.Errorf("%v does not fit a decimal", v)
+		}
+		setHugeint(c, r, lo, hi)
+	}
+	return nil
+}
+
+func (a *chunkAppender) setNull(c *appendColumn, r int) {
+	if c.validity == nil {
+		mapping.VectorEnsureValidityWritable(c.vec)
+		c.validity = unsafe.Slice((*uint64)(mapping.VectorGetValidity(c.vec)), (a.capacity+63)/64)
+	}
+	c.validity[r/64] &^= 1 << (r % 64)
+}
+
+// text is the string a VARCHAR or JSON column stores for v, or NULL.
+func (c *appendColumn) text(v any) (s string, null bool, err error) {
+	if c.json {
+		return toJSONText(v)
+	}
+	switch x := v.(type) {
+	case string:
+		return x, false, nil
+	case []byte:
+		return string(x), false, nil
+	}
+	return "", false, fmt.Errorf("a %T cannot be stored as a string", v)
+}
+
+// setString writes s as row r's duckdb_string_t: up to 12 bytes inline
+// (length, then the bytes, zero padded, as DuckDB compares them), longer
+// ones copied by DuckDB into the vector's string heap. Text that is not
+// UTF-8 gets U+FFFD for its bad bytes, as DuckDB would refuse it.
+func setString(c *appendColumn, r int, s string) {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if len(s) <= 12 {
+		p := (*[16]byte)(unsafe.Add(c.data, 16*r))
+		*p = [16]byte{}
+		*(*uint32)(unsafe.Pointer(p)) = uint32(len(s))
+		copy(p[4:], s)
+		return
+	}
+	mapping.VectorAssignStringElement(c.vec, mapping.IdxT(r), s)
+}
+
+func setHugeint(c *appendColumn, r int, lo uint64, hi int64) {
+	p := unsafe.Add(c.data, 16*r)
+	*(*uint64)(p) = lo
+	*(*int64)(unsafe.Add(p, 8)) = hi
+}
+
+// hugeint splits q into DuckDB's HUGEINT halves; ok is false beyond 128 bits.
+func hugeint(q *big.Int) (lo uint64, hi int64, ok bool) {
+	if q.IsInt64() {
+		n := q.Int64()
+		return uint64(n), n >> 63, true
+	}
+	var rem big.Int
+	quo, _ := new(big.Int).DivMod(q, twoTo64, &rem)
+	if !quo.IsInt64() {
+		return 0, 0, false
+	}
+	return rem.Uint64(), quo.Int64(), true
+}
+
+var twoTo64 = new(big.Int).Lsh(big.NewInt(1), 64)
+
+// number converts any Go number (or a Decimal) to T, as the driver's
+// appender did: a plain conversion.
+func number[T int32 | int64 | float64](v any) (T, bool) {
+	switch x := v.(type) {
+	case int64:
+		return T(x), true
+	case float64:
+		return T(x), true
+	case int32:
+		return T(x), true
+	case int:
+		return T(x), true
+	case int8:
+		return T(x), true
+	case int16:
+		return T(x), true
+	case uint8:
+		return T(x), true
+	case uint16:
+		return T(x), true
+	case uint32:
+		return T(x), true
+	case uint64:
+		return T(x), true
+	case uint:
+		return T(x), true
+	case float32:
+		return T(x), true
+	case Decimal:
+		if x.Value == nil {
+			return 0, false
+		}
+		f, _ := new(big.Float).SetInt(x.Value).Float64()
+		return T(f / math.Pow10(int(x.Scale))), true
+	}
+	return 0, false
 }

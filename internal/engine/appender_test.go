@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -80,5 +81,128 @@ func TestAppendJSONColumnsWithAndWithoutTypes(t *testing.T) {
 				t.Fatal("invalid JSON bytes were appended")
 			}
 		})
+	}
+}
+
+// Rows are written into DuckDB's vectors chunk by chunk: every type odx
+// stores comes back as it went in, across several chunks, with NULLs in
+// one chunk not leaking into the next, strings inline (up to 12 bytes) and
+// not, and text that is not UTF-8 stored with U+FFFD.
+func TestAppendPartsAcrossChunks(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open("", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(ctx, `CREATE TABLE c (b BOOLEAN, i INTEGER, l BIGINT, r DOUBLE, s VARCHAR, g UUID, d DECIMAL(38,10))`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 5000 // three chunks of 2,048 rows
+	value := func(i int) []any {
+		if i%7 == 3 && i < 2048 { // NULLs in the first chunk only
+			return []any{nil, nil, nil, nil, nil, nil, nil}
+		}
+		s := fmt.Sprintf("s%d", i)
+		if i%2 == 0 {
+			s = fmt.Sprintf("a longer string than twelve bytes %d", i)
+		}
+		g := UUID{0xf0, byte(i >> 8), byte(i), 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, byte(i % 256)}
+		return []any{i%2 == 0, int32(-i), int64(i) << 33, float64(i) / 4, s, g, fmt.Sprintf("-%d.25", i)}
+	}
+	to := AppendTarget{Schema: "main", Table: "c", Types: []string{"BOOLEAN", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "UUID", "DECIMAL(38,10)"}}
+	err = db.InTx(ctx, func(tx *Tx) error {
+		parts := 0
+		return tx.AppendParts(to, func() (int, func(int, []any) error, error) {
+			if parts == 2 {
+				return 0, nil, nil
+			}
+			base := parts * (n / 2)
+			parts++
+			return n / 2, func(i int, dst []any) error { copy(dst, value(base+i)); return nil }, nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := db.Query(ctx, `SELECT b, i, l, r, s, g::VARCHAR, d::VARCHAR FROM c`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	i := 0
+	for rs.Next() {
+		got, err := rs.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := value(i)
+		if want[0] != nil {
+			g := want[5].(UUID)
+			want[5] = g.String()
+			want[6] = strings.TrimSuffix(want[6].(string), "0") + "000000000"[:8]
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("row %d: got %v, want %v", i, got, want)
+		}
+		i++
+	}
+	if i != n {
+		t.Fatalf("%d rows, want %d", i, n)
+	}
+
+	if _, err := db.Exec(ctx, `DELETE FROM c`); err != nil {
+		t.Fatal(err)
+	}
+	err = db.InTx(ctx, func(tx *Tx) error {
+		done := false
+		return tx.AppendParts(to, func() (int, func(int, []any) error, error) {
+			if done {
+				return 0, nil, nil
+			}
+			done = true
+			return 2, func(i int, dst []any) error {
+				copy(dst, []any{true, int32(1), int64(1), 1.0, []string{"bad\xffutf8", "bad\xff but long enough to go to the heap"}[i], nil, nil})
+				return nil
+			}, nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	rs2, err := db.Query(ctx, `SELECT s FROM c ORDER BY s`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs2.Close()
+	for rs2.Next() {
+		v, _ := rs2.Values()
+		got = append(got, v[0].(string))
+	}
+	if want := []string{"bad\uFFFD but long enough to go to the heap", "bad\uFFFDutf8"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// A value of the wrong type for its column fails the append with the
+// column named, and nothing of it is stored.
+func TestAppendPartsWrongType(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open("", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(ctx, `CREATE TABLE w (l BIGINT, s VARCHAR)`); err != nil {
+		t.Fatal(err)
+	}
+	err = db.InTx(ctx, func(tx *Tx) error {
+		return tx.AppendParts(AppendTarget{Schema: "main", Table: "w"}, func() (int, func(int, []any) error, error) {
+			return 1, func(i int, dst []any) error { copy(dst, []any{int64(1), 42}); return nil }, nil
+		})
+	})
+	if err == nil || !strings.Contains(err.Error(), "column 2") || !strings.Contains(err.Error(), "main.w") {
+		t.Fatalf("err = %v, want one naming main.w and column 2", err)
 	}
 }

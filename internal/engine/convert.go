@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"context"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,85 +11,11 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 )
 
-// converter turns one Go value into what the DuckDB appender accepts for a column.
-type converter func(any) (any, error)
-
-func passThrough(v any) (any, error) { return v, nil }
-
-// appendConverters reads the column types of schema.table and returns one
-// converter per column. The driver's appender stores a DECIMAL from its
-// unscaled integer (so "1.5" must become 15000000000 for DECIMAL(38,10)),
-// marshals whatever it gets for a JSON column with encoding/json (so JSON text
-// must arrive as json.RawMessage, not as a string it would quote), and wants
-// duckdb.UUID for UUID columns.
-func appendConverters(conn driver.Conn, schema, table string) ([]converter, error) {
-	qc, ok := conn.(driver.QueryerContext)
-	if !ok {
-		return nil, errors.New("engine: driver connection cannot query")
-	}
-	rows, err := qc.QueryContext(context.Background(),
-		`SELECT data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index`,
-		[]driver.NamedValue{{Ordinal: 1, Value: schema}, {Ordinal: 2, Value: table}})
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the columns of %s.%s: %w", schema, table, err)
-	}
-	defer rows.Close()
-	var convs []converter
-	dest := make([]driver.Value, 1)
-	for {
-		if err := rows.Next(dest); err != nil {
-			break
-		}
-		typ, _ := dest[0].(string)
-		convs = append(convs, converterFor(typ))
-	}
-	if len(convs) == 0 {
-		return nil, fmt.Errorf("table %s.%s does not exist", schema, table)
-	}
-	return convs, nil
-}
-
-func converterFor(typ string) converter {
-	switch {
-	case strings.HasPrefix(typ, "DECIMAL"):
-		scale := 0
-		if i := strings.IndexByte(typ, ','); i > 0 {
-			scale, _ = strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(typ[i+1:]), ")"))
-		}
-		return func(v any) (any, error) { return toScaledDecimal(v, scale) }
-	case typ == "UUID":
-		return sameUUIDOnce()
-	case typ == "JSON":
-		return toJSON
-	}
-	return passThrough
-}
-
-// sameUUIDOnce is toUUID remembering its last UUID: an ingest appends the
-// same extent id on every row, and converting it once saves an allocation
-// per row. Each append builds its own converters, so no state is shared.
-func sameUUIDOnce() converter {
-	var last UUID
-	var lastOut any
-	return func(v any) (any, error) {
-		u, ok := v.(UUID)
-		if !ok {
-			return toUUID(v)
-		}
-		if lastOut == nil || u != last {
-			last, lastOut = u, duckdb.UUID(u)
-		}
-		return lastOut, nil
-	}
-}
-
 // toScaledDecimal returns the unscaled integer of v at the given scale,
 // rounding half away from zero as Kusto does.
-func toScaledDecimal(v any, scale int) (any, error) {
+func toScaledDecimal(v any, scale int) (*big.Int, error) {
 	var r big.Rat
 	switch x := v.(type) {
-	case nil:
-		return nil, nil
 	case string:
 		if _, ok := r.SetString(strings.TrimSpace(x)); !ok {
 			return nil, fmt.Errorf("%q is not a decimal number", x)
@@ -133,31 +57,24 @@ func toScaledDecimal(v any, scale int) (any, error) {
 	return q, nil
 }
 
-func toUUID(v any) (any, error) {
+// toUUID is the GUID v holds.
+func toUUID(v any) (UUID, error) {
 	switch x := v.(type) {
-	case nil:
-		return nil, nil
-	case [16]byte:
-		return duckdb.UUID(x), nil
 	case UUID:
-		return duckdb.UUID(x), nil
-	case duckdb.UUID:
 		return x, nil
+	case [16]byte:
+		return x, nil
+	case duckdb.UUID:
+		return UUID(x), nil
 	case []byte:
 		if len(x) != 16 {
-			return nil, fmt.Errorf("a guid needs 16 bytes, got %d", len(x))
+			return UUID{}, fmt.Errorf("a guid needs 16 bytes, got %d", len(x))
 		}
-		var u duckdb.UUID
-		copy(u[:], x)
-		return u, nil
+		return UUID(x), nil
 	case string:
-		u, err := ParseUUID(x)
-		if err != nil {
-			return nil, err
-		}
-		return duckdb.UUID(u), nil
+		return ParseUUID(x)
 	}
-	return nil, fmt.Errorf("a %T cannot be stored as a guid", v)
+	return UUID{}, fmt.Errorf("a %T cannot be stored as a guid", v)
 }
 
 // ParseUUID parses a GUID in 8-4-4-4-12 form, with or without braces or dashes.
@@ -178,28 +95,35 @@ func ParseUUID(s string) (UUID, error) {
 	return u, nil
 }
 
-func toJSON(v any) (any, error) {
+// toJSONText is the JSON text a dynamic column stores for v: JSON text as
+// it is, plain text as a JSON string, other values marshalled; null for nil.
+// Invalid JSON bytes (json.RawMessage) are refused.
+func toJSONText(v any) (text string, null bool, err error) {
 	switch x := v.(type) {
 	case nil:
-		return nil, nil
+		return "", true, nil
 	case json.RawMessage:
 		if !json.Valid(x) {
-			return nil, fmt.Errorf("invalid JSON %q", string(x))
+			return "", false, fmt.Errorf("invalid JSON %q", string(x))
 		}
-		return x, nil
+		return string(x), false, nil
 	case string:
 		if json.Valid([]byte(x)) {
-			return json.RawMessage(x), nil
+			return x, false, nil
 		}
 		// Not JSON text: keep it as a JSON string, as Kusto's dynamic does for plain text.
-		return x, nil
+		v = x
 	case []byte:
 		if json.Valid(x) {
-			return json.RawMessage(x), nil
+			return string(x), false, nil
 		}
-		return string(x), nil
+		v = string(x)
 	}
-	return v, nil
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", false, err
+	}
+	return string(b), false, nil
 }
 
 // IsConflict reports whether err is DuckDB's optimistic-concurrency failure
