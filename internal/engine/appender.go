@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"unicode/utf8"
 	"unsafe"
+
+	"odx/internal/columnar"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/duckdb/duckdb-go/v2/mapping"
@@ -27,27 +30,28 @@ type AppendTarget struct {
 	Types []string
 }
 
-// AppendParts bulk-loads rows into a table through DuckDB's appender,
-// inside the transaction, as they arrive in parts: next returns the next
-// part's row count and a fill function, and 0 rows when there are no more
-// parts; an error from next stops the append. A caller can so append rows
-// while they are still being decoded, instead of holding them all first.
+// AppendBlocks bulk-loads rows into a table through DuckDB's appender,
+// inside the transaction, as they arrive in blocks: next returns the next
+// block, nil when there are no more; an error from next stops the append
+// and is returned as it is. A caller can so append rows while they are
+// still being decoded, instead of holding them all first.
 //
-// fill writes row i of the part into dst: one value per table column, in
-// the table's physical order: bool, integers, float64, string or []byte,
-// nil; a decimal as a string, number or Decimal; a UUID as [16]byte, UUID or
-// string; a JSON column as JSON text (string, []byte or json.RawMessage; text
-// that is not JSON is stored as a JSON string) or a value to marshal. dst is
-// reused for the next row, so fill must not keep it; laying rows out in fill
-// (reordered, with generated columns) saves the caller a copy of every row.
+// A block has one column per table column, in the table's physical order.
+// Typed block columns are copied into DuckDB's vectors of the same width
+// (Bool to BOOLEAN, Int32 to INTEGER, Int64 and DateTime to BIGINT, Float64
+// to DOUBLE, String to VARCHAR and JSON); the other columns go value by
+// value: a decimal as a string, number or Decimal, a UUID as [16]byte, UUID
+// or string, JSON as JSON text (text that is not JSON is stored as a JSON
+// string) or a value to marshal.
 //
 // The rows are written straight into DuckDB's column vectors, 2,048 rows at
 // a time, and handed to the C appender a chunk at a time: the driver's own
 // appender converts every value through reflection-driven setters and a C
 // call per string, which cost as much as everything DuckDB then does with
 // the rows.
-func (t *Tx) AppendParts(to AppendTarget, next func() (int, func(i int, dst []any) error, error)) error {
-	return t.conn.Raw(func(dc any) error {
+func (t *Tx) AppendBlocks(to AppendTarget, next func() (*columnar.Block, error)) error {
+	var nextErr error
+	err := t.conn.Raw(func(dc any) error {
 		conn, err := cConnection(dc)
 		if err != nil {
 			return err
@@ -63,15 +67,30 @@ func (t *Tx) AppendParts(to AppendTarget, next func() (int, func(i int, dst []an
 		if err != nil {
 			return fmt.Errorf("cannot open appender on %s: %w", name, err)
 		}
-		if err := app.appendAll(next); err != nil {
-			app.destroy()
-			return fmt.Errorf("cannot append to %s: %w", name, err)
+		for {
+			blk, err := next()
+			if err != nil {
+				nextErr = err
+				app.destroy()
+				return err
+			}
+			if blk == nil {
+				break
+			}
+			if err := app.appendBlock(blk); err != nil {
+				app.destroy()
+				return fmt.Errorf("cannot append to %s: %w", name, err)
+			}
 		}
 		if err := app.close(); err != nil {
 			return fmt.Errorf("cannot append to %s: %w", name, err)
 		}
 		return nil
 	})
+	if nextErr != nil {
+		return nextErr
+	}
+	return err
 }
 
 // connField is where the driver keeps the DuckDB C connection: it does not
@@ -235,33 +254,72 @@ func (a *chunkAppender) startChunk() {
 	a.rows = 0
 }
 
-// appendAll appends every part next yields. next's own errors are returned
-// as they are.
-func (a *chunkAppender) appendAll(next func() (int, func(i int, dst []any) error, error)) error {
-	row := make([]any, len(a.cols))
-	for {
-		n, fill, err := next()
-		if err != nil || n == 0 {
-			return err
-		}
-		for r := 0; r < n; r++ {
-			clear(row)
-			if err := fill(r, row); err != nil {
+// appendBlock appends a block's rows, filling chunk after chunk.
+func (a *chunkAppender) appendBlock(blk *columnar.Block) error {
+	if len(blk.Cols) != len(a.cols) {
+		return fmt.Errorf("the table has %d columns, the rows have %d", len(a.cols), len(blk.Cols))
+	}
+	for from := 0; from < blk.Len; {
+		if a.rows == a.capacity {
+			if err := a.flushChunk(); err != nil {
 				return err
 			}
-			if a.rows == a.capacity {
-				if err := a.flushChunk(); err != nil {
-					return err
-				}
+		}
+		n := min(blk.Len-from, a.capacity-a.rows)
+		for i := range a.cols {
+			if err := a.copyColumn(i, &blk.Cols[i], from, n); err != nil {
+				return fmt.Errorf("column %d: %w", i+1, err)
 			}
-			for i, v := range row {
-				if err := a.set(i, v); err != nil {
-					return fmt.Errorf("column %d: %w", i+1, err)
-				}
+		}
+		a.rows += n
+		from += n
+	}
+	return nil
+}
+
+// copyColumn writes rows [from, from+n) of src into the chunk's column i
+// from its current row on: typed columns of the vector's width by copy,
+// the others value by value.
+func (a *chunkAppender) copyColumn(i int, src *columnar.Column, from, n int) error {
+	c := &a.cols[i]
+	at := a.rows
+	switch {
+	case src.Kind == columnar.Bool && c.kind == vectorBool:
+		copy(unsafe.Slice((*bool)(c.data), a.capacity)[at:at+n], src.Bools[from:from+n])
+	case src.Kind == columnar.Int32 && c.kind == vectorInt32:
+		copy(unsafe.Slice((*int32)(c.data), a.capacity)[at:at+n], src.Int32s[from:from+n])
+	case (src.Kind == columnar.Int64 || src.Kind == columnar.DateTime) && c.kind == vectorInt64:
+		copy(unsafe.Slice((*int64)(c.data), a.capacity)[at:at+n], src.Int64s[from:from+n])
+	case src.Kind == columnar.Float64 && c.kind == vectorFloat64:
+		copy(unsafe.Slice((*float64)(c.data), a.capacity)[at:at+n], src.Float64s[from:from+n])
+	case src.Kind == columnar.String && c.kind == vectorString:
+		for k, s := range src.Strings[from : from+n] {
+			if src.IsNull(from + k) {
+				continue
 			}
-			a.rows++
+			if c.json && !json.Valid([]byte(s)) {
+				// Not JSON text: a JSON string, as Kusto's dynamic keeps plain text.
+				b, _ := json.Marshal(s)
+				s = string(b)
+			}
+			setString(c, at+k, s)
+		}
+	default:
+		for k := range n {
+			if err := a.set(i, at+k, src.Value(from+k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if src.Null != nil {
+		for k, null := range src.Null[from : from+n] {
+			if null {
+				a.setNull(c, at+k)
+			}
 		}
 	}
+	return nil
 }
 
 // flushChunk hands the filled chunk to the appender and starts the next.
@@ -302,10 +360,9 @@ func (a *chunkAppender) destroyTypes() {
 	a.types = nil
 }
 
-// set writes v into column i of the current row.
-func (a *chunkAppender) set(i int, v any) error {
+// set writes v into row r of the chunk's column i.
+func (a *chunkAppender) set(i, r int, v any) error {
 	c := &a.cols[i]
-	r := a.rows
 	if v == nil {
 		a.setNull(c, r)
 		return nil

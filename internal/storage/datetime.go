@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	"odx/internal/engine"
 	"odx/internal/kql/types"
@@ -13,27 +12,9 @@ import (
 // Datetime columns of user tables hold Kusto's ticks since 0001-01-01 in a
 // BIGINT (types.DuckDB), so that the whole 0001..9999 range fits; odx_meta's
 // own timestamps stay TIMESTAMP_NS. This file converts between the two
-// where storage moves values itself: rows handed to Ingest (time.Time), SQL
-// conversions of .alter column and .set-or-append, and data files written
-// when datetimes were TIMESTAMP_NS.
-
-// storedDateTime turns an ingested datetime value into ticks. A time
-// outside Kusto's range is null, as Kusto has no such datetime.
-func storedDateTime(v any) any {
-	switch x := v.(type) {
-	case time.Time:
-		if ticks, ok := types.TicksFromTime(x); ok {
-			return ticks
-		}
-		return nil
-	case *time.Time:
-		if x == nil {
-			return nil
-		}
-		return storedDateTime(*x)
-	}
-	return v // nil, or already ticks
-}
+// where storage moves values itself in SQL (ingested rows arrive as ticks,
+// see columnar.DateTime): conversions of .alter column and .set-or-append,
+// and data files written when datetimes were TIMESTAMP_NS.
 
 var (
 	epochTicksSQL  = strconv.FormatInt(types.UnixEpochTicks, 10)

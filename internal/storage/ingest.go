@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"odx/internal/columnar"
 	"odx/internal/engine"
 	"odx/internal/kerr"
 	"odx/internal/kql/schema"
-	"odx/internal/kql/types"
 
 	"github.com/google/uuid"
 )
@@ -25,6 +25,9 @@ type IngestBatch struct {
 	// (decimal), time.Time (datetime), int64 ticks (timespan), string,
 	// [16]byte (guid), string JSON text (dynamic); nil is null.
 	Rows [][]any
+	// Blocks hold the rows by column instead (see columnar.KindOf for each
+	// column's kind); when set, Rows is ignored.
+	Blocks []*columnar.Block
 	// Tags are extent tags, e.g. "ingest-by:x", "drop-by:y".
 	Tags []string
 	// IngestIfNotExists skips the batch when an extent of the table already
@@ -65,18 +68,26 @@ func (s *Store) Ingest(ctx context.Context, b IngestBatch) (ExtentInfo, error) {
 	}
 	defer unlock()
 
+	blocks := b.Blocks
+	if blocks == nil && len(b.Rows) > 0 {
+		blk, err := columnar.FromRows(t.kinds(), b.Rows)
+		if err != nil {
+			return ExtentInfo{}, kerr.BadRequestf("cannot ingest into table '%s': %v", b.Table, err)
+		}
+		blocks = []*columnar.Block{blk}
+	}
 	var info ExtentInfo
 	err = s.retryConflicts(ctx, func(tx *engine.Tx) error {
 		var err error
-		info, err = s.writeExtent(tx, t, b, onePart(b.Rows), true)
+		info, err = s.writeExtent(tx, t, b, eachBlock(blocks), true)
 		return err
 	})
 	return info, err
 }
 
 // IngestParts is Ingest for rows that arrive in parts, for sources too
-// large to hold whole: next returns the next part of the extent's rows (as
-// IngestBatch.Rows) and nil at its end; b.Rows is ignored. The rows are
+// large to hold whole: next returns the next block of the extent's rows and
+// nil at its end; b.Rows and b.Blocks are ignored. The rows are
 // appended as they come, and the extent is committed, with b.Extra, after
 // next ends it; an error from next aborts the whole extent.
 //
@@ -84,7 +95,7 @@ func (s *Store) Ingest(ctx context.Context, b IngestBatch) (ExtentInfo, error) {
 // consumed): appending new rows conflicts with nothing, and a conflict in
 // b.Extra fails the extent, which the caller reports. Several IngestParts
 // into one table may run at once (each its own extent).
-func (s *Store) IngestParts(ctx context.Context, b IngestBatch, next func() ([][]any, error)) (ExtentInfo, error) {
+func (s *Store) IngestParts(ctx context.Context, b IngestBatch, next func() (*columnar.Block, error)) (ExtentInfo, error) {
 	// Appending only, it shares the table with other appenders; checking
 	// ingest-by tags, it must not race another ingestion of the same tag.
 	t, unlock, err := s.writeTable(b.Database, b.Table, len(b.IngestIfNotExists) > 0)
@@ -106,30 +117,30 @@ func (s *Store) IngestParts(ctx context.Context, b IngestBatch, next func() ([][
 // ingest-by tag is there already, the rows next yields become one extent,
 // recorded with b's tags and followed by b.Extra. An extent without rows
 // is refused unless allowEmpty.
-func (s *Store) writeExtent(tx *engine.Tx, t *Table, b IngestBatch, next func() ([][]any, error), allowEmpty bool) (ExtentInfo, error) {
+func (s *Store) writeExtent(tx *engine.Tx, t *Table, b IngestBatch, next func() (*columnar.Block, error), allowEmpty bool) (ExtentInfo, error) {
 	if skip, err := ingestedAlready(tx, b.Database, b.Table, b.IngestIfNotExists); err != nil || skip {
 		return ExtentInfo{Database: b.Database, Table: b.Table, Skipped: skip}, err
 	}
 	id := engine.UUID(uuid.New())
 	var rows, size int64
 	var nextErr error // next's own error, returned as it is
-	err := appendPhysical(tx, t, id, func() ([][]any, error) {
+	err := appendPhysical(tx, t, id, func() (*columnar.Block, error) {
 		for {
-			part, err := next()
-			if err == nil && part != nil {
-				err = checkWidth(part, len(t.columns), b.Table)
+			blk, err := next()
+			if err == nil && blk != nil && len(blk.Cols) != len(t.columns) {
+				err = kerr.BadRequestf("the rows have %d values but table '%s' has %d columns", len(blk.Cols), b.Table, len(t.columns))
 			}
 			if err != nil {
 				nextErr = err
 				return nil, err
 			}
-			if part == nil {
+			if blk == nil {
 				return nil, nil
 			}
-			if len(part) > 0 {
-				rows += int64(len(part))
-				size += estimateSize(part)
-				return part, nil
+			if blk.Len > 0 {
+				rows += int64(blk.Len)
+				size += estimateSize(blk)
+				return blk, nil
 			}
 		}
 	})
@@ -152,25 +163,16 @@ func (s *Store) writeExtent(tx *engine.Tx, t *Table, b IngestBatch, next func() 
 	return info, nil
 }
 
-// onePart yields rows as the only part.
-func onePart(rows [][]any) func() ([][]any, error) {
-	done := false
-	return func() ([][]any, error) {
-		if done {
+// eachBlock yields blocks one by one, then the end.
+func eachBlock(blocks []*columnar.Block) func() (*columnar.Block, error) {
+	return func() (*columnar.Block, error) {
+		if len(blocks) == 0 {
 			return nil, nil
 		}
-		done = true
-		return rows, nil
+		blk := blocks[0]
+		blocks = blocks[1:]
+		return blk, nil
 	}
-}
-
-func checkWidth(rows [][]any, n int, table string) error {
-	for i, r := range rows {
-		if len(r) != n {
-			return kerr.BadRequestf("row %d has %d values but table '%s' has %d columns", i+1, len(r), table, n)
-		}
-	}
-	return nil
 }
 
 // retryConflicts runs fn in a transaction, retrying DuckDB write-write
@@ -241,70 +243,60 @@ func ingestedAlready(tx *engine.Tx, db, table string, values []string) (bool, er
 	return n > 0, rows.Err()
 }
 
-// appendPhysical appends the rows next yields in parts (see IngestParts),
-// given in Kusto column order, in the table's storage order with the hidden
-// extent column set to id. The reordering happens row by row inside the
-// appender, without a copy.
-func appendPhysical(tx *engine.Tx, t *Table, id engine.UUID, next func() ([][]any, error)) error {
-	idx := make([]int, len(t.physical)) // Kusto column of each physical one; -1: extent, -2: none
-	dateTime := make([]bool, len(t.physical))
-	for i, p := range t.physical {
-		idx[i] = -2
-		if p == schema.ExtentColumn {
-			idx[i] = -1
-			continue
-		}
-		for j, c := range t.columns {
-			if c.Name == p {
-				idx[i] = j
-				dateTime[i] = c.Type == types.DateTime
-			}
-		}
-	}
-	var extent any = id // boxed once, not once per row
-	var rows [][]any
-	fill := func(r int, dst []any) error {
-		if len(dst) != len(idx) {
-			return fmt.Errorf("the table has %d storage columns, odx expected %d; reopen the database", len(dst), len(idx))
-		}
-		row := rows[r]
-		for i, j := range idx {
-			switch {
-			case j == -1:
-				dst[i] = extent
-			case dateTime[i]:
-				dst[i] = storedDateTime(row[j]) // time.Time in, ticks stored
-			case j >= 0:
-				dst[i] = row[j]
-			}
-		}
-		return nil
-	}
+// appendPhysical appends the blocks next yields (see IngestParts), with
+// columns in Kusto column order, in the table's storage order with the
+// hidden extent column set to id. The reordering is of the blocks' column
+// headers, not of their values.
+func appendPhysical(tx *engine.Tx, t *Table, id engine.UUID, next func() (*columnar.Block, error)) error {
+	extent, none := columnar.ConstColumn(id), columnar.ConstColumn(nil)
+	phys := make([]columnar.Column, len(t.physical))
 	to := engine.AppendTarget{Schema: t.schemaRaw, Table: t.tableRaw, Types: t.physicalTypes}
-	return tx.AppendParts(to, func() (int, func(int, []any) error, error) {
-		part, err := next()
-		if err != nil || len(part) == 0 {
-			return 0, nil, err
+	return tx.AppendBlocks(to, func() (*columnar.Block, error) {
+		blk, err := next()
+		if err != nil || blk == nil {
+			return nil, err
 		}
-		rows = part
-		return len(rows), fill, nil
+		for i, p := range t.physical {
+			phys[i] = none // a storage column the table no longer has: null
+			if p == schema.ExtentColumn {
+				phys[i] = extent
+				continue
+			}
+			for j, c := range t.columns {
+				if c.Name == p {
+					phys[i] = blk.Cols[j]
+				}
+			}
+		}
+		return &columnar.Block{Len: blk.Len, Cols: phys}, nil
 	})
 }
 
-func estimateSize(rows [][]any) int64 {
+// estimateSize is the rows' size in bytes, roughly as stored.
+func estimateSize(blk *columnar.Block) int64 {
 	var n int64
-	for _, r := range rows {
-		for _, v := range r {
-			switch x := v.(type) {
-			case string:
-				n += int64(len(x))
-			case nil:
-			case bool:
-				n++
-			case int32:
-				n += 4
-			default:
-				n += 8
+	for i := range blk.Cols {
+		c := &blk.Cols[i]
+		switch c.Kind {
+		case columnar.String:
+			for _, s := range c.Strings {
+				n += int64(len(s))
+			}
+		case columnar.Bool:
+			n += int64(blk.Len)
+		case columnar.Int32:
+			n += 4 * int64(blk.Len)
+		case columnar.Int64, columnar.Float64, columnar.DateTime:
+			n += 8 * int64(blk.Len)
+		case columnar.Any:
+			for _, v := range c.Anys {
+				switch x := v.(type) {
+				case string:
+					n += int64(len(x))
+				case nil:
+				default:
+					n += 8
+				}
 			}
 		}
 	}
@@ -644,4 +636,13 @@ func stringListLiteral(ss []string) string {
 	}
 	b.WriteString("]::VARCHAR[]")
 	return b.String()
+}
+
+// kinds are the block column kinds of the table's columns.
+func (t *Table) kinds() []columnar.Kind {
+	kinds := make([]columnar.Kind, len(t.columns))
+	for i, c := range t.columns {
+		kinds[i] = columnar.KindOf(c.Type)
+	}
+	return kinds
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"odx/internal/access"
+	"odx/internal/columnar"
 	"odx/internal/engine"
 	"odx/internal/kerr"
 	"odx/internal/kql/schema"
@@ -438,14 +439,18 @@ func TestIngestPartsCommitsOneExtentOrNothing(t *testing.T) {
 	mustCreate(t, s, "DB", "T", []schema.Column{{Name: "a", Type: types.Long}, {Name: "s", Type: types.String}})
 	ctx := context.Background()
 	tbl, _ := s.Snapshot().databases["DB"].Tbl("T")
-	partsOf := func(parts [][][]any, end error) func() ([][]any, error) {
-		return func() ([][]any, error) {
+	partsOf := func(parts [][][]any, end error) func() (*columnar.Block, error) {
+		return func() (*columnar.Block, error) {
 			if len(parts) == 0 {
 				return nil, end
 			}
 			p := parts[0]
 			parts = parts[1:]
-			return p, nil
+			width := 2
+			if len(p) > 0 {
+				width = len(p[0])
+			}
+			return columnar.FromRows(make([]columnar.Kind, width), p) // every column of kind Any
 		}
 	}
 	three := [][][]any{{{int64(1), "a"}, {int64(2), "b"}}, {}, {{int64(3), nil}}}
@@ -470,7 +475,7 @@ func TestIngestPartsCommitsOneExtentOrNothing(t *testing.T) {
 		t.Fatalf("%d of the 3 rows are stored", n)
 	}
 
-	// A row of the wrong width in a later part aborts the extent.
+	// A part of the wrong width after a good one aborts the extent.
 	bad := [][][]any{{{int64(4), "d"}}, {{int64(5)}}}
 	if _, err := s.IngestParts(ctx, IngestBatch{Database: "DB", Table: "T"}, partsOf(bad, nil)); kerr.As(err).Category != kerr.BadRequest {
 		t.Fatalf("got %v", err)

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"odx/internal/columnar"
 	"odx/internal/ingest/format"
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
@@ -47,6 +48,7 @@ type Options struct {
 type Binder struct {
 	kind       Kind
 	cols       []schema.Column
+	kinds      []columnar.Kind // of the block columns
 	plans      []columnPlan
 	opts       Options
 	reported   atomic.Int64
@@ -79,7 +81,10 @@ func Bind(m *Mapping, cols []schema.Column, opts Options) (*Binder, error) {
 	if opts.MaxErrors == 0 {
 		opts.MaxErrors = DefaultMaxErrors
 	}
-	b := &Binder{kind: m.Kind, cols: cols, opts: opts, plans: make([]columnPlan, len(cols))}
+	b := &Binder{kind: m.Kind, cols: cols, opts: opts, plans: make([]columnPlan, len(cols)), kinds: make([]columnar.Kind, len(cols))}
+	for i, c := range cols {
+		b.kinds[i] = columnar.KindOf(c.Type)
+	}
 	// The binder keeps the mapping's compiled paths; a later change to m
 	// does not affect it.
 	m = m.clone()
@@ -166,77 +171,81 @@ func (b *Binder) Picks() *format.Picks { return b.picks }
 func (b *Binder) ForSource(src string) *Binder {
 	opts := b.opts
 	opts.Source = src
-	return &Binder{kind: b.kind, cols: b.cols, plans: b.plans, opts: opts, picks: b.picks}
+	return &Binder{kind: b.kind, cols: b.cols, kinds: b.kinds, plans: b.plans, opts: opts, picks: b.picks}
 }
 
-// Rows binds a batch: one row per record, values in column order, typed as
-// the storage appender takes them (see convert.go). errs holds the batch's
-// decoding errors followed by value-level problems (a value that is not
-// convertible is null, a string over the limit is truncated, as ADX does);
-// records are never dropped here.
-func (b *Binder) Rows(batch *format.Batch) (rows [][]any, errs []format.RecordError) {
+// Block binds a batch: one row per record, a column per table column, of
+// the kinds columnar.KindOf gives (see convert.go for the values). errs
+// holds the batch's decoding errors followed by value-level problems (a
+// value that is not convertible is null, a string over the limit is
+// truncated, as ADX does); records are never dropped here.
+func (b *Binder) Block(batch *format.Batch) (blk *columnar.Block, errs []format.RecordError) {
 	if batch == nil {
 		return nil, nil
 	}
 	errs = append(errs, batch.Errors...)
-	n := len(b.cols)
-	cells := make([]any, len(batch.Records)*n)
-	rows = make([][]any, len(batch.Records))
+	blk = columnar.NewBlock(b.kinds, len(batch.Records))
 	var memos []pickedMemo
 	if len(batch.Records) > 1 && batch.Records[0].Picked != nil {
-		memos = make([]pickedMemo, n)
+		memos = make([]pickedMemo, len(b.cols))
 	}
 	for r := range batch.Records {
-		row := cells[r*n : (r+1)*n : (r+1)*n]
-		b.bind(&batch.Records[r], row, &errs, memos)
-		rows[r] = row
+		b.bind(&batch.Records[r], blk, r, &errs, memos)
 	}
-	return rows, errs
+	return blk, errs
+}
+
+// Rows is Block as rows of boxed values, for consumers that take rows.
+func (b *Binder) Rows(batch *format.Batch) (rows [][]any, errs []format.RecordError) {
+	blk, errs := b.Block(batch)
+	if blk == nil {
+		return nil, errs
+	}
+	return blk.Rows(), errs
 }
 
 // pickedMemo is, for one column of a batch, the last picked text converted
-// without a problem and the value it gave. Consecutive records often repeat
-// a value (metric names, units, sites, tags); reusing the boxed value saves
-// its conversion and its allocation. Values are immutable, so rows may
-// share them.
+// without a problem and the row that holds its value. Consecutive records
+// often repeat a value (metric names, units, sites, times); copying the
+// value saves converting the text again.
 type pickedMemo struct {
 	kind format.PickedKind
 	text string
-	val  any
+	row  int // -1 or unset (with text ""): none
+	set  bool
 }
 
 // Suppressed is the number of value-level errors not reported because of
 // Options.MaxErrors.
 func (b *Binder) Suppressed() int { return int(b.suppressed.Load()) }
 
-func (b *Binder) bind(rec *format.Record, row []any, errs *[]format.RecordError, memos []pickedMemo) {
+func (b *Binder) bind(rec *format.Record, blk *columnar.Block, r int, errs *[]format.RecordError, memos []pickedMemo) {
 	for i := range b.plans {
 		p := &b.plans[i]
 		e := p.elem
 		if e == nil {
-			row[i] = b.empty(p.col.Type)
+			b.put(blk, i, r, b.empty(p.col.Type))
 			continue
 		}
 		if e.HasConst {
-			row[i] = p.constVal
+			b.put(blk, i, r, p.constVal)
 			continue
 		}
 		switch e.Transform {
 		case SourceLocation:
-			row[i] = b.convertText(rec, p, b.opts.Source, errs)
+			b.putText(rec, p, b.opts.Source, errs, blk, i, r)
 			continue
 		case SourceLineNumber:
 			v, _ := fromValue(rec.Number, p.col.Type)
-			row[i] = v
+			b.put(blk, i, r, v)
 			continue
 		}
 		if rec.Fields != nil && e.Transform == NoTransform {
-			// Tabular fast path: text straight to the column type, without
-			// boxing the field.
+			// Tabular fast path: text straight to the column, unboxed.
 			if e.Ordinal >= len(rec.Fields) {
-				row[i] = b.empty(p.col.Type)
+				b.put(blk, i, r, b.empty(p.col.Type))
 			} else {
-				row[i] = b.convertText(rec, p, rec.Fields[e.Ordinal], errs)
+				b.putText(rec, p, rec.Fields[e.Ordinal], errs, blk, i, r)
 			}
 			continue
 		}
@@ -245,71 +254,142 @@ func (b *Binder) bind(rec *format.Record, row []any, errs *[]format.RecordError,
 			var memo *pickedMemo
 			if memos != nil && (v.Kind == format.PickedString || v.Kind == format.PickedNumber || v.Kind == format.PickedJSON) {
 				memo = &memos[i]
-				if memo.val != nil && memo.kind == v.Kind && memo.text == v.Text {
-					row[i] = memo.val
+				if memo.set && memo.kind == v.Kind && memo.text == v.Text {
+					blk.CopyCell(i, memo.row, r)
 					continue
 				}
 			}
 			reported, nerrs := b.reported.Load(), len(*errs)
-			if out, done := b.fromPicked(rec, p, v, errs); done {
-				row[i] = out
+			if b.putPicked(rec, p, v, errs, blk, i, r) {
 				// Only a conversion that reported nothing (here or, to be
 				// safe, in a concurrent batch) may stand for the next ones.
-				if memo != nil && out != nil && len(*errs) == nerrs && b.reported.Load() == reported {
-					*memo = pickedMemo{kind: v.Kind, text: v.Text, val: out}
+				if memo != nil && !blk.Cols[i].IsNull(r) && len(*errs) == nerrs && b.reported.Load() == reported {
+					*memo = pickedMemo{kind: v.Kind, text: v.Text, row: r, set: true}
 				}
 				continue
 			}
 		}
 		raw, found := b.source(rec, p)
 		if !found {
-			row[i] = b.empty(p.col.Type) // a missing field is null, as in ADX
+			b.put(blk, i, r, b.empty(p.col.Type)) // a missing field is null, as in ADX
 			continue
 		}
-		row[i] = b.apply(rec, p, raw, errs)
+		b.put(blk, i, r, b.apply(rec, p, raw, errs))
 	}
 }
 
-// fromPicked converts the picked text of a string or number to the
-// column's type without boxing it first, giving what apply gives for the
-// decoded value. done is false for the other cases, which take apply's way.
-func (b *Binder) fromPicked(rec *format.Record, p *columnPlan, v *format.Picked, errs *[]format.RecordError) (out any, done bool) {
+// put stores a converted value. The binder's values always fit their
+// column's kind; should one not, the cell is null rather than the row lost.
+func (b *Binder) put(blk *columnar.Block, c, r int, v any) {
+	if err := blk.Set(c, r, v); err != nil {
+		blk.SetNull(c, r)
+	}
+}
+
+// putPicked converts the picked text of a string or number to the
+// column's type without boxing it, storing what apply gives for the
+// decoded value. It returns false for the other cases, which take apply's
+// way.
+func (b *Binder) putPicked(rec *format.Record, p *columnPlan, v *format.Picked, errs *[]format.RecordError, blk *columnar.Block, c, r int) bool {
 	t := p.col.Type
 	switch v.Kind {
 	case format.PickedMissing:
-		return b.empty(t), true // a missing field is null, as in ADX
+		b.put(blk, c, r, b.empty(t)) // a missing field is null, as in ADX
+		return true
 	case format.PickedString:
 		if t == types.Dynamic {
-			return nil, false
+			return false
 		}
 		// fromValue of a string is fromString for the other types: what
-		// convertText does for a text field.
-		return b.convertText(rec, p, v.Text, errs), true
+		// putText does for a text field.
+		b.putText(rec, p, v.Text, errs, blk, c, r)
+		return true
 	case format.PickedJSON:
 		if t == types.Dynamic {
 			// The decoder wrote the text writeJSON writes for the value.
-			return b.checkLimit(rec, p, v.Text, errs), true
+			if s, ok := b.checkString(rec, p, v.Text, errs); ok {
+				blk.Cols[c].Strings[r] = s
+			} else {
+				blk.SetNull(c, r)
+			}
+			return true
 		}
-		return nil, false
+		return false
 	case format.PickedNumber:
-		n := json.Number(v.Text)
+		col := &blk.Cols[c]
 		switch t {
 		case types.Real:
-			if f, ok := toFloat(n); ok {
-				return f, true
+			if f, ok := toFloat(json.Number(v.Text)); ok {
+				col.Float64s[r] = f
+				return true
 			}
 		case types.Long:
 			if x, ok := parseInteger(v.Text); ok {
-				return x, true
+				col.Int64s[r] = x
+				return true
 			}
 		case types.Int:
 			if x, ok := parseInteger(v.Text); ok && x >= math.MinInt32 && x <= math.MaxInt32 {
-				return int32(x), true
+				col.Int32s[r] = int32(x)
+				return true
 			}
 		}
-		return nil, false // errors and other types: apply's way
+		return false // errors and other types: apply's way
 	}
-	return nil, false
+	return false
+}
+
+// putText converts text (a field, a picked string) to the column's type
+// and stores it: what convertText gives, without boxing the common types.
+func (b *Binder) putText(rec *format.Record, p *columnPlan, s string, errs *[]format.RecordError, blk *columnar.Block, c, r int) {
+	col := &blk.Cols[c]
+	t := p.col.Type
+	if t == types.String {
+		s, _ = b.checkString(rec, p, s, errs)
+		col.Strings[r] = s
+		return
+	}
+	switch t {
+	case types.Long, types.Int, types.Real, types.Bool, types.DateTime:
+		trimmed := strings.TrimSpace(s)
+		if trimmed == "" {
+			blk.SetNull(c, r) // an empty field is null for every non-string type
+			return
+		}
+		switch t {
+		case types.Long:
+			if n, ok := parseInteger(trimmed); ok {
+				col.Int64s[r] = n
+				return
+			}
+		case types.Int:
+			if n, ok := parseInteger(trimmed); ok && n >= math.MinInt32 && n <= math.MaxInt32 {
+				col.Int32s[r] = int32(n)
+				return
+			}
+		case types.Real:
+			if f, ok := parseReal(trimmed); ok {
+				col.Float64s[r] = f
+				return
+			}
+		case types.Bool:
+			if v, ok := parseBool(trimmed); ok {
+				col.Bools[r] = v
+				return
+			}
+		case types.DateTime:
+			if ticks, ok, inRange := parseDateTimeTicks(trimmed); ok {
+				if inRange {
+					col.Int64s[r] = ticks
+				} else {
+					blk.SetNull(c, r) // outside Kusto's datetime range
+				}
+				return
+			}
+		}
+	}
+	// Other types, and text that is not a value of the type (reported).
+	b.put(blk, c, r, b.convertText(rec, p, s, errs))
 }
 
 // source fetches the mapped input value of a record.
@@ -379,25 +459,33 @@ func (b *Binder) checkLimit(rec *format.Record, p *columnPlan, v any, errs *[]fo
 	if !ok {
 		return v
 	}
+	if s, ok = b.checkString(rec, p, s, errs); !ok {
+		return nil
+	}
+	return s
+}
+
+// checkString is checkLimit for a string or dynamic text: ok is false when
+// the value must be null.
+func (b *Binder) checkString(rec *format.Record, p *columnPlan, s string, errs *[]format.RecordError) (string, bool) {
 	if !utf8.ValidString(s) {
 		// DuckDB stores only valid UTF-8; a Latin-1 byte would fail the
 		// whole batch at commit.
 		s = strings.ToValidUTF8(s, "\uFFFD")
-		v = s
 	}
 	switch p.col.Type {
 	case types.String:
 		if len(s) > b.opts.MaxStringBytes {
 			b.report(rec, p, errs, format.CodeValueTruncated, fmt.Sprintf("the string is %d bytes, over the %d-byte limit; truncated", len(s), b.opts.MaxStringBytes))
-			return truncateUTF8(s, b.opts.MaxStringBytes)
+			return truncateUTF8(s, b.opts.MaxStringBytes), true
 		}
 	case types.Dynamic:
 		if len(s) > b.opts.MaxDynamicBytes {
 			b.report(rec, p, errs, format.CodeDynamicTooLarge, fmt.Sprintf("the dynamic value is %d bytes, over the %d-byte limit; stored null", len(s), b.opts.MaxDynamicBytes))
-			return nil
+			return "", false
 		}
 	}
-	return v
+	return s, true
 }
 
 // limit applies the size rules to a constant, silently.

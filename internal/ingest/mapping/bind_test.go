@@ -496,3 +496,23 @@ func TestBinderConcurrentUse(t *testing.T) {
 		t.Errorf("reported %d, suppressed %d; want 50 and 750", total, b.Suppressed())
 	}
 }
+
+// A datetime column's ticks, computed from ISO text directly, are the
+// ticks of the time ParseDateTime reads, for dates across the calendar
+// (leap days, centuries, offsets that cross a day or the range's ends).
+func TestDateTimeTicksMatchParseDateTime(t *testing.T) {
+	for _, s := range []string{
+		"2026-01-01T00:00:00.000Z", "2024-02-29 23:59:59.9999999", "1900-03-01", "2000-02-29T12:00",
+		"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.9999999Z", "2026-11-28T21:45:00+02:00",
+		"2026-11-28T01:00:00-05:30", "1970-01-01T00:00:00.123456789Z", "2023-02-30", "0001-01-01T00:00:00+01:00",
+		"9999-12-31T23:00:00-02:00", "0000-06-01", "Tue, 02 Jan 2024 03:04:05 GMT", "not a date",
+	} {
+		ticks, ok, inRange := parseDateTimeTicks(s)
+		tm, wantOK := ParseDateTime(s)
+		wantTicks, wantInRange := types.TicksFromTime(tm)
+		if ok != wantOK || ok && (inRange != wantInRange || inRange && ticks != wantTicks) {
+			t.Errorf("%q: ticks %d ok %v in range %v; ParseDateTime gives %v (%d, ok %v, in range %v)",
+				s, ticks, ok, inRange, tm, wantTicks, wantOK, wantInRange)
+		}
+	}
+}

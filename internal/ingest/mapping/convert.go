@@ -38,13 +38,11 @@ func fromString(s string, t types.Type) (any, bool) {
 	}
 	switch t {
 	case types.Bool:
-		switch strings.ToLower(s) {
-		case "true", "1":
-			return true, true
-		case "false", "0":
-			return false, true
+		v, ok := parseBool(s)
+		if !ok {
+			return nil, false
 		}
-		return nil, false
+		return v, true
 	case types.Int:
 		n, ok := parseInteger(s)
 		if !ok || n < math.MinInt32 || n > math.MaxInt32 {
@@ -55,11 +53,8 @@ func fromString(s string, t types.Type) (any, bool) {
 		n, ok := parseInteger(s)
 		return n, ok
 	case types.Real:
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-				return f, true // ±Inf, as .NET parses an overflowing double
-			}
+		f, ok := parseReal(s)
+		if !ok {
 			return nil, false
 		}
 		return f, true
@@ -77,6 +72,29 @@ func fromString(s string, t types.Type) (any, bool) {
 		return g, ok
 	}
 	return nil, false
+}
+
+// parseBool reads a bool as ADX does: true/false in any case, or 1/0.
+func parseBool(s string) (v, ok bool) {
+	switch {
+	case s == "1" || len(s) == 4 && strings.EqualFold(s, "true"):
+		return true, true
+	case s == "0" || len(s) == 5 && strings.EqualFold(s, "false"):
+		return false, true
+	}
+	return false, false
+}
+
+// parseReal reads a real number.
+func parseReal(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return f, true // ±Inf, as .NET parses an overflowing double
+		}
+		return 0, false
+	}
+	return f, true
 }
 
 // parseInteger reads an integer, also written as a number with an integral
@@ -156,8 +174,9 @@ func parseGuid(s string) ([16]byte, bool) {
 // precision.
 func ParseDateTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	if t, ok := parseISO(s); ok {
-		return t, true
+	if iso, ok := parseISO(s); ok {
+		t := time.Date(iso.year, time.Month(iso.month), iso.day, iso.hour, iso.min, iso.sec, iso.nsec, time.UTC)
+		return t.Add(-time.Duration(iso.offset) * time.Second).Truncate(100), true
 	}
 	for _, layout := range []string{time.RFC1123, time.RFC1123Z, time.RFC850, time.ANSIC, "Mon, 2 Jan 2006 15:04:05 MST", "2 Jan 2006 15:04:05 MST",
 		"01/02/2006 15:04:05", "01/02/2006 15:04", "01/02/2006", "1/2/2006 15:04:05", "1/2/2006 3:04:05 PM", "1/2/2006"} {
@@ -168,8 +187,60 @@ func ParseDateTime(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// parseDateTimeTicks is ParseDateTime giving datetime ticks, for a column:
+// ISO 8601 text (what telemetry carries) is turned into ticks directly,
+// without the time.Time a column would only convert again. inRange is
+// false for a datetime outside Kusto's 0001..9999, which is stored null.
+func parseDateTimeTicks(s string) (ticks int64, ok, inRange bool) {
+	s = strings.TrimSpace(s)
+	if iso, isISO := parseISO(s); isISO {
+		ticks, inRange = iso.ticks()
+		return ticks, true, inRange
+	}
+	t, ok := ParseDateTime(s)
+	if !ok {
+		return 0, false, false
+	}
+	ticks, inRange = types.TicksFromTime(t)
+	return ticks, true, inRange
+}
+
+// isoTime is an ISO 8601 date and time as written, checked to be a real
+// date; offset is the zone's offset east of UTC in seconds.
+type isoTime struct {
+	year, month, day, hour, min, sec, nsec, offset int
+}
+
+// ticks is t in UTC as datetime ticks, counted from the civil date (days
+// before the year, the month, the day) as the proleptic Gregorian calendar
+// of .NET and Kusto counts them.
+func (t isoTime) ticks() (int64, bool) {
+	y := int64(t.year - 1)
+	days := 365*y + y/4 - y/100 + y/400 + int64(daysBeforeMonth[t.month-1]+t.day-1)
+	if t.month > 2 && isLeap(t.year) {
+		days++
+	}
+	secs := days*86400 + int64(t.hour*3600+t.min*60+t.sec-t.offset)
+	ticks := secs*types.TicksPerSecond + int64(t.nsec/100)
+	if t.year < 1 || ticks < types.MinDateTimeTicks || ticks > types.MaxDateTimeTicks {
+		return 0, false
+	}
+	return ticks, true
+}
+
+var daysBeforeMonth = [12]int{0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}
+
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+func daysIn(month, year int) int {
+	if month == 2 && isLeap(year) {
+		return 29
+	}
+	return [12]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+}
+
 // parseISO reads yyyy-MM-dd[(T| )HH:mm[:ss[.fffffffff]]][Z|±HH[:]mm].
-func parseISO(s string) (time.Time, bool) {
+func parseISO(s string) (isoTime, bool) {
 	num := func(str string) (int, bool) {
 		n := 0
 		for i := 0; i < len(str); i++ {
@@ -181,37 +252,37 @@ func parseISO(s string) (time.Time, bool) {
 		}
 		return n, len(str) > 0
 	}
+	var t isoTime
 	if len(s) < 10 || (s[4] != '-' && s[4] != '/') || s[7] != s[4] {
-		return time.Time{}, false
+		return t, false
 	}
-	year, ok1 := num(s[0:4])
-	month, ok2 := num(s[5:7])
-	day, ok3 := num(s[8:10])
+	var ok1, ok2, ok3 bool
+	t.year, ok1 = num(s[0:4])
+	t.month, ok2 = num(s[5:7])
+	t.day, ok3 = num(s[8:10])
 	if !ok1 || !ok2 || !ok3 {
-		return time.Time{}, false
+		return t, false
 	}
 	rest := s[10:]
-	hour, min, sec, nsec := 0, 0, 0, 0
-	loc := time.UTC
 	if rest != "" {
 		if rest[0] != 'T' && rest[0] != ' ' && rest[0] != 't' {
-			return time.Time{}, false
+			return t, false
 		}
 		rest = rest[1:]
 		if len(rest) < 5 || rest[2] != ':' {
-			return time.Time{}, false
+			return t, false
 		}
 		var ok bool
-		if hour, ok = num(rest[0:2]); !ok {
-			return time.Time{}, false
+		if t.hour, ok = num(rest[0:2]); !ok {
+			return t, false
 		}
-		if min, ok = num(rest[3:5]); !ok {
-			return time.Time{}, false
+		if t.min, ok = num(rest[3:5]); !ok {
+			return t, false
 		}
 		rest = rest[5:]
 		if len(rest) >= 3 && rest[0] == ':' {
-			if sec, ok = num(rest[1:3]); !ok {
-				return time.Time{}, false
+			if t.sec, ok = num(rest[1:3]); !ok {
+				return t, false
 			}
 			rest = rest[3:]
 			if len(rest) > 1 && (rest[0] == '.' || rest[0] == ',') {
@@ -221,7 +292,7 @@ func parseISO(s string) (time.Time, bool) {
 				}
 				frac := rest[1:j]
 				if frac == "" {
-					return time.Time{}, false
+					return t, false
 				}
 				if len(frac) > 9 {
 					frac = frac[:9]
@@ -230,7 +301,7 @@ func parseISO(s string) (time.Time, bool) {
 				for k := len(frac); k < 9; k++ {
 					n *= 10
 				}
-				nsec = n
+				t.nsec = n
 				rest = rest[j:]
 			}
 		}
@@ -242,30 +313,25 @@ func parseISO(s string) (time.Time, bool) {
 				off += "00"
 			}
 			if len(off) != 4 {
-				return time.Time{}, false
+				return t, false
 			}
 			oh, ok1 := num(off[:2])
 			om, ok2 := num(off[2:])
 			if !ok1 || !ok2 {
-				return time.Time{}, false
+				return t, false
 			}
-			secs := oh*3600 + om*60
+			t.offset = oh*3600 + om*60
 			if rest[0] == '-' {
-				secs = -secs
+				t.offset = -t.offset
 			}
-			loc = time.FixedZone("", secs)
 		default:
-			return time.Time{}, false
+			return t, false
 		}
 	}
-	if month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59 {
-		return time.Time{}, false
+	if t.month < 1 || t.month > 12 || t.day < 1 || t.day > daysIn(t.month, t.year) || t.hour > 23 || t.min > 59 || t.sec > 59 {
+		return t, false // 2023-02-30 is no date
 	}
-	t := time.Date(year, time.Month(month), day, hour, min, sec, nsec, loc)
-	if t.Day() != day { // 2023-02-30 normalises to March
-		return time.Time{}, false
-	}
-	return t.UTC().Truncate(100), true
+	return t, true
 }
 
 // ParseTimeSpan reads a timespan as ticks: .NET's `[-][d.]hh:mm[:ss[.fffffff]]`

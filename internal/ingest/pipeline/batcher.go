@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"odx/internal/columnar"
 	"odx/internal/engine"
 	"odx/internal/kerr"
 	"odx/internal/storage"
@@ -25,7 +26,7 @@ type batcher struct {
 // batch is one group of items for one table.
 type batch struct {
 	db, table string
-	rows      [][]any
+	blocks    []*columnar.Block
 	fails     []storage.IngestionFailure
 	items     int
 	bytes     int64
@@ -39,9 +40,9 @@ func newBatcher(s *Service) *batcher {
 	return &batcher{s: s, pending: map[string]*batch{}}
 }
 
-// add queues rows of one item (rawBytes of source data) for db.table and
-// returns the batch to wait on.
-func (b *batcher) add(db, table string, rows [][]any, fails []storage.IngestionFailure, rawBytes int64) (*batch, error) {
+// add queues the rows of one item (rawBytes of source data) for db.table
+// and returns the batch to wait on.
+func (b *batcher) add(db, table string, blocks []*columnar.Block, fails []storage.IngestionFailure, rawBytes int64) (*batch, error) {
 	pol := b.s.Batching(db, table)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -55,7 +56,7 @@ func (b *batcher) add(db, table string, rows [][]any, fails []storage.IngestionF
 		b.pending[key] = bt
 		bt.timer = time.AfterFunc(pol.MaxDelay, func() { b.seal(key, bt) })
 	}
-	bt.rows = append(bt.rows, rows...)
+	bt.blocks = append(bt.blocks, blocks...)
 	bt.fails = append(bt.fails, fails...)
 	bt.items++
 	bt.bytes += rawBytes
@@ -82,8 +83,8 @@ func (b *batcher) sealLocked(key string, bt *batch) {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		bt.info, bt.err = b.s.commitRows(context.Background(), bt.db, bt.table, bt.rows, bt.fails, "streaming")
-		bt.rows = nil
+		bt.info, bt.err = b.s.commitBlocks(context.Background(), bt.db, bt.table, bt.blocks, bt.fails, "streaming")
+		bt.blocks = nil
 		close(bt.done)
 	}()
 }
@@ -111,13 +112,13 @@ func (b *batcher) close() {
 	b.wg.Wait()
 }
 
-// commitRows commits rows as one extent with their failures; with no rows
-// only the failures are recorded.
-func (s *Service) commitRows(ctx context.Context, db, table string, rows [][]any, fails []storage.IngestionFailure, source string) (storage.ExtentInfo, error) {
-	if len(rows) == 0 {
+// commitBlocks commits rows as one extent with their failures; with no
+// rows only the failures are recorded.
+func (s *Service) commitBlocks(ctx context.Context, db, table string, blocks []*columnar.Block, fails []storage.IngestionFailure, source string) (storage.ExtentInfo, error) {
+	if columnar.RowCount(blocks) == 0 {
 		return storage.ExtentInfo{Database: db, Table: table}, s.store.RecordFailures(ctx, fails)
 	}
-	b := storage.IngestBatch{Database: db, Table: table, Rows: rows, Source: source}
+	b := storage.IngestBatch{Database: db, Table: table, Blocks: blocks, Source: source}
 	if len(fails) > 0 {
 		b.Extra = func(tx *engine.Tx) error { return storage.InsertFailuresTx(tx, fails) }
 	}

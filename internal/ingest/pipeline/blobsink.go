@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"odx/internal/columnar"
 	"odx/internal/connect"
 	"odx/internal/engine"
 	"odx/internal/ingest/format"
@@ -93,20 +94,21 @@ func (c *ConnectionSink) IngestBlob(ctx context.Context, b connect.Blob) (connec
 
 	skip := prog.Rows // rows an interrupted earlier attempt committed
 	type chunk struct {
-		rows  [][]any
-		fails []storage.IngestionFailure
+		blocks []*columnar.Block
+		fails  []storage.IngestionFailure
 	}
 	var held *chunk // the newest chunk, committed when the next one (or the end) shows it is not/is the last
 	commitChunk := func(ch *chunk, last bool) error {
-		total := committed + int64(len(ch.rows))
+		rows := int64(columnar.RowCount(ch.blocks))
+		total := committed + rows
 		prg := storage.BlobProgress{Rows: total, Done: last}
-		if len(ch.rows) == 0 {
+		if rows == 0 {
 			if !last {
 				return nil
 			}
 			return st.CommitBlobBookkeeping(ctx, b.Connection, b.Identity, committed, prg, positions, ch.fails)
 		}
-		_, err := st.Ingest(ctx, storage.IngestBatch{Database: req.Database, Table: req.Table, Rows: ch.rows, Source: b.URL,
+		_, err := st.Ingest(ctx, storage.IngestBatch{Database: req.Database, Table: req.Table, Blocks: ch.blocks, Source: b.URL,
 			Tags: t.tags, CreationTime: t.creationTime,
 			Extra: func(tx *engine.Tx) error {
 				if err := storage.PutBlobTx(tx, b.Connection, b.Identity, committed, prg); err != nil {
@@ -123,15 +125,14 @@ func (c *ConnectionSink) IngestBlob(ctx context.Context, b connect.Blob) (connec
 			return err
 		}
 		committed = total
-		rep.Rows += int64(len(ch.rows))
+		rep.Rows += rows
 		return nil
 	}
 	var recordFailures []string
-	err = c.s.stream(ctx, req, t, rc, func(rows [][]any, fails []storage.IngestionFailure) error {
+	err = c.s.stream(ctx, req, t, rc, func(blocks []*columnar.Block, fails []storage.IngestionFailure) error {
 		if skip > 0 {
-			n := min(skip, int64(len(rows)))
-			rows, skip = rows[n:], skip-n
-			if len(rows) == 0 {
+			blocks, skip = skipRows(blocks, skip)
+			if len(blocks) == 0 {
 				fails = nil // committed with those rows before
 			}
 		}
@@ -143,7 +144,7 @@ func (c *ConnectionSink) IngestBlob(ctx context.Context, b connect.Blob) (connec
 				return err
 			}
 		}
-		held = &chunk{rows: rows, fails: fails}
+		held = &chunk{blocks: blocks, fails: fails}
 		return nil
 	})
 	if err != nil {
@@ -226,3 +227,18 @@ func (c *ConnectionSink) ensureBlobTable(ctx context.Context) error {
 }
 
 var _ connect.BlobSink = (*ConnectionSink)(nil)
+
+// skipRows drops the first n rows of blocks, returning the rest and how
+// many rows are still to skip after them.
+func skipRows(blocks []*columnar.Block, n int64) ([]*columnar.Block, int64) {
+	for len(blocks) > 0 && n > 0 {
+		b := blocks[0]
+		if int64(b.Len) > n {
+			blocks[0] = b.Slice(int(n), b.Len)
+			return blocks, 0
+		}
+		n -= int64(b.Len)
+		blocks = blocks[1:]
+	}
+	return blocks, n
+}

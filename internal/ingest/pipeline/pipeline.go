@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"odx/internal/columnar"
 	"odx/internal/engine"
 	"odx/internal/ingest/format"
 	"odx/internal/ingest/mapping"
@@ -356,24 +357,23 @@ func (s *Service) recordFailures(req Request, errs []format.RecordError, budget 
 	return out
 }
 
-// stream decodes r and calls commit with rows in chunks of at most ChunkRows
-// rows, the next chunk decoding while the previous one commits. It is for
-// callers that need a chunk whole (batching, resumable blobs); IngestReader
-// streams its extents with streamExtents instead.
-func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reader, commit func([][]any, []storage.IngestionFailure) error) error {
-	last := 0 // the previous chunk's rows: the next is as large, allocated at once, not grown
+// stream decodes r and calls commit with its rows in chunks of at most
+// ChunkRows rows (a chunk is the blocks of its parts), the next chunk
+// decoding while the previous one commits. It is for callers that need a
+// chunk whole (batching, resumable blobs); IngestReader streams its extents
+// with streamExtents instead.
+func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reader, commit func([]*columnar.Block, []storage.IngestionFailure) error) error {
 	return s.streamExtents(ctx, req, t, r, oneAtATime, func(x *extentParts) error {
-		rows := make([][]any, 0, last)
+		var blocks []*columnar.Block
 		for {
-			part, err := x.next()
+			blk, err := x.next()
 			if err != nil {
 				return err
 			}
-			if part == nil {
-				last = len(rows)
-				return commit(rows, x.failures)
+			if blk == nil {
+				return commit(blocks, x.failures)
 			}
-			rows = append(rows, part...)
+			blocks = append(blocks, blk)
 		}
 	})
 }
@@ -381,7 +381,7 @@ func (s *Service) stream(ctx context.Context, req Request, t *target, r io.Reade
 // part is one decoded batch of a source, bound to the table's columns, with
 // the failures of its records.
 type part struct {
-	rows  [][]any
+	block *columnar.Block
 	fails []storage.IngestionFailure
 }
 
@@ -548,8 +548,8 @@ func (s *Service) decodeParts(ctx context.Context, req Request, t *target, r io.
 							}
 						}
 					}
-					rows, errs := binder.Rows(b)
-					if !send(part{rows: rows, fails: s.recordFailures(req, errs, &budget)}) {
+					blk, errs := binder.Block(b)
+					if !send(part{block: blk, fails: s.recordFailures(req, errs, &budget)}) {
 						return ctx.Err()
 					}
 				}
@@ -597,7 +597,7 @@ type extentParts struct {
 	src      *partSource
 	limit    int
 	rows     int
-	head     [][]any // a part read by peek, not yet returned by next
+	head     *columnar.Block // a part read by peek, not yet returned by next
 	failures []storage.IngestionFailure
 	read     chan struct{} // closed when next has returned the extent's end
 	ended    bool
@@ -619,8 +619,8 @@ func (x *extentParts) fill() {
 			return
 		}
 		x.failures = append(x.failures, p.fails...)
-		if len(p.rows) > 0 {
-			x.head = p.rows
+		if p.block != nil && p.block.Len > 0 {
+			x.head = p.block
 		}
 	}
 }
@@ -630,7 +630,7 @@ func (x *extentParts) hasRows() bool { return x.head != nil }
 
 // next returns the extent's next part, nil at its end, or the error that
 // stopped decoding before the extent was whole.
-func (x *extentParts) next() ([][]any, error) {
+func (x *extentParts) next() (*columnar.Block, error) {
 	if x.rows < x.limit {
 		x.fill()
 	}
@@ -644,10 +644,10 @@ func (x *extentParts) next() ([][]any, error) {
 		}
 		return nil, nil
 	}
-	rows := x.head
+	blk := x.head
 	x.head = nil
-	x.rows += len(rows)
-	return rows, nil
+	x.rows += blk.Len
+	return blk, nil
 }
 
 type decoded struct {

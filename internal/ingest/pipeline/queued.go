@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"odx/internal/columnar"
 	"odx/internal/ingest/format"
 	"odx/internal/kerr"
 	"odx/internal/storage"
@@ -26,12 +27,13 @@ func (s *Service) IngestQueued(ctx context.Context, req Request, r io.Reader) (R
 		return res, s.failSource(ctx, req, &res, err)
 	}
 	counted := &countingReader{r: r}
-	rows, fails, err := s.decodeAll(ctx, req, t, counted)
+	blocks, fails, err := s.decodeAll(ctx, req, t, counted)
 	if err != nil {
 		return res, s.failSource(ctx, req, &res, err)
 	}
 	res.Failures = fails
-	if len(rows) == 0 {
+	rows := columnar.RowCount(blocks)
+	if rows == 0 {
 		if len(fails) == 0 {
 			return res, s.failSource(ctx, req, &res, kerr.New(kerr.BadRequest, format.CodeNoRecords,
 				"the request holds no records in format %s; check the data and the streamFormat parameter", t.format))
@@ -47,10 +49,10 @@ func (s *Service) IngestQueued(ctx context.Context, req Request, r io.Reader) (R
 	}
 	var info storage.ExtentInfo
 	if s.Streaming(req.Database, req.Table) {
-		info, err = s.commitRows(ctx, req.Database, req.Table, rows, fails, req.Source)
+		info, err = s.commitBlocks(ctx, req.Database, req.Table, blocks, fails, req.Source)
 	} else {
 		var bt *batch
-		bt, err = s.batches.add(req.Database, req.Table, rows, fails, raw)
+		bt, err = s.batches.add(req.Database, req.Table, blocks, fails, raw)
 		if err == nil {
 			info, err = bt.wait(ctx)
 		}
@@ -58,21 +60,21 @@ func (s *Service) IngestQueued(ctx context.Context, req Request, r io.Reader) (R
 	if err != nil {
 		return res, err
 	}
-	res.Rows = int64(len(rows))
+	res.Rows = int64(rows)
 	res.Extents = []storage.ExtentInfo{info}
 	return res, nil
 }
 
 // decodeAll decodes and binds a whole source in memory.
-func (s *Service) decodeAll(ctx context.Context, req Request, t *target, r io.Reader) ([][]any, []storage.IngestionFailure, error) {
-	var rows [][]any
+func (s *Service) decodeAll(ctx context.Context, req Request, t *target, r io.Reader) ([]*columnar.Block, []storage.IngestionFailure, error) {
+	var blocks []*columnar.Block
 	var fails []storage.IngestionFailure
-	err := s.stream(ctx, req, t, r, func(c [][]any, f []storage.IngestionFailure) error {
-		rows = append(rows, c...)
+	err := s.stream(ctx, req, t, r, func(c []*columnar.Block, f []storage.IngestionFailure) error {
+		blocks = append(blocks, c...)
 		fails = append(fails, f...)
 		return nil
 	})
-	return rows, fails, err
+	return blocks, fails, err
 }
 
 type countingReader struct {
