@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -162,7 +163,8 @@ func percentile(d []time.Duration, p int) time.Duration {
 // named reference line sets odx's publish→acknowledged rate (stored in the
 // event hub) against mosquitto's, and says how long the last rows took to
 // become queryable after the last acknowledgement. Opt in: ODX_IOT_BENCH=1 (ODX_IOT_BENCH_MSGS per
-// device, default 500).
+// device, default 500). ODX_IOT_BENCH_CPUPROFILE=<file> profiles the odx
+// publish→queryable part alone.
 func TestBenchmarkPublishToQueryable(t *testing.T) {
 	if os.Getenv("ODX_IOT_BENCH") == "" {
 		t.Skip("set ODX_IOT_BENCH=1 to measure")
@@ -188,11 +190,13 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 	connecting := time.Now()
 	var start time.Time
 	var cpu0 time.Duration
+	stopProfile := func() {}
 	sentAt, pubTook := publishLoadFrom(t, func(dev string) (paho.Client, error) { return n.device(t, "bench-hub", dev, false) },
 		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice,
-		func() { cpu0, start = cputime.Process(), time.Now() })
+		func() { stopProfile = startCPUProfile(t); cpu0, start = cputime.Process(), time.Now() })
 	seenAt := w.wait(t, 120*time.Second)
 	allQueryable := time.Since(start)
+	stopProfile()
 	t.Logf("odx: %d devices connected in %v (not counted)", devices, start.Sub(connecting).Round(time.Millisecond))
 	odxCPU := cputime.Process() - cpu0
 	lat := latencies(sentAt, seenAt)
@@ -238,6 +242,36 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 	t.Logf("CPU per message: odx publish→queryable %.0fµs = device endpoint %.0fµs (alone) + connection, pipeline and DuckDB ≈%.0fµs; mosquitto %.0fµs (broker %.0fµs + devices %.0fµs)",
 		perMsg(odxCPU, total), perMsg(epCPU, total), perMsg(odxCPU-epCPU, total),
 		perMsg(mqClients+mqBroker, total), perMsg(mqBroker, total), perMsg(mqClients, total))
+}
+
+// startCPUProfile writes a CPU profile to the file ODX_IOT_BENCH_CPUPROFILE
+// names, when set; the returned func stops it.
+func startCPUProfile(t *testing.T) func() {
+	path := os.Getenv("ODX_IOT_BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	// Allocations too (pprof -base PATH.allocs0 PATH.allocs): garbage
+	// costs CPU in the collector, charged to whoever allocates next.
+	writeAllocs := func(to string) {
+		if a, err := os.Create(to); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(a, 0)
+			a.Close()
+		}
+	}
+	writeAllocs(path + ".allocs0")
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		writeAllocs(path + ".allocs")
+	}
 }
 
 func mosquittoDevice(addr string, cfg *tls.Config, dev string) (paho.Client, error) {
