@@ -151,6 +151,20 @@ type JSONText string
 type Batch struct {
 	Records []Record
 	Errors  []RecordError
+	// finish completes the records (see Finish); nil once done.
+	finish func(*Batch)
+}
+
+// Finish completes a batch whose decoder left work to the caller
+// (Options.DeferPicking): until then its Records lack their values and
+// its Errors the records found malformed. It does nothing for other
+// batches. Batches of one decoder may be finished concurrently, but one
+// batch only once.
+func (b *Batch) Finish() {
+	if f := b.finish; f != nil {
+		b.finish = nil
+		f(b)
+	}
 }
 
 // Decoder yields the records of one source in batches.
@@ -189,6 +203,11 @@ type Options struct {
 	// these paths of each record into Record.Picked (see NewPicks); other
 	// formats ignore it.
 	Picks *Picks
+	// DeferPicking, with Picks, makes the json decoder only split the
+	// input into records and leave the picking to Batch.Finish, which the
+	// caller may run for several batches at once, each on its own
+	// goroutine: picking is most of a JSON Lines decoder's work.
+	DeferPicking bool
 }
 
 const (
@@ -268,6 +287,7 @@ func ReadAll(f Format, r io.Reader, opts Options) ([]Record, []RecordError, erro
 	for {
 		b, err := d.Next()
 		if b != nil {
+			b.Finish()
 			recs = append(recs, b.Records...)
 			errs = append(errs, b.Errors...)
 		}

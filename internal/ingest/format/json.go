@@ -27,6 +27,9 @@ type jsonLines struct {
 	// starts small (a data-connection event is a one-line source) and
 	// doubles up to the batch size.
 	slabRecords int
+	// lastTextBytes is the previous batch's line bytes, kept for Finish
+	// with DeferPicking: the next batch's buffer starts that large.
+	lastTextBytes int
 }
 
 func newJSONLines(r io.Reader, opts Options) *jsonLines {
@@ -49,6 +52,14 @@ func (j *jsonLines) Next() (*Batch, error) {
 		j.shape.arena.fill()
 	}()
 	var slab []Picked // Record.Picked of the batch's records, allocated together
+	var deferred deferredLines
+	if j.opts.Picks != nil && j.opts.DeferPicking {
+		deferred.text = make([]byte, 0, j.lastTextBytes)
+		defer func() {
+			j.lastTextBytes = len(deferred.text)
+			b.finish = deferred.finishFor(j.opts)
+		}()
+	}
 	for len(b.Records) < j.opts.batchSize() {
 		line, err := j.lines.next()
 		if err == io.EOF {
@@ -67,6 +78,14 @@ func (j *jsonLines) Next() (*Batch, error) {
 		if j.lines.tooLong {
 			b.Errors = append(b.Errors, RecordError{Source: j.opts.Source, Record: j.records, Line: j.lines.line, Code: CodeInputTooLarge, Dropped: true,
 				Message: fmt.Sprintf("the line is longer than %d bytes", j.opts.maxRecordBytes())})
+			continue
+		}
+		if j.opts.Picks != nil && j.opts.DeferPicking {
+			// Keep the line for Finish (the line reader reuses its buffer).
+			from := len(deferred.text)
+			deferred.text = append(deferred.text, line...)
+			deferred.lines = append(deferred.lines, [2]int{from, len(deferred.text)})
+			b.Records = append(b.Records, Record{Number: j.records, Line: j.lines.line})
 			continue
 		}
 		if ps := j.opts.Picks; ps != nil {
@@ -100,31 +119,87 @@ func (j *jsonLines) Next() (*Batch, error) {
 // malformed reports a line that does not parse, with the full parser's
 // account of why (err, from decode).
 func (j *jsonLines) malformed(err error) RecordError {
-	return RecordError{Source: j.opts.Source, Record: j.records, Line: j.lines.line, Code: CodeMalformedRecord, Dropped: true,
+	return malformedLine(j.opts.Source, j.records, j.lines.line, err)
+}
+
+func malformedLine(source string, record, line int64, err error) RecordError {
+	return RecordError{Source: source, Record: record, Line: line, Code: CodeMalformedRecord, Dropped: true,
 		Message: "malformed JSON: " + jsonProblem(err) + "; the json format expects one JSON value per line (use multijson for values spanning lines)"}
 }
 
-// pick extracts Options.Picks from a line into out. When the picking
-// parser stops, the line is parsed in full, so that whether a line is
-// malformed is always the full parser's decision: its error is returned.
+// pick extracts Options.Picks from a line into out.
 func (j *jsonLines) pick(line []byte, out []Picked) error {
-	p := jsonParser{data: line, arena: &j.shape.arena, lenient: true}
-	buf, refs := j.shape.arena.mark()
-	if p.pick(j.opts.Picks, out) == nil {
+	return pickLine(line, j.opts.Picks, out, &j.shape.arena, func() *JSONShape { return j.shape })
+}
+
+// pickLine extracts ps from a line into out, the text going to arena.
+// When the picking parser stops, the line is parsed in full (with the
+// caches of the shape that shape returns), so that whether a line is
+// malformed is always the full parser's decision: its error is returned.
+func pickLine(line []byte, ps *Picks, out []Picked, arena *pickArena, shape func() *JSONShape) error {
+	p := jsonParser{data: line, arena: arena, lenient: true}
+	buf, refs := arena.mark()
+	if p.pick(ps, out) == nil {
 		return nil
 	}
-	j.shape.arena.undo(buf, refs)
-	v, err := j.decode(line)
+	arena.undo(buf, refs)
+	v, err := shape().decode(line)
 	if err != nil {
 		return err
 	}
-	j.opts.Picks.lookup(v, out)
+	ps.lookup(v, out)
 	return nil
 }
 
-func (j *jsonLines) decode(line []byte) (any, error) {
-	p := jsonParser{data: line, keys: j.shape.keys, values: j.shape.values, top: &j.shape.topFields, lenient: true}
+func (j *jsonLines) decode(line []byte) (any, error) { return j.shape.decode(line) }
+
+// decode parses a JSON Lines record in full, with the shape's caches.
+func (s *JSONShape) decode(line []byte) (any, error) {
+	p := jsonParser{data: line, keys: s.keys, values: s.values, top: &s.topFields, lenient: true}
 	return p.parse()
+}
+
+// deferredLines are the lines of a batch left for Batch.Finish to pick
+// (Options.DeferPicking): the batch's Records in order, each line's bytes
+// at text[lines[i][0]:lines[i][1]].
+type deferredLines struct {
+	text  []byte
+	lines [][2]int
+}
+
+// finishFor returns the Finish of the batch holding these lines: it picks
+// every record's values, with its own arena (batches are finished
+// concurrently), and moves a malformed record from Records to Errors.
+func (d deferredLines) finishFor(opts Options) func(*Batch) {
+	return func(b *Batch) {
+		ps := opts.Picks
+		n := ps.Len()
+		slab := make([]Picked, n*len(b.Records))
+		// Sized at once: picked text is at most the lines' text, and
+		// there is at most a reference per picked value.
+		arena := pickArena{buf: make([]byte, 0, len(d.text)), refs: make([]pickRef, 0, len(slab))}
+		var shape *JSONShape // for lines the picking parser gives up on; rare
+		lazyShape := func() *JSONShape {
+			if shape == nil {
+				shape = NewJSONShape()
+			}
+			return shape
+		}
+		kept := b.Records[:0]
+		for i, rec := range b.Records {
+			out := slab[i*n : (i+1)*n : (i+1)*n]
+			line := d.text[d.lines[i][0]:d.lines[i][1]]
+			if err := pickLine(line, ps, out, &arena, lazyShape); err != nil {
+				b.Errors = append(b.Errors, malformedLine(opts.Source, rec.Number, rec.Line, err))
+				continue
+			}
+			rec.Picked = out
+			kept = append(kept, rec)
+		}
+		clear(b.Records[len(kept):])
+		b.Records = kept
+		arena.fill()
+	}
 }
 
 // jsonProblem turns encoding/json's messages into something about the data.

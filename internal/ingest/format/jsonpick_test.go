@@ -1,8 +1,10 @@
 package format
 
 import (
+	"cmp"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -27,6 +29,27 @@ func readPicked(t *testing.T, in string, asText bool) (picked, full [][]any, per
 	precs, perrs, err := ReadAll(JSON, strings.NewReader(in), Options{BatchSize: 2, MaxRecordBytes: 1 << 12, Picks: ps})
 	if err != nil {
 		t.Fatalf("json lines must not fail as a whole: %v", err)
+	}
+	// Picking left to Batch.Finish gives the same records and errors (the
+	// errors of a batch in another order: malformed lines come to light
+	// after the batch is read).
+	drecs, derrs, err := ReadAll(JSON, strings.NewReader(in), Options{BatchSize: 2, MaxRecordBytes: 1 << 12, Picks: ps, DeferPicking: true})
+	if err != nil {
+		t.Fatalf("json lines must not fail as a whole: %v", err)
+	}
+	byRecord := func(errs []RecordError) []RecordError {
+		return slices.SortedStableFunc(slices.Values(errs), func(a, b RecordError) int { return cmp.Compare(a.Record, b.Record) })
+	}
+	if !reflect.DeepEqual(byRecord(derrs), byRecord(perrs)) {
+		t.Fatalf("deferred picking: errors %v\nwant %v", derrs, perrs)
+	}
+	if len(drecs) != len(precs) {
+		t.Fatalf("deferred picking: %d records, want %d", len(drecs), len(precs))
+	}
+	for i := range drecs {
+		if d, p := append([]any{drecs[i].Number, drecs[i].Line}, anys(drecs[i].Picked)...), append([]any{precs[i].Number, precs[i].Line}, anys(precs[i].Picked)...); !reflect.DeepEqual(d, p) {
+			t.Fatalf("deferred picking: record %v, want %v", d, p)
+		}
 	}
 	frecs, ferrs, err := ReadAll(JSON, strings.NewReader(in), Options{BatchSize: 2, MaxRecordBytes: 1 << 12})
 	if err != nil {

@@ -64,6 +64,9 @@ type columnPlan struct {
 	constVal any
 	drops    []path // DropMappedFields: sibling paths to remove
 	slot     int    // index of the element's path in Record.Picked; -1: none
+	// memoize: converting this column's text costs more than remembering
+	// it (see pickedMemo).
+	memoize bool
 }
 
 // Bind validates m against the table columns and prepares binding.
@@ -100,6 +103,10 @@ func Bind(m *Mapping, cols []schema.Column, opts Options) (*Binder, error) {
 	}
 	for i, c := range cols {
 		p := columnPlan{col: c, elem: byCol[c.Name], slot: -1}
+		switch c.Type {
+		case types.DateTime, types.TimeSpan, types.Guid, types.Decimal:
+			p.memoize = true
+		}
 		if e := p.elem; e != nil {
 			if e.HasConst {
 				v, _ := fromString(e.Const, c.Type)
@@ -206,8 +213,9 @@ func (b *Binder) Rows(batch *format.Batch) (rows [][]any, errs []format.RecordEr
 
 // pickedMemo is, for one column of a batch, the last picked text converted
 // without a problem and the row that holds its value. Consecutive records
-// often repeat a value (metric names, units, sites, times); copying the
-// value saves converting the text again.
+// often repeat a value (times, ids); copying the value saves parsing the
+// text again. Only columns whose text is costly to convert keep one: for
+// strings and numbers remembering costs more than it saves.
 type pickedMemo struct {
 	kind format.PickedKind
 	text string
@@ -252,7 +260,7 @@ func (b *Binder) bind(rec *format.Record, blk *columnar.Block, r int, errs *[]fo
 		if rec.Picked != nil && p.slot >= 0 && e.Transform == NoTransform {
 			v := &rec.Picked[p.slot]
 			var memo *pickedMemo
-			if memos != nil && (v.Kind == format.PickedString || v.Kind == format.PickedNumber || v.Kind == format.PickedJSON) {
+			if memos != nil && p.memoize && (v.Kind == format.PickedString || v.Kind == format.PickedNumber) {
 				memo = &memos[i]
 				if memo.set && memo.kind == v.Kind && memo.text == v.Text {
 					blk.CopyCell(i, memo.row, r)
@@ -315,6 +323,12 @@ func (b *Binder) putPicked(rec *format.Record, p *columnPlan, v *format.Picked, 
 			return true
 		}
 		return false
+	case format.PickedTrue, format.PickedFalse:
+		if t != types.Bool {
+			return false
+		}
+		blk.Cols[c].Bools[r] = v.Kind == format.PickedTrue
+		return true
 	case format.PickedNumber:
 		col := &blk.Cols[c]
 		switch t {

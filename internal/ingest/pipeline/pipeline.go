@@ -521,7 +521,7 @@ func (s *Service) decodeParts(ctx context.Context, req Request, t *target, r io.
 			dec, err := format.NewDecoder(t.format, body, format.Options{Source: src, IgnoreFirstRecord: t.ignoreFirst,
 				BatchSize:       min(s.opts.ChunkRows, partRows),
 				CheckFieldCount: t.validation.Options == props.ValidateCsvInputConstantColumns,
-				Picks:           picks})
+				Picks:           picks, DeferPicking: true})
 			if err != nil {
 				return err
 			}
@@ -529,13 +529,27 @@ func (s *Service) decodeParts(ctx context.Context, req Request, t *target, r io.
 			if bindErr != nil {
 				return bindErr
 			}
-			// Decoding and binding run in two goroutines (and appending in
-			// a third), so that a source keeps two cores busy.
+			// Decoding runs in one goroutine and binding (with the json
+			// decoder's picking, left to Batch.Finish) in up to
+			// bindersInFlight more, and appending in another, so that a
+			// source keeps every core busy. Parts are sent in order.
 			decCtx, stopDecoding := context.WithCancel(ctx)
 			batches := decodeAhead(decCtx, dec)
 			defer func() {
 				stopDecoding()
 				for range batches { // let the decoding goroutine finish before Close
+				}
+			}()
+			var binding []*boundBatch // in decoding order
+			sendOldest := func() bool {
+				bb := binding[0]
+				binding = binding[1:]
+				<-bb.done
+				return send(part{block: bb.block, fails: s.recordFailures(req, bb.errs, &budget)})
+			}
+			defer func() {
+				for _, bb := range binding { // a bind still running must not outlive the decoder
+					<-bb.done
 				}
 			}()
 			for d := range batches {
@@ -548,15 +562,22 @@ func (s *Service) decodeParts(ctx context.Context, req Request, t *target, r io.
 							}
 						}
 					}
-					blk, errs := binder.Block(b)
-					if !send(part{block: blk, fails: s.recordFailures(req, errs, &budget)}) {
+					if len(binding) == bindersInFlight && !sendOldest() {
 						return ctx.Err()
 					}
-				}
-				if err == io.EOF {
-					return nil
+					binding = append(binding, bindBatch(binder, b))
 				}
 				if err != nil {
+					// The records decoded before the end (or the problem)
+					// go first.
+					for len(binding) > 0 {
+						if !sendOldest() {
+							return ctx.Err()
+						}
+					}
+					if err == io.EOF {
+						return nil
+					}
 					return err
 				}
 			}
@@ -564,6 +585,28 @@ func (s *Service) decodeParts(ctx context.Context, req Request, t *target, r io.
 		})
 	}()
 	return &partSource{parts: parts, decodeErr: decodeErr}
+}
+
+// bindersInFlight is how many decoded batches of a source are bound at
+// once: as many as the cores of a small machine.
+const bindersInFlight = 2
+
+// boundBatch is a decoded batch being finished and bound in its own
+// goroutine; block and errs are set when done is closed.
+type boundBatch struct {
+	block *columnar.Block
+	errs  []format.RecordError
+	done  chan struct{}
+}
+
+func bindBatch(binder *mapping.Binder, b *format.Batch) *boundBatch {
+	bb := &boundBatch{done: make(chan struct{})}
+	go func() {
+		defer close(bb.done)
+		b.Finish()
+		bb.block, bb.errs = binder.Block(b)
+	}()
+	return bb
 }
 
 // partSource is the decoded parts of a source, read by one extent after
