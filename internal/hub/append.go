@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,8 +57,9 @@ type Appender struct {
 	partitions map[string]int32 // topic → partition count
 	corr       int32
 	formatter  *kmsg.RequestFormatter
-	buf        []byte
-	rr         int32 // partition of the next record without a key
+	buf        []byte // the request being sent
+	batches    []byte // its record batches, before they are copied into buf
+	rr         int32  // partition of the next record without a key
 }
 
 type pendingRecord struct {
@@ -235,6 +237,10 @@ func (a *Appender) write(recs []pendingRecord) []error {
 	req.Acks = -1
 	req.TimeoutMillis = int32(a.timeout / time.Millisecond)
 	topics := map[string]int{}
+	// The batches are encoded into one buffer that every write reuses:
+	// AppendRequest copies them into the request, after which they are
+	// garbage (a new slice per batch was half a kilobyte per record).
+	a.batches = a.batches[:0]
 	for _, pb := range batches {
 		ti, ok := topics[pb.topic]
 		if !ok {
@@ -246,7 +252,9 @@ func (a *Appender) write(recs []pendingRecord) []error {
 		}
 		p := kmsg.NewProduceRequestTopicPartition()
 		p.Partition = pb.partition
-		p.Records = encodeBatch(recs, pb.records)
+		start := len(a.batches)
+		a.batches = appendBatch(a.batches, recs, pb.records)
+		p.Records = a.batches[start:len(a.batches):len(a.batches)]
 		req.Topics[ti].Partitions = append(req.Topics[ti].Partitions, p)
 	}
 
@@ -377,9 +385,9 @@ func (a *Appender) roundTrip(req *kmsg.ProduceRequest) (*kmsg.ProduceResponse, e
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
 
-// encodeBatch encodes records (by index) as one uncompressed v2 record
-// batch, without a producer id.
-func encodeBatch(recs []pendingRecord, idx []int) []byte {
+// appendBatch appends records (by index) to dst as one uncompressed v2
+// record batch, without a producer id.
+func appendBatch(dst []byte, recs []pendingRecord, idx []int) []byte {
 	first, last := recs[idx[0]].rec.Timestamp.UnixMilli(), int64(0)
 	for _, i := range idx {
 		ts := recs[i].rec.Timestamp.UnixMilli()
@@ -395,7 +403,8 @@ func encodeBatch(recs []pendingRecord, idx []int) []byte {
 	}
 	b := kmsg.RecordBatch{FirstOffset: 0, PartitionLeaderEpoch: -1, Magic: 2, LastOffsetDelta: int32(len(idx) - 1),
 		FirstTimestamp: first, MaxTimestamp: last, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(len(idx))}
-	out := b.AppendTo(make([]byte, 0, size))
+	start := len(dst)
+	out := b.AppendTo(slices.Grow(dst, size))
 	for n, i := range idx {
 		r := &recs[i].rec
 		tsDelta := r.Timestamp.UnixMilli() - first
@@ -404,8 +413,9 @@ func encodeBatch(recs []pendingRecord, idx []int) []byte {
 	}
 	// Length counts what follows it (offset 12); the CRC (offset 17)
 	// covers what follows it (offset 21).
-	binary.BigEndian.PutUint32(out[8:], uint32(len(out)-12))
-	binary.BigEndian.PutUint32(out[17:], crc32.Checksum(out[21:], crc32c))
+	batch := out[start:]
+	binary.BigEndian.PutUint32(batch[8:], uint32(len(batch)-12))
+	binary.BigEndian.PutUint32(batch[17:], crc32.Checksum(batch[21:], crc32c))
 	return out
 }
 

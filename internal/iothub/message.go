@@ -145,7 +145,40 @@ func unescape(s string) (string, error) {
 
 // FormatTime writes a time as IoT Hub's endpoint does: UTC, RFC 3339
 // with 7 fractional digits.
-func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+func FormatTime(t time.Time) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format(timeLayout)
+	}
+	// Written digit by digit: this runs for every device message, and
+	// Format reads its layout anew each time (a microsecond per message).
+	hour, minute, sec := t.Clock()
+	var b [len(timeLayout)]byte
+	put := func(at, digits, v int) {
+		for i := at + digits - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, 4, year)
+	b[4] = '-'
+	put(5, 2, int(month))
+	b[7] = '-'
+	put(8, 2, day)
+	b[10] = 'T'
+	put(11, 2, hour)
+	b[13] = ':'
+	put(14, 2, minute)
+	b[16] = ':'
+	put(17, 2, sec)
+	b[19] = '.'
+	put(20, 7, t.Nanosecond()/100)
+	b[27] = 'Z'
+	return string(b[:])
+}
+
+const timeLayout = "2006-01-02T15:04:05.0000000Z"
 
 // Headers are a message's record headers on the built-in endpoint:
 // the application properties (minus names that clash with a system
