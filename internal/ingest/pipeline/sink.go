@@ -14,6 +14,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"odx/internal/columnar"
 	"odx/internal/connect"
 	"odx/internal/engine"
 	"odx/internal/ingest/format"
@@ -94,7 +95,7 @@ type preparedCommit struct {
 	c         *ConnectionSink
 	conn      string
 	db, table string
-	rows      [][]any
+	blocks    []*columnar.Block
 	fails     []storage.IngestionFailure
 	tags      []string
 	positions []storage.SourcePosition
@@ -111,8 +112,7 @@ func (c *ConnectionSink) Prepare(ctx context.Context, cm connect.Commit) (connec
 		return &preparedCommit{c: c, empty: true}, nil
 	}
 	opID := newID()
-	// Most events carry one record: one row each.
-	rows := make([][]any, 0, len(cm.Items))
+	var rows blockRows
 	var fails []storage.IngestionFailure
 	var tags []string
 	seenTag := map[string]bool{}
@@ -163,7 +163,12 @@ func (c *ConnectionSink) Prepare(ctx context.Context, cm connect.Commit) (connec
 				rep.Failures = append(rep.Failures, f.Details)
 			}
 		}
-		rows = append(rows, d.rows...)
+		if d.shared != nil {
+			rows.add(d.shared, d.row, d.row+1)
+		}
+		for _, blk := range d.blocks {
+			rows.add(blk, 0, blk.Len)
+		}
 		for _, tg := range it.Route.Tags {
 			if !seenTag[tg] {
 				seenTag[tg] = true
@@ -175,7 +180,7 @@ func (c *ConnectionSink) Prepare(ctx context.Context, cm connect.Commit) (connec
 	for i, p := range cm.Positions {
 		positions[i] = storage.SourcePosition{Partition: p.Partition, NextOffset: p.NextOffset}
 	}
-	return &preparedCommit{c: c, conn: cm.Connection, db: db, table: table, rows: rows, fails: fails, tags: tags,
+	return &preparedCommit{c: c, conn: cm.Connection, db: db, table: table, blocks: rows.blocks(), fails: fails, tags: tags,
 		positions: positions, rep: rep}, nil
 }
 
@@ -185,13 +190,14 @@ func (p *preparedCommit) Store(ctx context.Context) (connect.Report, error) {
 	if p.empty {
 		return connect.Report{}, nil
 	}
-	if len(p.rows) == 0 {
+	rows := columnar.RowCount(p.blocks)
+	if rows == 0 {
 		if err := p.c.s.store.CommitBookkeeping(ctx, p.conn, p.positions, p.fails); err != nil {
 			return connect.Report{}, err
 		}
 		return p.rep, nil
 	}
-	_, err := p.c.s.store.Ingest(ctx, storage.IngestBatch{Database: p.db, Table: p.table, Rows: p.rows, Tags: p.tags, Source: p.conn,
+	_, err := p.c.s.store.Ingest(ctx, storage.IngestBatch{Database: p.db, Table: p.table, Blocks: p.blocks, Tags: p.tags, Source: p.conn,
 		Extra: func(tx *engine.Tx) error {
 			if err := storage.PutPositionsTx(tx, p.conn, p.positions); err != nil {
 				return err
@@ -202,8 +208,39 @@ func (p *preparedCommit) Store(ctx context.Context) (connect.Report, error) {
 		return connect.Report{}, err
 	}
 	rep := p.rep
-	rep.Rows = int64(len(p.rows))
+	rep.Rows = int64(rows)
 	return rep, nil
+}
+
+// blockRows collects a commit's rows, in event order, as row ranges of
+// blocks: consecutive events' rows of one shared block make one range.
+type blockRows struct {
+	ranges []blockRange
+}
+
+type blockRange struct {
+	block    *columnar.Block
+	from, to int
+}
+
+func (b *blockRows) add(blk *columnar.Block, from, to int) {
+	if n := len(b.ranges); n > 0 && b.ranges[n-1].block == blk && b.ranges[n-1].to == from {
+		b.ranges[n-1].to = to
+		return
+	}
+	b.ranges = append(b.ranges, blockRange{blk, from, to})
+}
+
+// blocks are the ranges as blocks, whole blocks as they are.
+func (b *blockRows) blocks() []*columnar.Block {
+	out := make([]*columnar.Block, len(b.ranges))
+	for i, r := range b.ranges {
+		out[i] = r.block
+		if r.from != 0 || r.to != r.block.Len {
+			out[i] = r.block.Slice(r.from, r.to)
+		}
+	}
+	return out
 }
 
 func prefixSource(src, msg string) string {
@@ -214,10 +251,14 @@ func prefixSource(src, msg string) string {
 }
 
 // decodedItem is one event of a commit: its resolved route, then its rows
-// and record errors, or the error that drops it.
+// and record errors, or the error that drops it. Its rows are blocks of
+// its own, or one row of a block that a run of events shares (see
+// sink_lines.go).
 type decodedItem struct {
 	target *target
-	rows   [][]any
+	blocks []*columnar.Block
+	shared *columnar.Block
+	row    int // of shared
 	errs   []format.RecordError
 	err    error
 	// misrouted: the event targets another table than its commit.
@@ -274,7 +315,7 @@ func decodeRange(items []connect.Item, out []decodedItem) {
 			}
 		}
 		for ; i < end; i++ {
-			out[i].rows, out[i].errs, out[i].err = decodeItem(out[i].target, shape, &items[i])
+			out[i].blocks, out[i].errs, out[i].err = decodeItem(out[i].target, shape, &items[i])
 		}
 	}
 }
@@ -325,7 +366,7 @@ func (c *ConnectionSink) target(cache map[routeKey]*target, db, table string, it
 
 // decodeItem decodes one event body by its resolved route. The item is all
 // or nothing: a fatal decoding error drops every record of it.
-func decodeItem(t *target, shape *format.JSONShape, it *connect.Item) ([][]any, []format.RecordError, error) {
+func decodeItem(t *target, shape *format.JSONShape, it *connect.Item) ([]*columnar.Block, []format.RecordError, error) {
 	r := it.Route
 	body := it.Event.Body
 	if enc := strings.ToUpper(strings.ReplaceAll(r.Encoding, "-", "")); enc != "" && enc != "UTF8" {
@@ -347,7 +388,7 @@ func decodeItem(t *target, shape *format.JSONShape, it *connect.Item) ([][]any, 
 			sys = nil // ADX ingests the data and ignores the properties for other formats
 		}
 	}
-	var rows [][]any
+	var blocks []*columnar.Block
 	var errs []format.RecordError
 	err := format.Unpack(bytes.NewReader(body), t.compression, "", func(_ string, rd io.Reader) error {
 		opts := format.Options{Source: it.Source, CheckFieldCount: true, JSONShape: shape}
@@ -370,8 +411,10 @@ func decodeItem(t *target, shape *format.JSONShape, it *connect.Item) ([][]any, 
 				addSystemProperties(&b.Records[0], sys)
 			}
 			if b != nil {
-				r, e := binder.Rows(b)
-				rows = append(rows, r...)
+				blk, e := binder.Block(b)
+				if blk.Len > 0 {
+					blocks = append(blocks, blk)
+				}
 				errs = append(errs, e...)
 			}
 			if err == io.EOF {
@@ -385,10 +428,10 @@ func decodeItem(t *target, shape *format.JSONShape, it *connect.Item) ([][]any, 
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(rows) == 0 && len(errs) == 0 {
+	if len(blocks) == 0 && len(errs) == 0 {
 		return nil, nil, kerr.New(kerr.BadRequest, format.CodeNoRecords, "the event holds no records in format %s", t.format)
 	}
-	return rows, errs, nil
+	return blocks, errs, nil
 }
 
 // embedsSystemProperties: ADX embeds system properties in JSON and the

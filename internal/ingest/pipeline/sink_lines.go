@@ -150,12 +150,12 @@ func (l *lineDecoder) decode(t *target, shape *format.JSONShape, items []connect
 	}
 	// A view of its own: its error count starts at zero, so a value error
 	// cannot be suppressed by errors of earlier runs and go unseen here.
-	rows, errs := t.binder.ForSource("").Rows(&format.Batch{Records: recs})
-	if len(errs) > 0 || len(rows) != len(items) {
+	blk, errs := t.binder.ForSource("").Block(&format.Batch{Records: recs})
+	if len(errs) > 0 || blk.Len != len(items) {
 		return false
 	}
 	for i := range out {
-		out[i].rows = rows[i : i+1 : i+1]
+		out[i].shared, out[i].row = blk, i
 	}
 	return true
 }

@@ -77,11 +77,12 @@ func TestSinkLinesMatchPerEventDecoding(t *testing.T) {
 	}
 	decodeRange(items, decoded)
 	for i := range items {
-		rows, errs, err := decodeItem(decoded[i].target, format.NewJSONShape(), &items[i])
+		blocks, errs, err := decodeItem(decoded[i].target, format.NewJSONShape(), &items[i])
+		rows := itemRows(decodedItem{blocks: blocks})
 		got := decoded[i]
-		if fmt.Sprint(err) != fmt.Sprint(got.err) || !reflect.DeepEqual(errs, got.errs) || !reflect.DeepEqual(rows, got.rows) {
+		if fmt.Sprint(err) != fmt.Sprint(got.err) || !reflect.DeepEqual(errs, got.errs) || !reflect.DeepEqual(rows, itemRows(got)) {
 			t.Fatalf("event %d (%q): decoded in a run\n rows %v\n errs %v\n err %v\nalone\n rows %v\n errs %v\n err %v",
-				i, items[i].Event.Body, got.rows, got.errs, got.err, rows, errs, err)
+				i, items[i].Event.Body, itemRows(got), got.errs, got.err, rows, errs, err)
 		}
 	}
 
@@ -90,10 +91,22 @@ func TestSinkLinesMatchPerEventDecoding(t *testing.T) {
 	var l lineDecoder
 	tg := decoded[0].target
 	clean := make([]decodedItem, 4)
-	if !l.targetFits(tg) || !l.decode(tg, format.NewJSONShape(), items[0:4], clean) || len(clean[3].rows) != 1 {
+	if !l.targetFits(tg) || !l.decode(tg, format.NewJSONShape(), items[0:4], clean) || len(itemRows(clean[3])) != 1 {
 		t.Fatal("a clean run of one-line JSON events was not decoded as one source")
 	}
 	if l.decode(tg, format.NewJSONShape(), items[15:19], make([]decodedItem, 4)) {
 		t.Fatal("a run with a malformed event was decoded as one source")
 	}
+}
+
+// itemRows are a decoded event's rows, boxed.
+func itemRows(d decodedItem) [][]any {
+	var rows [][]any
+	if d.shared != nil {
+		rows = d.shared.Slice(d.row, d.row+1).Rows()
+	}
+	for _, blk := range d.blocks {
+		rows = append(rows, blk.Rows()...)
+	}
+	return rows
 }
