@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // jsonLines decodes ADX's `json` format: JSON Lines, one value per line
@@ -159,6 +161,10 @@ func (s *JSONShape) decode(line []byte) (any, error) {
 	return p.parse()
 }
 
+// finishArenas are the arenas of batches being finished; fill leaves an
+// arena empty.
+var finishArenas = sync.Pool{New: func() any { return new(pickArena) }}
+
 // deferredLines are the lines of a batch left for Batch.Finish to pick
 // (Options.DeferPicking): the batch's Records in order, each line's bytes
 // at text[lines[i][0]:lines[i][1]].
@@ -175,9 +181,13 @@ func (d deferredLines) finishFor(opts Options) func(*Batch) {
 		ps := opts.Picks
 		n := ps.Len()
 		slab := make([]Picked, n*len(b.Records))
-		// Sized at once: picked text is at most the lines' text, and
-		// there is at most a reference per picked value.
-		arena := pickArena{buf: make([]byte, 0, len(d.text)), refs: make([]pickRef, 0, len(slab))}
+		// Batches come and go at a high rate: their arenas are reused,
+		// grown at once to what the batch can need (picked text is at most
+		// the lines' text, and a reference per picked value at most).
+		arena := finishArenas.Get().(*pickArena)
+		defer finishArenas.Put(arena)
+		arena.buf = slices.Grow(arena.buf[:0], len(d.text))
+		arena.refs = slices.Grow(arena.refs[:0], len(slab))
 		var shape *JSONShape // for lines the picking parser gives up on; rare
 		lazyShape := func() *JSONShape {
 			if shape == nil {
@@ -189,7 +199,7 @@ func (d deferredLines) finishFor(opts Options) func(*Batch) {
 		for i, rec := range b.Records {
 			out := slab[i*n : (i+1)*n : (i+1)*n]
 			line := d.text[d.lines[i][0]:d.lines[i][1]]
-			if err := pickLine(line, ps, out, &arena, lazyShape); err != nil {
+			if err := pickLine(line, ps, out, arena, lazyShape); err != nil {
 				b.Errors = append(b.Errors, malformedLine(opts.Source, rec.Number, rec.Line, err))
 				continue
 			}
