@@ -2,7 +2,6 @@ package eventgrid
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"odx/internal/blobstore"
+
+	"github.com/google/uuid"
 )
 
 // The embedded storage has no Event Grid, so odx plays it: a watcher scans
@@ -144,7 +145,7 @@ func (a *announcer) announce(ctx context.Context, files []blobstore.LocalFile) e
 			"subject":         "/blobServices/default/containers/" + f.Container + "/blobs/" + f.Path,
 			"eventType":       BlobCreated,
 			"eventTime":       time.Now().UTC().Format(time.RFC3339Nano),
-			"id":              newID(),
+			"id":              uuid.NewString(),
 			"dataVersion":     "",
 			"metadataVersion": "1",
 			"data": map[string]any{
@@ -192,12 +193,4 @@ func (a *announcer) save(m map[string]string) {
 		}
 	}
 	a.log.Warn("embedded storage: cannot save the list of announced files; they may be announced again after a restart", "file", a.state)
-}
-
-func newID() string {
-	var u [16]byte
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
 }

@@ -16,7 +16,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +32,8 @@ import (
 	"odx/internal/ingest/props"
 	"odx/internal/kerr"
 	"odx/internal/storage"
+
+	"github.com/google/uuid"
 )
 
 // Operation kinds, as `.show ingestion failures` and `.show operations` name them.
@@ -720,18 +721,5 @@ func decodeAhead(ctx context.Context, dec format.Decoder) <-chan decoded {
 	return out
 }
 
-func newID() string {
-	var u [16]byte
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	const hex = "0123456789abcdef"
-	b := make([]byte, 0, 36)
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b = append(b, '-')
-		}
-		b = append(b, hex[c>>4], hex[c&0xf])
-	}
-	return string(b)
-}
+// newID is a new operation id, a random GUID as ADX's are.
+func newID() string { return uuid.NewString() }
