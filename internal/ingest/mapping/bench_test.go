@@ -72,11 +72,11 @@ func benchmarkWith(b *testing.B, f format.Format, data []byte, bind, prefetch bo
 				b.Fatal(err)
 			}
 			if bind {
-				out, errs := binder.Rows(batch)
+				blk, errs := binder.Block(batch)
 				if len(errs) > 0 {
 					b.Fatal(errs[0])
 				}
-				rows += len(out)
+				rows += blk.Len
 			} else {
 				rows += len(batch.Records)
 			}

@@ -202,15 +202,6 @@ func (b *Binder) Block(batch *format.Batch) (blk *columnar.Block, errs []format.
 	return blk, errs
 }
 
-// Rows is Block as rows of boxed values, for consumers that take rows.
-func (b *Binder) Rows(batch *format.Batch) (rows [][]any, errs []format.RecordError) {
-	blk, errs := b.Block(batch)
-	if blk == nil {
-		return nil, errs
-	}
-	return blk.Rows(), errs
-}
-
 // pickedMemo is, for one column of a batch, the last picked text converted
 // without a problem and the row that holds its value. Consecutive records
 // often repeat a value (times, ids); copying the value saves parsing the
