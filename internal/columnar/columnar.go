@@ -32,6 +32,14 @@ const (
 	Const                // the same value on every row: Anys[0]
 )
 
+func (k Kind) String() string {
+	names := [...]string{"any", "bool", "int32", "int64", "float64", "string", "datetime", "const"}
+	if int(k) < len(names) {
+		return names[k]
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
 // KindOf is the kind a block column of Kusto type t has.
 func KindOf(t types.Type) Kind {
 	switch t {
@@ -154,7 +162,7 @@ func (b *Block) Set(c, r int, v any) error {
 		ok = false
 	}
 	if !ok {
-		return fmt.Errorf("columnar: a %T cannot be stored in a column of kind %d", v, col.Kind)
+		return fmt.Errorf("a %T cannot be stored in a %s column", v, col.Kind)
 	}
 	return nil
 }
