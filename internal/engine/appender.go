@@ -297,7 +297,8 @@ func (a *chunkAppender) copyColumn(i int, src *columnar.Column, from, n int) err
 			if src.IsNull(from + k) {
 				continue
 			}
-			if c.json && !json.Valid([]byte(s)) {
+			// json.Valid only reads: no copy of the text for it.
+			if c.json && !json.Valid(unsafe.Slice(unsafe.StringData(s), len(s))) {
 				// Not JSON text: a JSON string, as Kusto's dynamic keeps plain text.
 				b, _ := json.Marshal(s)
 				s = string(b)
