@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // jsonLines decodes ADX's `json` format: JSON Lines, one value per line
@@ -131,16 +132,19 @@ func malformedLine(source string, record, line int64, err error) RecordError {
 
 // pick extracts Options.Picks from a line into out.
 func (j *jsonLines) pick(line []byte, out []Picked) error {
-	return pickLine(line, j.opts.Picks, out, &j.shape.arena, func() *JSONShape { return j.shape })
+	p := jsonParser{data: line, arena: &j.shape.arena, lenient: true}
+	return pickLine(&p, j.opts.Picks, out, func() *JSONShape { return j.shape })
 }
 
-// pickLine extracts ps from a line into out, the text going to arena.
-// When the picking parser stops, the line is parsed in full (with the
-// caches of the shape that shape returns), so that whether a line is
-// malformed is always the full parser's decision: its error is returned.
-func pickLine(line []byte, ps *Picks, out []Picked, arena *pickArena, shape func() *JSONShape) error {
-	p := jsonParser{data: line, arena: arena, lenient: true}
+// pickLine extracts ps from the line p holds into out, the text going to
+// p.arena (or staying in p.base). When the picking parser stops, the line
+// is parsed in full (with the caches of the shape that shape returns), so
+// that whether a line is malformed is always the full parser's decision:
+// its error is returned.
+func pickLine(p *jsonParser, ps *Picks, out []Picked, shape func() *JSONShape) error {
+	line, arena := p.data, p.arena
 	buf, refs := arena.mark()
+	p.lineRefs = refs
 	if p.pick(ps, out) == nil {
 		return nil
 	}
@@ -195,11 +199,15 @@ func (d deferredLines) finishFor(opts Options) func(*Batch) {
 			}
 			return shape
 		}
+		// The lines' text is not changed once the batch is read: picked
+		// values can be substrings of it, one string for the batch.
+		all := unsafe.String(unsafe.SliceData(d.text), len(d.text))
 		kept := b.Records[:0]
 		for i, rec := range b.Records {
 			out := slab[i*n : (i+1)*n : (i+1)*n]
-			line := d.text[d.lines[i][0]:d.lines[i][1]]
-			if err := pickLine(line, ps, out, arena, lazyShape); err != nil {
+			from, to := d.lines[i][0], d.lines[i][1]
+			p := jsonParser{data: d.text[from:to], arena: arena, lenient: true, base: all, baseOff: from}
+			if err := pickLine(&p, ps, out, lazyShape); err != nil {
 				b.Errors = append(b.Errors, malformedLine(opts.Source, rec.Number, rec.Line, err))
 				continue
 			}

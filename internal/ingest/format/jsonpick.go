@@ -267,6 +267,10 @@ func (p *jsonParser) pickValue(depth int, dst *Picked, asText bool) error {
 	d := p.data
 	switch c := d[p.pos]; {
 	case p.isQuote(c):
+		if start, end, ok := p.stringSpan(); ok {
+			p.pickSpan(dst, PickedString, start, end)
+			return nil
+		}
 		text, err := p.stringBytes()
 		if err != nil {
 			return err
@@ -279,7 +283,7 @@ func (p *jsonParser) pickValue(depth int, dst *Picked, asText bool) error {
 		if err != nil {
 			return err
 		}
-		p.arena.add(dst, PickedNumber, d[start:end])
+		p.pickSpan(dst, PickedNumber, start, end)
 		return nil
 	case asText && (c == '{' || c == '['):
 		from := len(p.arena.buf)
@@ -296,6 +300,24 @@ func (p *jsonParser) pickValue(depth int, dst *Picked, asText bool) error {
 	}
 	*dst = pickedOf(v)
 	return nil
+}
+
+// pickSpan sets dst to the input's text at [start, end). With a base (the
+// batch's text as one string, see deferredLines) it is a substring of it:
+// no copy, no reference to fill in later. An earlier value of dst waiting
+// in the arena (a repeated name whose first value had escapes) must then
+// not be filled over it: its reference is dropped.
+func (p *jsonParser) pickSpan(dst *Picked, kind PickedKind, start, end int) {
+	if p.base == "" {
+		p.arena.add(dst, kind, p.data[start:end])
+		return
+	}
+	for i := p.lineRefs; i < len(p.arena.refs); i++ {
+		if p.arena.refs[i].dst == dst {
+			p.arena.refs[i].dst = nil
+		}
+	}
+	*dst = Picked{Kind: kind, Text: p.base[p.baseOff+start : p.baseOff+end]}
 }
 
 // pickArena collects the text of a batch's picked strings and numbers, so
@@ -337,7 +359,9 @@ func (a *pickArena) fill() {
 	}
 	all := string(a.buf)
 	for _, r := range a.refs {
-		r.dst.Text = all[r.from:r.to]
+		if r.dst != nil { // nil: replaced by a later value (pickSpan)
+			r.dst.Text = all[r.from:r.to]
+		}
 	}
 	clear(a.refs) // drop the pointers into the batch
 	a.buf, a.refs = a.buf[:0], a.refs[:0]

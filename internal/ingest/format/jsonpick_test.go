@@ -101,6 +101,9 @@ func TestPicksMatchFullDecode(t *testing.T) {
 		`{"z":"bad \q escape"}`,     // invalid escape in a skipped string
 		`{"z":[1,2,}`,               // broken skipped array
 		`"just a string"`, `42`, `null`,
+		`{"b":{"c":"esc\n"},"b":{"c":"plain"}}`, // a repeated parent: the plain value after an escaped one wins
+		`{"a":"esc\u00e9","a":"plain"}`,         // ... a repeated name too
+		`{"a":"plain","a":"esc\t"}`,             // ... and the other way round
 	}, "\n")
 	for _, asText := range []bool{false, true} {
 		picked, full, perrs, ferrs := readPicked(t, in, asText)
@@ -112,8 +115,11 @@ func TestPicksMatchFullDecode(t *testing.T) {
 		}
 	}
 	picked, _, perrs, _ := readPicked(t, in, false)
-	if len(picked) != 10 || len(perrs) != 7 {
-		t.Fatalf("%d records and %d errors, want 10 and 7", len(picked), len(perrs))
+	if len(picked) != 13 || len(perrs) != 7 {
+		t.Fatalf("%d records and %d errors, want 13 and 7", len(picked), len(perrs))
+	}
+	if last := picked[len(picked)-3:]; last[0][3] != "plain" || last[1][2] != "plain" || last[2][2] != "esc\t" {
+		t.Fatalf("repeated names: got %v", last)
 	}
 	if picked[0][2] != any(json1) || picked[1][2] != nil || picked[1][3] != any(missingValue{}) || picked[2][3] != any(missingValue{}) || picked[2][4] != any(json2) {
 		t.Fatalf("unexpected values: %v", picked[:3])

@@ -193,31 +193,40 @@ func (p *jsonParser) appendArrayText(out []byte, depth int) ([]byte, error) {
 // a slice of the input for one without escapes in valid UTF-8 (no
 // allocation), a decoded copy otherwise.
 func (p *jsonParser) stringBytes() ([]byte, error) {
-	d := p.data
-	q := d[p.pos]
-	ascii := true
-	for i := p.pos + 1; i < len(d); i++ {
-		c := d[i]
-		if c == q {
-			s := d[p.pos+1 : i]
-			if ascii || utf8.Valid(s) {
-				p.pos = i + 1
-				return s, nil
-			}
-			break
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-		if c >= utf8.RuneSelf {
-			ascii = false
-		}
+	if start, end, ok := p.stringSpan(); ok {
+		return p.data[start:end], nil
 	}
 	v, err := p.str() // escapes, invalid UTF-8 or an error: the full rules
 	if err != nil {
 		return nil, err
 	}
 	return []byte(v.(string)), nil
+}
+
+// stringSpan reads a string that is its own decoded text (no escapes,
+// valid UTF-8) and returns where that text is in the input; ok is false,
+// and nothing read, for any other.
+func (p *jsonParser) stringSpan() (start, end int, ok bool) {
+	d := p.data
+	q := d[p.pos]
+	ascii := true
+	for i := p.pos + 1; i < len(d); i++ {
+		c := d[i]
+		if c == q {
+			if ascii || utf8.Valid(d[p.pos+1:i]) {
+				start, p.pos = p.pos+1, i+1
+				return start, i, true
+			}
+			return 0, 0, false
+		}
+		if c == '\\' || c < 0x20 {
+			return 0, 0, false
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	return 0, 0, false
 }
 
 // appendJSONString appends s (valid UTF-8) as a JSON string with only the

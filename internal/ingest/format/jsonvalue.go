@@ -109,6 +109,12 @@ type jsonParser struct {
 	top *int
 	// arena collects picked text (see pickValue).
 	arena *pickArena
+	// base, when set, is text that holds data at baseOff, kept as long as
+	// the picked values: they are then substrings of it (see pickSpan).
+	base    string
+	baseOff int
+	// lineRefs is where the line's references start in arena.refs.
+	lineRefs int
 	// lenient accepts what ADX's json (JSON Lines) reader accepts beyond
 	// strict JSON: // and /* */ comments, and single-quoted strings and
 	// property names.
