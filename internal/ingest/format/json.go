@@ -136,11 +136,11 @@ func (j *jsonLines) pick(line []byte, out []Picked) error {
 	return pickLine(&p, j.opts.Picks, out, func() *JSONShape { return j.shape })
 }
 
-// pickLine extracts ps from the line p holds into out, the text going to
-// p.arena (or staying in p.base). When the picking parser stops, the line
-// is parsed in full (with the caches of the shape that shape returns), so
-// that whether a line is malformed is always the full parser's decision:
-// its error is returned.
+// pickLine extracts ps from the line p holds into out (zero, see pick),
+// the text going to p.arena (or staying in p.base). When the picking
+// parser stops, the line is parsed in full (with the caches of the shape
+// that shape returns), so that whether a line is malformed is always the
+// full parser's decision: its error is returned, and out is zero again.
 func pickLine(p *jsonParser, ps *Picks, out []Picked, shape func() *JSONShape) error {
 	line, arena := p.data, p.arena
 	buf, refs := arena.mark()
@@ -151,6 +151,7 @@ func pickLine(p *jsonParser, ps *Picks, out []Picked, shape func() *JSONShape) e
 	arena.undo(buf, refs)
 	v, err := shape().decode(line)
 	if err != nil {
+		clear(out) // zero again for the next line that uses it
 		return err
 	}
 	ps.lookup(v, out)

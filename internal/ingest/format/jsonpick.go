@@ -174,11 +174,11 @@ func (ps *Picks) lookup(v any, out []Picked) {
 	}
 }
 
-// pick parses one line, storing the picked values in out (len ps.Len()).
-// An error means only that picking did not succeed; the caller then parses
-// the line in full, which gives the error message.
+// pick parses one line, storing the picked values in out (len ps.Len(),
+// all zero: a path the line does not have stays PickedMissing). An error
+// means only that picking did not succeed; the caller then parses the line
+// in full, which gives the error message, and fills all of out.
 func (p *jsonParser) pick(ps *Picks, out []Picked) error {
-	clear(out)
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '{' {
 		if err := p.pickObject(ps.root, 1, out); err != nil {
