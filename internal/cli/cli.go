@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"odx/internal/buildinfo"
+	"odx/internal/gcpolicy"
 )
 
 // command is one subcommand of odx.
@@ -56,6 +57,7 @@ var errUsage = errors.New("usage")
 
 // Main runs odx with the given arguments and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
+	gcpolicy.Apply()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printHelp(stdout)
 		if len(args) == 0 {

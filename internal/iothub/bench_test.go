@@ -13,6 +13,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"odx/internal/gcpolicy"
 	"odx/internal/iothub"
 	"odx/internal/testutil/cputime"
 	"odx/internal/testutil/mosquitto"
@@ -113,6 +114,7 @@ func TestDeviceEndpointThroughput(t *testing.T) {
 	if os.Getenv("ODX_IOT_BENCH") == "" {
 		t.Skip("set ODX_IOT_BENCH=1 to measure")
 	}
+	gcpolicy.Apply() // the collector as odx runs it (the devices and the mosquitto run share it)
 	perDevice := 200
 	if n, err := strconv.Atoi(os.Getenv("ODX_IOT_BENCH_MSGS")); err == nil && n > 0 {
 		perDevice = n

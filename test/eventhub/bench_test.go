@@ -20,6 +20,7 @@ import (
 	"odx/internal/connect"
 	"odx/internal/connect/eventhub"
 	"odx/internal/engine"
+	"odx/internal/gcpolicy"
 	"odx/internal/hub"
 	"odx/internal/ingest/pipeline"
 	"odx/internal/kql/schema"
@@ -127,6 +128,7 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 	if n <= 0 {
 		t.Skip("set ODX_EH_E2E=<events> to run the end-to-end benchmark")
 	}
+	gcpolicy.Apply() // the collector as odx runs it (the bare consumer shares it)
 	ctx := context.Background()
 	dir := t.TempDir()
 	h, err := hub.Start(hub.Options{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "eventhub"), Logger: quiet()})

@@ -15,6 +15,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"odx/internal/gcpolicy"
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
 	"odx/internal/testutil/cputime"
@@ -169,6 +170,7 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 	if os.Getenv("ODX_IOT_BENCH") == "" {
 		t.Skip("set ODX_IOT_BENCH=1 to measure")
 	}
+	gcpolicy.Apply() // the collector as odx runs it (the devices and the mosquitto run share it)
 	perDevice := benchMessagesPerDevice()
 	const devices = 100
 	total := devices * perDevice

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"odx/internal/gcpolicy"
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
 	"odx/internal/testutil/cputime"
@@ -99,6 +100,7 @@ func (f benchFigure) rowsPerCPUSec() float64 { return float64(f.rows) / f.cpu.Se
 //
 //	go test ./internal/ingest/pipeline -run '^$' -bench IngestTelemetry -benchtime 1x
 func BenchmarkIngestTelemetry(b *testing.B) {
+	gcpolicy.Apply() // the collector as odx runs it
 	n := benchRows()
 	dir := b.TempDir()
 	csvPath, jsonPath := writeTelemetry(b, dir, n)
