@@ -376,23 +376,11 @@ func (a *chunkAppender) set(i, r int, v any) error {
 		}
 		*(*bool)(unsafe.Add(c.data, r)) = b
 	case vectorInt32:
-		n, ok := number[int32](v)
-		if !ok {
-			return fmt.Errorf("a %T cannot be stored as an int", v)
-		}
-		*(*int32)(unsafe.Add(c.data, 4*r)) = n
+		return setNumber[int32](c, r, v, "an int")
 	case vectorInt64:
-		n, ok := number[int64](v)
-		if !ok {
-			return fmt.Errorf("a %T cannot be stored as a long", v)
-		}
-		*(*int64)(unsafe.Add(c.data, 8*r)) = n
+		return setNumber[int64](c, r, v, "a long")
 	case vectorFloat64:
-		f, ok := number[float64](v)
-		if !ok {
-			return fmt.Errorf("a %T cannot be stored as a real", v)
-		}
-		*(*float64)(unsafe.Add(c.data, 8*r)) = f
+		return setNumber[float64](c, r, v, "a real")
 	case vectorString:
 		s, null, err := c.text(v)
 		if err != nil {
@@ -486,6 +474,16 @@ func hugeint(q *big.Int) (lo uint64, hi int64, ok bool) {
 }
 
 var twoTo64 = new(big.Int).Lsh(big.NewInt(1), 64)
+
+// setNumber writes v, converted to T, as row r of c.
+func setNumber[T int32 | int64 | float64](c *appendColumn, r int, v any, what string) error {
+	n, ok := number[T](v)
+	if !ok {
+		return fmt.Errorf("a %T cannot be stored as %s", v, what)
+	}
+	*(*T)(unsafe.Add(c.data, int(unsafe.Sizeof(n))*r)) = n
+	return nil
+}
 
 // number converts any Go number (or a Decimal) to T, as the driver's
 // appender did: a plain conversion.

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +26,7 @@ import (
 	"odx/internal/kql/types"
 	"odx/internal/storage"
 	"odx/internal/testutil/cputime"
+	"odx/internal/testutil/profile"
 )
 
 // timingSink records, per event, the time from its record timestamp (set
@@ -195,7 +195,7 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 	defer m.Close()
 	s := connSpec("bench", "bench")
 	s.Table, s.Format, s.SystemProperties = "Telemetry", "json", nil
-	stopProfile := profileConnection(t)
+	stopProfile := profile.Start(t, os.Getenv("ODX_EH_E2E_CPUPROFILE")) // the connection's catch-up alone
 	start, cpu = time.Now(), cputime.Process()
 	if err := m.Apply(ctx, s); err != nil {
 		t.Fatal(err)
@@ -337,26 +337,4 @@ func duckDBStoreOnly(t *testing.T, dir, path string, defs, cols []string) (cpuSe
 		}
 	}
 	return (cputime.Process() - cpu).Seconds()
-}
-
-// profileConnection writes a CPU profile of the data connection's catch-up
-// alone (not the producer, the bare consumer or the DuckDB reference) to the
-// file ODX_EH_E2E_CPUPROFILE names, when set; the returned func stops it.
-func profileConnection(t *testing.T) func() {
-	path := os.Getenv("ODX_EH_E2E_CPUPROFILE")
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		t.Fatalf("cannot profile (is -test.cpuprofile set too?): %v", err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}
 }

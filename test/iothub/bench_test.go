@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"odx/internal/kql/types"
 	"odx/internal/testutil/cputime"
 	mqbroker "odx/internal/testutil/mosquitto"
+	"odx/internal/testutil/profile"
 )
 
 // publishLoadFrom has devices publish perDevice messages each at QoS 1,
@@ -195,7 +195,10 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 	stopProfile := func() {}
 	sentAt, pubTook := publishLoadFrom(t, func(dev string) (paho.Client, error) { return n.device(t, "bench-hub", dev, false) },
 		func(dev string) string { return "devices/" + dev + "/messages/events/" }, devices, perDevice,
-		func() { stopProfile = startCPUProfile(t); cpu0, start = cputime.Process(), time.Now() })
+		func() {
+			stopProfile = profile.Start(t, os.Getenv("ODX_IOT_BENCH_CPUPROFILE"))
+			cpu0, start = cputime.Process(), time.Now()
+		})
 	seenAt := w.wait(t, 120*time.Second)
 	allQueryable := time.Since(start)
 	stopProfile()
@@ -244,36 +247,6 @@ func TestBenchmarkPublishToQueryable(t *testing.T) {
 	t.Logf("CPU per message: odx publish→queryable %.0fµs = device endpoint %.0fµs (alone) + connection, pipeline and DuckDB ≈%.0fµs; mosquitto %.0fµs (broker %.0fµs + devices %.0fµs)",
 		perMsg(odxCPU, total), perMsg(epCPU, total), perMsg(odxCPU-epCPU, total),
 		perMsg(mqClients+mqBroker, total), perMsg(mqBroker, total), perMsg(mqClients, total))
-}
-
-// startCPUProfile writes a CPU profile to the file ODX_IOT_BENCH_CPUPROFILE
-// names, when set; the returned func stops it.
-func startCPUProfile(t *testing.T) func() {
-	path := os.Getenv("ODX_IOT_BENCH_CPUPROFILE")
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		t.Fatal(err)
-	}
-	// Allocations too (pprof -base PATH.allocs0 PATH.allocs): garbage
-	// costs CPU in the collector, charged to whoever allocates next.
-	writeAllocs := func(to string) {
-		if a, err := os.Create(to); err == nil {
-			_ = pprof.Lookup("allocs").WriteTo(a, 0)
-			a.Close()
-		}
-	}
-	writeAllocs(path + ".allocs0")
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-		writeAllocs(path + ".allocs")
-	}
 }
 
 func mosquittoDevice(addr string, cfg *tls.Config, dev string) (paho.Client, error) {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
 	"odx/internal/testutil/cputime"
+	"odx/internal/testutil/profile"
 )
 
 // benchRows is the size of the telemetry file, 2M rows as issue 4 asks;
@@ -134,25 +134,14 @@ func BenchmarkIngestTelemetry(b *testing.B) {
 	}
 }
 
-// profileIngest writes a CPU profile of odx's ingestion alone (not of the
-// file writing or DuckDB's load) to $ODX_BENCH_CPUPROFILE.<format> when set.
-func profileIngest(b *testing.B, format string) (stop func()) {
-	path := os.Getenv("ODX_BENCH_CPUPROFILE")
-	if path == "" {
-		return func() {}
+// profilePath is where ODX_BENCH_CPUPROFILE asks for the profile of odx's
+// ingestion of one format alone (not of the file writing or DuckDB's load):
+// <prefix>.<format>; empty when unset.
+func profilePath(format string) string {
+	if prefix := os.Getenv("ODX_BENCH_CPUPROFILE"); prefix != "" {
+		return prefix + "." + format
 	}
-	f, err := os.Create(path + "." + format)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		b.Fatalf("cannot profile (is -test.cpuprofile set too?): %v", err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}
+	return ""
 }
 
 func benchPipeline(b *testing.B, dir, path, format string, n int) benchFigure {
@@ -182,7 +171,7 @@ func benchPipeline(b *testing.B, dir, path, format string, n int) benchFigure {
 	if err != nil {
 		b.Fatal(err)
 	}
-	stopProfile := profileIngest(b, format)
+	stopProfile := profile.Start(b, profilePath(format))
 	start, cpu0 := time.Now(), cputime.Process()
 	res, err := e.svc.IngestReader(ctx, Request{Database: "DB", Table: "T", Source: path, Props: mustProps(b, "format", format)}, f)
 	took, cpu := time.Since(start), cputime.Process()-cpu0
