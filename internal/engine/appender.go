@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -297,11 +296,8 @@ func (a *chunkAppender) copyColumn(i int, src *columnar.Column, from, n int) err
 			if src.IsNull(from + k) {
 				continue
 			}
-			// json.Valid only reads: no copy of the text for it.
-			if c.json && !json.Valid(unsafe.Slice(unsafe.StringData(s), len(s))) {
-				// Not JSON text: a JSON string, as Kusto's dynamic keeps plain text.
-				b, _ := json.Marshal(s)
-				s = string(b)
+			if c.json {
+				s = dynamicText(s)
 			}
 			setString(c, at+k, s)
 		}

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/duckdb/duckdb-go/v2"
 )
@@ -108,22 +109,26 @@ func toJSONText(v any) (text string, null bool, err error) {
 		}
 		return string(x), false, nil
 	case string:
-		if json.Valid([]byte(x)) {
-			return x, false, nil
-		}
-		// Not JSON text: keep it as a JSON string, as Kusto's dynamic does for plain text.
-		v = x
+		return dynamicText(x), false, nil
 	case []byte:
-		if json.Valid(x) {
-			return string(x), false, nil
-		}
-		v = string(x)
+		return dynamicText(string(x)), false, nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return "", false, err
 	}
 	return string(b), false, nil
+}
+
+// dynamicText is the JSON text a dynamic column stores for text s: s when
+// it is JSON text, otherwise s as a JSON string, as Kusto's dynamic keeps
+// plain text. json.Valid only reads s, so s is not copied for it.
+func dynamicText(s string) string {
+	if json.Valid(unsafe.Slice(unsafe.StringData(s), len(s))) {
+		return s
+	}
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
 }
 
 // IsConflict reports whether err is DuckDB's optimistic-concurrency failure
