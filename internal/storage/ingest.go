@@ -246,8 +246,24 @@ func ingestedAlready(tx *engine.Tx, db, table string, values []string) (bool, er
 // appendPhysical appends the blocks next yields (see IngestParts), with
 // columns in Kusto column order, in the table's storage order with the
 // hidden extent column set to id. The reordering is of the blocks' column
-// headers, not of their values.
+// headers, not of their values, and is worked out once: a data connection's
+// blocks are often an event's row or a few.
 func appendPhysical(tx *engine.Tx, t *Table, id engine.UUID, next func() (*columnar.Block, error)) error {
+	const extentCol, noCol = -1, -2
+	src := make([]int, len(t.physical)) // the block column of each storage column
+	for i, p := range t.physical {
+		src[i] = noCol // a storage column the table no longer has: null
+		if p == schema.ExtentColumn {
+			src[i] = extentCol
+			continue
+		}
+		for j, c := range t.columns {
+			if c.Name == p {
+				src[i] = j
+				break
+			}
+		}
+	}
 	extent, none := columnar.ConstColumn(id), columnar.ConstColumn(nil)
 	phys := make([]columnar.Column, len(t.physical))
 	to := engine.AppendTarget{Schema: t.schemaRaw, Table: t.tableRaw, Types: t.physicalTypes}
@@ -256,16 +272,14 @@ func appendPhysical(tx *engine.Tx, t *Table, id engine.UUID, next func() (*colum
 		if err != nil || blk == nil {
 			return nil, err
 		}
-		for i, p := range t.physical {
-			phys[i] = none // a storage column the table no longer has: null
-			if p == schema.ExtentColumn {
+		for i, j := range src {
+			switch j {
+			case extentCol:
 				phys[i] = extent
-				continue
-			}
-			for j, c := range t.columns {
-				if c.Name == p {
-					phys[i] = blk.Cols[j]
-				}
+			case noCol:
+				phys[i] = none
+			default:
+				phys[i] = blk.Cols[j]
 			}
 		}
 		return &columnar.Block{Len: blk.Len, Cols: phys}, nil
