@@ -208,10 +208,11 @@ func (b *Binder) Block(batch *format.Batch) (blk *columnar.Block, errs []format.
 // text again. Only columns whose text is costly to convert keep one: for
 // strings and numbers remembering costs more than it saves.
 type pickedMemo struct {
+	// kind is PickedMissing until a value is kept: no picked string or
+	// number matches it then.
 	kind format.PickedKind
 	text string
-	row  int // -1 or unset (with text ""): none
-	set  bool
+	row  int
 }
 
 // Suppressed is the number of value-level errors not reported because of
@@ -253,7 +254,7 @@ func (b *Binder) bind(rec *format.Record, blk *columnar.Block, r int, errs *[]fo
 			var memo *pickedMemo
 			if memos != nil && p.memoize && (v.Kind == format.PickedString || v.Kind == format.PickedNumber) {
 				memo = &memos[i]
-				if memo.set && memo.kind == v.Kind && memo.text == v.Text {
+				if memo.kind == v.Kind && memo.text == v.Text {
 					blk.CopyCell(i, memo.row, r)
 					continue
 				}
@@ -263,7 +264,7 @@ func (b *Binder) bind(rec *format.Record, blk *columnar.Block, r int, errs *[]fo
 				// Only a conversion that reported nothing (here or, to be
 				// safe, in a concurrent batch) may stand for the next ones.
 				if memo != nil && !blk.Cols[i].IsNull(r) && len(*errs) == nerrs && b.reported.Load() == reported {
-					*memo = pickedMemo{kind: v.Kind, text: v.Text, row: r, set: true}
+					*memo = pickedMemo{kind: v.Kind, text: v.Text, row: r}
 				}
 				continue
 			}
