@@ -106,7 +106,7 @@ func (j *jsonLines) Next() (*Batch, error) {
 			b.Records = append(b.Records, Record{Number: j.records, Line: j.lines.line, Picked: out})
 			continue
 		}
-		v, err := j.decode(line)
+		v, err := j.shape.decode(line)
 		if err != nil {
 			b.Errors = append(b.Errors, j.malformed(err))
 			continue
@@ -157,8 +157,6 @@ func pickLine(p *jsonParser, ps *Picks, out []Picked, shape func() *JSONShape) e
 	ps.lookup(v, out)
 	return nil
 }
-
-func (j *jsonLines) decode(line []byte) (any, error) { return j.shape.decode(line) }
 
 // decode parses a JSON Lines record in full, with the shape's caches.
 func (s *JSONShape) decode(line []byte) (any, error) {
