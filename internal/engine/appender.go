@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -392,8 +393,8 @@ func (a *chunkAppender) set(i, r int, v any) error {
 		if err != nil {
 			return err
 		}
-		hi := uint64(u[0])<<56 | uint64(u[1])<<48 | uint64(u[2])<<40 | uint64(u[3])<<32 | uint64(u[4])<<24 | uint64(u[5])<<16 | uint64(u[6])<<8 | uint64(u[7])
-		lo := uint64(u[8])<<56 | uint64(u[9])<<48 | uint64(u[10])<<40 | uint64(u[11])<<32 | uint64(u[12])<<24 | uint64(u[13])<<16 | uint64(u[14])<<8 | uint64(u[15])
+		// The GUID's bytes as a big-endian 128-bit number, top bit flipped.
+		hi, lo := binary.BigEndian.Uint64(u[:8]), binary.BigEndian.Uint64(u[8:])
 		setHugeint(c, r, lo, int64(hi^(1<<63)))
 	case vectorDecimal:
 		q, err := toScaledDecimal(v, c.scale)
