@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -184,13 +183,12 @@ func (d deferredLines) finishFor(opts Options) func(*Batch) {
 		ps := opts.Picks
 		n := ps.Len()
 		slab := make([]Picked, n*len(b.Records))
-		// Batches come and go at a high rate: their arenas are reused,
-		// grown at once to what the batch can need (picked text is at most
-		// the lines' text, and a reference per picked value at most).
+		// Batches come and go at a high rate: their arenas are reused. An
+		// arena holds only the values that are not substrings of the
+		// lines (strings with escapes, objects and arrays as text), so it
+		// grows as they come rather than to the whole batch's size.
 		arena := finishArenas.Get().(*pickArena)
 		defer finishArenas.Put(arena)
-		arena.buf = slices.Grow(arena.buf[:0], len(d.text))
-		arena.refs = slices.Grow(arena.refs[:0], len(slab))
 		var shape *JSONShape // for lines the picking parser gives up on; rare
 		lazyShape := func() *JSONShape {
 			if shape == nil {
