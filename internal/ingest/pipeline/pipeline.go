@@ -402,8 +402,8 @@ const (
 	partsInFlight = 4
 )
 
-// streamExtents decodes r in one goroutine and binds its records in another
-// while commit appends them: commit is called once per extent of at most
+// streamExtents decodes r in one goroutine and binds its records in others
+// (see decodeParts) while commit appends them: commit is called once per extent of at most
 // ChunkRows rows and reads its rows as they are decoded (extentParts.next).
 // Unless order is oneAtATime, commit is called from its own goroutine for
 // each extent, and the next extent starts reading rows while the previous
@@ -490,9 +490,10 @@ func (s *Service) streamExtents(ctx context.Context, req Request, t *target, r i
 	return src.err
 }
 
-// decodeParts decodes r in one goroutine and binds its records in another,
-// sending parts of at most partRows rows, until the source ends, an error,
-// or ctx is done.
+// decodeParts decodes r in one goroutine and binds its batches in up to
+// bindersInFlight others, sending parts of at most partRows rows in the
+// source's order from a third, until the source ends, an error, or ctx is
+// done.
 func (s *Service) decodeParts(ctx context.Context, req Request, t *target, r io.Reader) *partSource {
 	parts := make(chan part, partsInFlight)
 	decodeErr := make(chan error, 1)
