@@ -335,8 +335,8 @@ func (b *Binder) putPicked(rec *format.Record, p *columnPlan, v *format.Picked, 
 				return true
 			}
 		case types.Int:
-			if x, ok := parseInteger(v.Text); ok && x >= math.MinInt32 && x <= math.MaxInt32 {
-				col.Int32s[r] = int32(x)
+			if x, ok := parseInt32(v.Text); ok {
+				col.Int32s[r] = x
 				return true
 			}
 		}
@@ -369,8 +369,8 @@ func (b *Binder) putText(rec *format.Record, p *columnPlan, s string, errs *[]fo
 				return
 			}
 		case types.Int:
-			if n, ok := parseInteger(trimmed); ok && n >= math.MinInt32 && n <= math.MaxInt32 {
-				col.Int32s[r] = int32(n)
+			if n, ok := parseInt32(trimmed); ok {
+				col.Int32s[r] = n
 				return
 			}
 		case types.Real:

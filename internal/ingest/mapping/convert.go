@@ -44,11 +44,11 @@ func fromString(s string, t types.Type) (any, bool) {
 		}
 		return v, true
 	case types.Int:
-		n, ok := parseInteger(s)
-		if !ok || n < math.MinInt32 || n > math.MaxInt32 {
+		n, ok := parseInt32(s)
+		if !ok {
 			return nil, false
 		}
-		return int32(n), true
+		return n, true
 	case types.Long:
 		n, ok := parseInteger(s)
 		return n, ok
@@ -95,6 +95,15 @@ func parseReal(s string) (float64, bool) {
 		return 0, false
 	}
 	return f, true
+}
+
+// parseInt32 is parseInteger for an int column: ok is false out of its range.
+func parseInt32(s string) (int32, bool) {
+	n, ok := parseInteger(s)
+	if !ok || n < math.MinInt32 || n > math.MaxInt32 {
+		return 0, false
+	}
+	return int32(n), true
 }
 
 // parseInteger reads an integer, also written as a number with an integral
