@@ -63,7 +63,8 @@ func KindOf(t types.Type) Kind {
 // per row.
 type Column struct {
 	Kind Kind
-	// Null is nil when no row is null; otherwise true where the row is.
+	// Null is true where the row is null; nil (no row null) until a row
+	// is made null. A non-nil Null may have no true left (CopyCell, Slice).
 	Null     []bool
 	Bools    []bool
 	Int32s   []int32
