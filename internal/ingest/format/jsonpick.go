@@ -1,6 +1,9 @@
 package format
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
 
 // Picking: a json (JSON Lines) decoder that is told which property paths the
 // mapping reads extracts only those values from each line, instead of
@@ -98,6 +101,9 @@ type pickNode struct {
 	// than the map for the few names a node usually has.
 	names []string
 	kids  []*pickNode
+	// plain[i]: names[i] has no quote, backslash or control byte, so the
+	// input spells it exactly as it is (see pickKey).
+	plain []bool
 	index int   // this node's place in its parent's names and kids
 	slot  int   // >= 0 for a picked path's last step
 	text  bool  // a picked object or array is wanted as text (PickedJSON)
@@ -133,6 +139,7 @@ func NewPicksWithText(paths [][]string, asText []bool) (*Picks, bool) {
 				}
 				n.children[key] = child
 				n.names, n.kids = append(n.names, key), append(n.kids, child)
+				n.plain = append(n.plain, plainName(key))
 			}
 			n = child
 			if j == len(p)-1 {
@@ -371,11 +378,32 @@ func (a *pickArena) fill() {
 // when no picked path goes through it), without allocating for plain names.
 // next is the index of the child expected (see child).
 func (p *jsonParser) pickKey(n *pickNode, next *int) (*pickNode, error) {
+	// The name expected next, spelled plainly, is matched in place
+	// without scanning the string first.
+	if i := *next; i < len(n.names) && n.plain[i] {
+		d, name := p.data, n.names[i]
+		if end := p.pos + 1 + len(name); end < len(d) && d[end] == d[p.pos] && string(d[p.pos+1:end]) == name {
+			p.pos = end + 1
+			*next = i + 1
+			return n.kids[i], nil
+		}
+	}
 	name, err := p.stringBytes()
 	if err != nil {
 		return nil, err
 	}
 	return n.child(name, next), nil
+}
+
+// plainName reports whether a JSON string holding exactly name's bytes is
+// name: no quote, backslash or control byte, valid UTF-8.
+func plainName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '"' || c == '\'' || c == '\\' || c < 0x20 {
+			return false
+		}
+	}
+	return utf8.ValidString(name)
 }
 
 // child is the child named name, or nil. Records usually list their

@@ -104,6 +104,7 @@ func TestPicksMatchFullDecode(t *testing.T) {
 		`{"b":{"c":"esc\n"},"b":{"c":"plain"}}`, // a repeated parent: the plain value after an escaped one wins
 		`{"a":"esc\u00e9","a":"plain"}`,         // ... a repeated name too
 		`{"a":"plain","a":"esc\t"}`,             // ... and the other way round
+		`{"ab":1,"a":2,"\u0061":3}`,             // a longer name, then the name, then the name escaped
 	}, "\n")
 	for _, asText := range []bool{false, true} {
 		picked, full, perrs, ferrs := readPicked(t, in, asText)
@@ -115,10 +116,10 @@ func TestPicksMatchFullDecode(t *testing.T) {
 		}
 	}
 	picked, _, perrs, _ := readPicked(t, in, false)
-	if len(picked) != 13 || len(perrs) != 7 {
-		t.Fatalf("%d records and %d errors, want 13 and 7", len(picked), len(perrs))
+	if len(picked) != 14 || len(perrs) != 7 {
+		t.Fatalf("%d records and %d errors, want 14 and 7", len(picked), len(perrs))
 	}
-	if last := picked[len(picked)-3:]; last[0][3] != "plain" || last[1][2] != "plain" || last[2][2] != "esc\t" {
+	if last := picked[len(picked)-4:]; last[0][3] != "plain" || last[1][2] != "plain" || last[2][2] != "esc\t" || last[3][2] != any(json.Number("3")) {
 		t.Fatalf("repeated names: got %v", last)
 	}
 	if picked[0][2] != any(json1) || picked[1][2] != nil || picked[1][3] != any(missingValue{}) || picked[2][3] != any(missingValue{}) || picked[2][4] != any(json2) {
