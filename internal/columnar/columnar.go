@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"time"
 
+	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
 )
 
@@ -57,6 +58,15 @@ func KindOf(t types.Type) Kind {
 		return DateTime
 	}
 	return Any
+}
+
+// KindsOf are the kinds of a block holding rows of these columns.
+func KindsOf(cols []schema.Column) []Kind {
+	kinds := make([]Kind, len(cols))
+	for i, c := range cols {
+		kinds[i] = KindOf(c.Type)
+	}
+	return kinds
 }
 
 // Column is one column of a block: the slice of its kind, with one entry

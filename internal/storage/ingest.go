@@ -70,7 +70,7 @@ func (s *Store) Ingest(ctx context.Context, b IngestBatch) (ExtentInfo, error) {
 
 	blocks := b.Blocks
 	if blocks == nil && len(b.Rows) > 0 {
-		blk, err := columnar.FromRows(t.kinds(), b.Rows)
+		blk, err := columnar.FromRows(columnar.KindsOf(t.columns), b.Rows)
 		if err != nil {
 			return ExtentInfo{}, kerr.BadRequestf("cannot ingest into table '%s': %v", b.Table, err)
 		}
@@ -650,13 +650,4 @@ func stringListLiteral(ss []string) string {
 	}
 	b.WriteString("]::VARCHAR[]")
 	return b.String()
-}
-
-// kinds are the block column kinds of the table's columns.
-func (t *Table) kinds() []columnar.Kind {
-	kinds := make([]columnar.Kind, len(t.columns))
-	for i, c := range t.columns {
-		kinds[i] = columnar.KindOf(c.Type)
-	}
-	return kinds
 }

@@ -84,10 +84,7 @@ func Bind(m *Mapping, cols []schema.Column, opts Options) (*Binder, error) {
 	if opts.MaxErrors == 0 {
 		opts.MaxErrors = DefaultMaxErrors
 	}
-	b := &Binder{kind: m.Kind, cols: cols, opts: opts, plans: make([]columnPlan, len(cols)), kinds: make([]columnar.Kind, len(cols))}
-	for i, c := range cols {
-		b.kinds[i] = columnar.KindOf(c.Type)
-	}
+	b := &Binder{kind: m.Kind, cols: cols, opts: opts, plans: make([]columnPlan, len(cols)), kinds: columnar.KindsOf(cols)}
 	// The binder keeps the mapping's compiled paths; a later change to m
 	// does not affect it.
 	m = m.clone()
