@@ -12,19 +12,20 @@ import (
 )
 
 // Data-connection events are small (a few hundred bytes) and most carry one
-// JSON object. Decoding each one on its own pays a decoder, a reader, a
-// batch and a binding per event; decoding a run of them as one JSON Lines
-// source pays those once per run. The result must be exactly what
+// JSON object or one CSV record. Decoding each one on its own pays a
+// decoder, a reader, a batch and a binding per event; decoding a run of
+// them as one JSON Lines (or one CSV) source pays those once per run. The result must be exactly what
 // per-event decoding gives, so only runs whose outcome is known to match
 // take this path, and a run with any problem is decoded again event by
 // event:
 //
-//   - the json format, uncompressed, UTF-8, with a mapping that does not
-//     name the source (SourceLocation, SourceLineNumber: per event they are
+//   - the json format or a CSV-family one, uncompressed, UTF-8, with a
+//     mapping that does not name the source (SourceLocation, SourceLineNumber: per event they are
 //     the event's id and record 1);
 //   - each body on one line (no CR or LF), not blank, without a byte order
 //     mark: then line k of the run is event k, and event k yields exactly
-//     one record or one error;
+//     one record or one error (a quote left open in one event would
+//     swallow the next line, which the record count catches);
 //   - no decoding or binding error in the run (errors name their event and
 //     count against a per-event limit, which per-event decoding gets right).
 
@@ -52,13 +53,23 @@ const lineBufferSize = 64 << 10
 func (l *lineDecoder) targetFits(t *target) bool {
 	ok, seen := l.eligible[t]
 	if !seen {
-		ok = t.format == format.JSON && t.compression == format.None && t.binder != nil && !namesSource(t.mapping)
+		ok = (t.format == format.JSON || linesDelimited(t.format)) && t.compression == format.None && t.binder != nil && !namesSource(t.mapping)
 		if l.eligible == nil {
 			l.eligible = map[*target]bool{}
 		}
 		l.eligible[t] = ok
 	}
 	return ok
+}
+
+// linesDelimited reports whether f is a CSV-family format whose records a
+// run of one-line events can be decoded as.
+func linesDelimited(f format.Format) bool {
+	switch f {
+	case format.CSV, format.TSV, format.TSVE, format.PSV, format.SCSV, format.SOHSV:
+		return true
+	}
+	return false
 }
 
 // namesSource reports whether a mapping uses the per-source transformations.
@@ -90,7 +101,7 @@ func eventFits(it *connect.Item) bool {
 }
 
 // decode decodes items (all of target t, each eventFits) as one JSON Lines
-// source into out, and reports whether it could; when it could not, out is
+// or CSV source into out, and reports whether it could; when it could not, out is
 // untouched and the caller decodes the events one by one.
 func (l *lineDecoder) decode(t *target, shape *format.JSONShape, items []connect.Item, out []decodedItem) bool {
 	buf := l.buf[:0]
@@ -99,7 +110,12 @@ func (l *lineDecoder) decode(t *target, shape *format.JSONShape, items []connect
 		buf = append(buf, '\n')
 	}
 	l.buf = buf
-	opts := format.Options{JSONShape: shape, BatchSize: len(items), Picks: t.binder.Picks()}
+	// No field count check: per event it compares an event's records with
+	// its first, and each of these events has one record.
+	opts := format.Options{BatchSize: len(items)}
+	if t.format == format.JSON {
+		opts.JSONShape, opts.Picks = shape, t.binder.Picks()
+	}
 	for i := range items {
 		if len(items[i].SystemProperties) > 0 {
 			opts.Picks = nil // system properties are placed in whole records
@@ -112,7 +128,7 @@ func (l *lineDecoder) decode(t *target, shape *format.JSONShape, items []connect
 	} else {
 		l.br.Reset(&l.rd)
 	}
-	dec, err := format.NewDecoder(format.JSON, l.br, opts)
+	dec, err := format.NewDecoder(t.format, l.br, opts)
 	if err != nil {
 		return false
 	}

@@ -66,6 +66,26 @@ func TestSinkLinesMatchPerEventDecoding(t *testing.T) {
 		items = append(items, it)
 	}
 
+	decoded := checkRunsMatchEvents(t, e, items)
+
+	// The runs really are decoded as one source: a clean run is, a run
+	// with a bad event is refused (and decoded event by event).
+	var l lineDecoder
+	tg := decoded[0].target
+	clean := make([]decodedItem, 4)
+	if !l.targetFits(tg) || !l.decode(tg, format.NewJSONShape(), items[0:4], clean) || len(itemRows(clean[3])) != 1 {
+		t.Fatal("a clean run of one-line JSON events was not decoded as one source")
+	}
+	if l.decode(tg, format.NewJSONShape(), items[15:19], make([]decodedItem, 4)) {
+		t.Fatal("a run with a malformed event was decoded as one source")
+	}
+}
+
+// checkRunsMatchEvents decodes items as the sink does (runs where they
+// fit) and fails unless every event's rows, record errors and failure are
+// those of decoding it alone. It returns the decoded items.
+func checkRunsMatchEvents(t *testing.T, e *env, items []connect.Item) []decodedItem {
+	t.Helper()
 	sink := e.svc.Sink()
 	decoded := make([]decodedItem, len(items))
 	targets := map[routeKey]*target{}
@@ -85,18 +105,7 @@ func TestSinkLinesMatchPerEventDecoding(t *testing.T) {
 				i, items[i].Event.Body, itemRows(got), got.errs, got.err, rows, errs, err)
 		}
 	}
-
-	// The runs really are decoded as one source: a clean run is, a run
-	// with a bad event is refused (and decoded event by event).
-	var l lineDecoder
-	tg := decoded[0].target
-	clean := make([]decodedItem, 4)
-	if !l.targetFits(tg) || !l.decode(tg, format.NewJSONShape(), items[0:4], clean) || len(itemRows(clean[3])) != 1 {
-		t.Fatal("a clean run of one-line JSON events was not decoded as one source")
-	}
-	if l.decode(tg, format.NewJSONShape(), items[15:19], make([]decodedItem, 4)) {
-		t.Fatal("a run with a malformed event was decoded as one source")
-	}
+	return decoded
 }
 
 // itemRows are a decoded event's rows, boxed.
@@ -109,4 +118,62 @@ func itemRows(d decodedItem) [][]any {
 		rows = append(rows, blk.Rows()...)
 	}
 	return rows
+}
+
+// The same for one-line CSV-family events: quotes, open quotes, differing
+// field counts, value errors, system properties prepended as fields.
+func TestSinkCSVLinesMatchPerEventDecoding(t *testing.T) {
+	e := newEnv(t, Options{})
+	cols := []schema.Column{{Name: "Device", Type: types.String}, {Name: "Enqueued", Type: types.DateTime},
+		{Name: "Seq", Type: types.Long}, {Name: "Note", Type: types.String}, {Name: "Extra", Type: types.String}}
+	e.table("DB", "T", cols)
+	enq := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	body := func(i int) string {
+		switch i % 97 {
+		case 5:
+			return fmt.Sprintf(`d,%s,not a number %d,x`, enq.Format(time.RFC3339), i) // a value error
+		case 17:
+			return fmt.Sprintf(`d,%s,%d,"an open quote`, enq.Format(time.RFC3339), i) // swallows the next line in a run
+		case 29:
+			return fmt.Sprintf("d,,%d\nd,,%d", i, i+1) // two records in one event
+		case 41:
+			return "\xEF\xBB\xBF" + fmt.Sprintf(`d,,%d`, i) // a byte order mark
+		case 53:
+			return "   " // blank
+		case 65:
+			return fmt.Sprintf(`d,,%d,"quoted, with a comma and ""quotes""",x,y,z`, i) // more fields
+		case 77:
+			return fmt.Sprintf(`d,,%d`, i) // fewer fields than the first event of its run
+		}
+		return fmt.Sprintf(`device-%04d,%s,%d,"note %d",x`, i%100, enq.Format(time.RFC3339), i, i)
+	}
+	var items []connect.Item
+	for i := range 4000 {
+		it := connect.Item{Route: connect.Route{Database: "DB", Table: "T", Format: "csv"},
+			Event:  connect.Event{Partition: int32(i % 3), Offset: int64(i), Body: []byte(body(i))},
+			Source: fmt.Sprintf("ns/hub/partition %d/offset %d", i%3, i)}
+		switch {
+		case i%7 == 3:
+			// Prepended: the device id as the first field, the record's own fields after it.
+			it.SystemProperties = []connect.SystemProperty{{Name: "iothub-connection-device-id", Value: fmt.Sprint("sys-", i)}}
+			it.Event.Body = []byte(fmt.Sprintf(`%s,%d,n,x`, enq.Format(time.RFC3339), i))
+		case i%211 == 100:
+			it.Route.Format = "psv" // another route breaks the run
+			it.Event.Body = []byte(fmt.Sprintf("d|%s|%d|a,b|x", enq.Format(time.RFC3339), i))
+		case i%13 == 0:
+			it.Route.Encoding = "utf-8"
+		}
+		items = append(items, it)
+	}
+	decoded := checkRunsMatchEvents(t, e, items)
+
+	var l lineDecoder
+	tg := decoded[0].target
+	clean := make([]decodedItem, 4)
+	if !l.targetFits(tg) || !l.decode(tg, nil, items[0:4], clean) || len(itemRows(clean[3])) != 1 {
+		t.Fatal("a clean run of one-line CSV events was not decoded as one source")
+	}
+	if l.decode(tg, nil, items[113:117], make([]decodedItem, 4)) { // 114 has the open quote
+		t.Fatal("a run with an open quote was decoded as one source")
+	}
 }
