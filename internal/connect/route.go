@@ -73,6 +73,14 @@ func NewRouter(s Spec) Router {
 	}
 }
 
+// PropertyNames are the names of the per-event ingestion properties.
+var PropertyNames = []string{PropDatabase, PropTable, PropFormat, PropMapping, PropCompression, PropEncoding, PropTags}
+
+// Reads reports whether Route looks at the event property name.
+func (r Router) Reads(name string) bool {
+	return slices.Contains(PropertyNames, name) && r.honours(name)
+}
+
 func (r Router) honours(name string) bool {
 	return r.Properties == nil || slices.Contains(r.Properties, name)
 }

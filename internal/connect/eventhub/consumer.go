@@ -31,7 +31,8 @@ type consumer struct {
 	namespace string
 	hub       string
 	router    connect.Router
-	start     time.Time // retrievalStartDate
+	read      map[string]bool // the record headers take decodes (readProperties)
+	start     time.Time       // retrievalStartDate
 
 	mu      sync.Mutex // guards batcher and fatal: the poll loop and the group callbacks share them
 	batcher *connect.Batcher
@@ -67,7 +68,8 @@ func (c *Connector) Run(ctx context.Context, rt connect.Runtime) error {
 	}
 	router := connect.NewRouter(rt.Spec)
 	router.Properties = c.o.RoutingProperties
-	cs := &consumer{rt: rt, namespace: ns, hub: hub, router: router, start: start, batcher: rt.NewBatcher(), late: NewLateClient()}
+	cs := &consumer{rt: rt, namespace: ns, hub: hub, router: router, start: start, batcher: rt.NewBatcher(), late: NewLateClient(),
+		read: readProperties(router, rt.Spec.SystemProperties)}
 	opts := append(base,
 		kgo.ConsumerGroup(rt.Spec.ConsumerGroup),
 		kgo.ConsumeTopics(hub),
@@ -299,9 +301,11 @@ func (cs *consumer) take(ctx context.Context, r *kgo.Record, source string) bool
 		PartitionKey:   string(r.Key),
 		Body:           r.Value,
 	}
-	if len(r.Headers) > 0 {
-		ev.Properties = make(map[string]string, len(r.Headers))
-		for _, h := range r.Headers {
+	for _, h := range r.Headers {
+		if cs.read[h.Key] {
+			if ev.Properties == nil {
+				ev.Properties = make(map[string]string, 2)
+			}
 			ev.Properties[h.Key] = headerValue(h.Value)
 		}
 	}
@@ -325,6 +329,24 @@ func (cs *consumer) take(ctx context.Context, r *kgo.Record, source string) bool
 		it.SystemProperties = systemProperties(cs.rt.Spec.SystemProperties, ev)
 	}
 	return cs.batcher.Add(it)
+}
+
+// readProperties are the event properties a connection reads: those its
+// router honours and its eventSystemProperties. Only these headers are
+// decoded: an IoT hub's events carry about ten system properties that few
+// connections ask for, and a map of all of them cost more per event than
+// the rest of taking it.
+func readProperties(r connect.Router, systemProperties []string) map[string]bool {
+	read := map[string]bool{}
+	for _, n := range connect.PropertyNames {
+		if r.Reads(n) {
+			read[n] = true
+		}
+	}
+	for _, n := range systemProperties {
+		read[n] = true
+	}
+	return read
 }
 
 // systemProperties are an event's eventSystemProperties values, in the
