@@ -49,11 +49,7 @@ func TestSinkLinesMatchPerEventDecoding(t *testing.T) {
 		}
 		return fmt.Sprintf(`{"Seq":%d,"Device":"device-%04d","Tags":{"env":"prod","n":%d}}`, i, i%100, i)
 	}
-	var items []connect.Item
-	for i := range 4000 {
-		it := connect.Item{Route: connect.Route{Database: "DB", Table: "T", Format: "json", Mapping: "m"},
-			Event:  connect.Event{Partition: int32(i % 3), Offset: int64(i), Body: []byte(body(i))},
-			Source: fmt.Sprintf("ns/hub/partition %d/offset %d", i%3, i)}
+	items := testEvents(4000, connect.Route{Database: "DB", Table: "T", Format: "json", Mapping: "m"}, body, func(i int, it *connect.Item) {
 		switch {
 		case i%7 == 3:
 			it.SystemProperties = []connect.SystemProperty{{Name: "x-opt-enqueued-time", Value: enq}, {Name: "x-opt-offset", Value: fmt.Sprint(i)}}
@@ -63,22 +59,27 @@ func TestSinkLinesMatchPerEventDecoding(t *testing.T) {
 		case i%13 == 0:
 			it.Route.Encoding = "utf-8"
 		}
-		items = append(items, it)
-	}
+	})
 
 	decoded := checkRunsMatchEvents(t, e, items)
 
 	// The runs really are decoded as one source: a clean run is, a run
 	// with a bad event is refused (and decoded event by event).
-	var l lineDecoder
-	tg := decoded[0].target
-	clean := make([]decodedItem, 4)
-	if !l.targetFits(tg) || !l.decode(tg, format.NewJSONShape(), items[0:4], clean) || len(itemRows(clean[3])) != 1 {
-		t.Fatal("a clean run of one-line JSON events was not decoded as one source")
+	checkRunTaken(t, decoded[0].target, format.NewJSONShape(), items[0:4], items[15:19])
+}
+
+// testEvents are n events of one route with bodies body(i), each one
+// changed by vary (other properties, another route), spread over three
+// partitions and named by partition and offset.
+func testEvents(n int, route connect.Route, body func(int) string, vary func(int, *connect.Item)) []connect.Item {
+	items := make([]connect.Item, n)
+	for i := range items {
+		items[i] = connect.Item{Route: route,
+			Event:  connect.Event{Partition: int32(i % 3), Offset: int64(i), Body: []byte(body(i))},
+			Source: fmt.Sprintf("ns/hub/partition %d/offset %d", i%3, i)}
+		vary(i, &items[i])
 	}
-	if l.decode(tg, format.NewJSONShape(), items[15:19], make([]decodedItem, 4)) {
-		t.Fatal("a run with a malformed event was decoded as one source")
-	}
+	return items
 }
 
 // checkRunsMatchEvents decodes items as the sink does (runs where they
@@ -106,6 +107,20 @@ func checkRunsMatchEvents(t *testing.T, e *env, items []connect.Item) []decodedI
 		}
 	}
 	return decoded
+}
+
+// checkRunTaken fails unless the clean events decode as one source and
+// the events with a bad one among them do not.
+func checkRunTaken(t *testing.T, tg *target, shape *format.JSONShape, clean, bad []connect.Item) {
+	t.Helper()
+	var l lineDecoder
+	out := make([]decodedItem, len(clean))
+	if !l.targetFits(tg) || !l.decode(tg, shape, clean, out) || len(itemRows(out[len(out)-1])) != 1 {
+		t.Fatalf("a clean run of one-line %s events was not decoded as one source", tg.format)
+	}
+	if l.decode(tg, shape, bad, make([]decodedItem, len(bad))) {
+		t.Fatalf("a run with a bad %s event was decoded as one source", tg.format)
+	}
 }
 
 // itemRows are a decoded event's rows, boxed.
@@ -144,14 +159,14 @@ func TestSinkCSVLinesMatchPerEventDecoding(t *testing.T) {
 			return fmt.Sprintf(`d,,%d,"quoted, with a comma and ""quotes""",x,y,z`, i) // more fields
 		case 77:
 			return fmt.Sprintf(`d,,%d`, i) // fewer fields than the first event of its run
+		case 89:
+			return fmt.Sprintf(`d,,%d,"opens`, i) // in a run, the next event closes it: one record, no error
+		case 90:
+			return `closes",x`
 		}
 		return fmt.Sprintf(`device-%04d,%s,%d,"note %d",x`, i%100, enq.Format(time.RFC3339), i, i)
 	}
-	var items []connect.Item
-	for i := range 4000 {
-		it := connect.Item{Route: connect.Route{Database: "DB", Table: "T", Format: "csv"},
-			Event:  connect.Event{Partition: int32(i % 3), Offset: int64(i), Body: []byte(body(i))},
-			Source: fmt.Sprintf("ns/hub/partition %d/offset %d", i%3, i)}
+	items := testEvents(4000, connect.Route{Database: "DB", Table: "T", Format: "csv"}, body, func(i int, it *connect.Item) {
 		switch {
 		case i%7 == 3:
 			// Prepended: the device id as the first field, the record's own fields after it.
@@ -163,17 +178,8 @@ func TestSinkCSVLinesMatchPerEventDecoding(t *testing.T) {
 		case i%13 == 0:
 			it.Route.Encoding = "utf-8"
 		}
-		items = append(items, it)
-	}
+	})
 	decoded := checkRunsMatchEvents(t, e, items)
 
-	var l lineDecoder
-	tg := decoded[0].target
-	clean := make([]decodedItem, 4)
-	if !l.targetFits(tg) || !l.decode(tg, nil, items[0:4], clean) || len(itemRows(clean[3])) != 1 {
-		t.Fatal("a clean run of one-line CSV events was not decoded as one source")
-	}
-	if l.decode(tg, nil, items[113:117], make([]decodedItem, 4)) { // 114 has the open quote
-		t.Fatal("a run with an open quote was decoded as one source")
-	}
+	checkRunTaken(t, decoded[0].target, nil, items[0:4], items[113:117]) // 114 has the open quote
 }
