@@ -2,10 +2,12 @@ package format
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -199,7 +201,7 @@ func (d deferredLines) finishFor(opts Options) func(*Batch) {
 		// The lines' text is not changed once the batch is read: picked
 		// values can be substrings of it, one string for the batch.
 		all := unsafe.String(unsafe.SliceData(d.text), len(d.text))
-		kept := b.Records[:0]
+		kept, read := b.Records[:0], len(b.Errors) // errors found reading: lines too long
 		for i, rec := range b.Records {
 			out := slab[i*n : (i+1)*n : (i+1)*n]
 			from, to := d.lines[i][0], d.lines[i][1]
@@ -213,6 +215,10 @@ func (d deferredLines) finishFor(opts Options) func(*Batch) {
 		}
 		clear(b.Records[len(kept):])
 		b.Records = kept
+		if read > 0 && len(b.Errors) > read {
+			// In record order, as when lines are picked while read.
+			slices.SortStableFunc(b.Errors, func(x, y RecordError) int { return cmp.Compare(x.Record, y.Record) })
+		}
 		arena.fill()
 	}
 }

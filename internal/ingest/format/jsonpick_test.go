@@ -1,10 +1,9 @@
 package format
 
 import (
-	"cmp"
 	"encoding/json"
+	"io"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -26,21 +25,17 @@ func readPicked(t *testing.T, in string, asText bool) (picked, full [][]any, per
 	if !ok {
 		t.Fatal("the test paths must be pickable")
 	}
-	precs, perrs, err := ReadAll(JSON, strings.NewReader(in), Options{BatchSize: 2, MaxRecordBytes: 1 << 12, Picks: ps})
+	precs, perrs, err := ReadAll(JSON, stream(in), Options{BatchSize: 2, MaxRecordBytes: 1 << 12, Picks: ps})
 	if err != nil {
 		t.Fatalf("json lines must not fail as a whole: %v", err)
 	}
-	// Picking left to Batch.Finish gives the same records and errors (the
-	// errors of a batch in another order: malformed lines come to light
-	// after the batch is read).
-	drecs, derrs, err := ReadAll(JSON, strings.NewReader(in), Options{BatchSize: 2, MaxRecordBytes: 1 << 12, Picks: ps, DeferPicking: true})
+	// Picking left to Batch.Finish gives the same records and errors, in
+	// the same order.
+	drecs, derrs, err := ReadAll(JSON, stream(in), Options{BatchSize: 2, MaxRecordBytes: 1 << 12, Picks: ps, DeferPicking: true})
 	if err != nil {
 		t.Fatalf("json lines must not fail as a whole: %v", err)
 	}
-	byRecord := func(errs []RecordError) []RecordError {
-		return slices.SortedStableFunc(slices.Values(errs), func(a, b RecordError) int { return cmp.Compare(a.Record, b.Record) })
-	}
-	if !reflect.DeepEqual(byRecord(derrs), byRecord(perrs)) {
+	if !reflect.DeepEqual(derrs, perrs) {
 		t.Fatalf("deferred picking: errors %v\nwant %v", derrs, perrs)
 	}
 	if len(drecs) != len(precs) {
@@ -51,7 +46,7 @@ func readPicked(t *testing.T, in string, asText bool) (picked, full [][]any, per
 			t.Fatalf("deferred picking: record %v, want %v", d, p)
 		}
 	}
-	frecs, ferrs, err := ReadAll(JSON, strings.NewReader(in), Options{BatchSize: 2, MaxRecordBytes: 1 << 12})
+	frecs, ferrs, err := ReadAll(JSON, stream(in), Options{BatchSize: 2, MaxRecordBytes: 1 << 12})
 	if err != nil {
 		t.Fatalf("json lines must not fail as a whole: %v", err)
 	}
@@ -68,6 +63,10 @@ func readPicked(t *testing.T, in string, asText bool) (picked, full [][]any, per
 	}
 	return picked, full, perrs, ferrs
 }
+
+// stream reads in as a stream of unknown length: read through the
+// decoders' fixed buffer, as files are, so that a line can be too long.
+func stream(in string) io.Reader { return struct{ io.Reader }{strings.NewReader(in)} }
 
 // missingValue marks a missing path in what anys returns.
 type missingValue struct{}
@@ -124,6 +123,17 @@ func TestPicksMatchFullDecode(t *testing.T) {
 	}
 	if picked[0][2] != any(json1) || picked[1][2] != nil || picked[1][3] != any(missingValue{}) || picked[2][3] != any(missingValue{}) || picked[2][4] != any(json2) {
 		t.Fatalf("unexpected values: %v", picked[:3])
+	}
+}
+
+// A batch's errors are in record order whether its lines are picked while
+// read or later (DeferPicking): a malformed line is found when the batch is
+// finished, after a later line of the batch that was too long to read.
+func TestDeferredPickingKeepsErrorOrder(t *testing.T) {
+	in := `{"a":1,"b":{"c":2}` + "\n" + `{"a":"` + strings.Repeat("x", 300<<10) + `"}` + "\n" + `{"a":2}` + "\n"
+	_, _, perrs, _ := readPicked(t, in, false) // compares the deferred errors with these
+	if len(perrs) != 2 || perrs[0].Record != 1 || perrs[0].Code != CodeMalformedRecord || perrs[1].Record != 2 || perrs[1].Code != CodeInputTooLarge {
+		t.Fatalf("errors %v, want record 1 malformed, then record 2 too large", perrs)
 	}
 }
 
