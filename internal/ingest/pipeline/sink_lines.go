@@ -14,14 +14,14 @@ import (
 // Data-connection events are small (a few hundred bytes) and most carry one
 // JSON object or one CSV record. Decoding each one on its own pays a
 // decoder, a reader, a batch and a binding per event; decoding a run of
-// them as one JSON Lines (or one CSV) source pays those once per run. The result must be exactly what
-// per-event decoding gives, so only runs whose outcome is known to match
-// take this path, and a run with any problem is decoded again event by
-// event:
+// them as one JSON Lines (or one CSV) source pays those once per run. The
+// result must be exactly what per-event decoding gives, so only runs whose
+// outcome is known to match take this path, and a run with any problem is
+// decoded again event by event:
 //
 //   - the json format or a CSV-family one, uncompressed, UTF-8, with a
-//     mapping that does not name the source (SourceLocation, SourceLineNumber: per event they are
-//     the event's id and record 1);
+//     mapping that does not name the source (SourceLocation,
+//     SourceLineNumber: per event they are the event's id and record 1);
 //   - each body on one line (no CR or LF), not blank, without a byte order
 //     mark: then line k of the run is event k, and event k yields exactly
 //     one record or one error (a quote left open in one event would
@@ -101,8 +101,8 @@ func eventFits(it *connect.Item) bool {
 }
 
 // decode decodes items (all of target t, each eventFits) as one JSON Lines
-// or CSV source into out, and reports whether it could; when it could not, out is
-// untouched and the caller decodes the events one by one.
+// or CSV source into out, and reports whether it could; when it could not,
+// out is untouched and the caller decodes the events one by one.
 func (l *lineDecoder) decode(t *target, shape *format.JSONShape, items []connect.Item, out []decodedItem) bool {
 	buf := l.buf[:0]
 	for i := range items {
