@@ -2,6 +2,8 @@ package connect_test
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -74,5 +76,34 @@ func TestSystemPropertiesFor(t *testing.T) {
 	var re *connect.RouteError
 	if _, err := connect.SystemPropertiesFor(connect.Route{Format: "csv", Compression: "gzip"}, props); !errors.As(err, &re) || re.Code != connect.CodePropertyNotInContext {
 		t.Fatalf("compressed: %v", err)
+	}
+}
+
+// A connection decodes only the event properties its router Reads (the
+// Event Hub consumer skips the rest): routing on those alone must give
+// the route, or the error, that all of them give.
+func TestRouterReadsWhatRouteUses(t *testing.T) {
+	single := connect.NewRouter(connect.Spec{Database: "db", Table: "T", Format: "CSV"})
+	multi := single
+	multi.MultiDatabase = true
+	iot := multi
+	iot.Properties = []string{connect.PropDatabase, connect.PropTable, connect.PropFormat, connect.PropMapping, connect.PropEncoding}
+	all := map[string]string{"Database": "other", "Table": "X", "Format": "json", "IngestionMappingReference": "jm",
+		"Compression": "gzip", "Encoding": "UTF-16", "Tags": `["a"]`, "iothub-connection-device-id": "dev1", "x": "y"}
+	for name, r := range map[string]connect.Router{"single": single, "multi": multi, "iot": iot} {
+		read := map[string]string{}
+		for k, v := range all {
+			if r.Reads(k) {
+				read[k] = v
+			}
+		}
+		if _, ok := read["iothub-connection-device-id"]; ok || len(read) < 5 {
+			t.Fatalf("%s: reads %v", name, read)
+		}
+		got, gerr := r.Route(read)
+		want, werr := r.Route(all)
+		if !reflect.DeepEqual(got, want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+			t.Fatalf("%s: routing on what it reads gave %+v (%v), on every property %+v (%v)", name, got, gerr, want, werr)
+		}
 	}
 }
