@@ -21,7 +21,7 @@ type Event struct {
 	SequenceNumber int64             // x-opt-sequence-number (= Kafka offset on Kafka-protocol hubs)
 	EnqueuedTime   time.Time         // x-opt-enqueued-time (record timestamp)
 	PartitionKey   string            // x-opt-partition-key (record key)
-	Properties     map[string]string // application properties (record headers)
+	Properties     map[string]string // record headers that routing or eventSystemProperties read
 	Body           []byte
 }
 

@@ -302,8 +302,9 @@ func decodeRange(items []connect.Item, out []decodedItem) {
 			shape = format.NewJSONShape()
 			shapes[d.target] = shape
 		}
-		// A run of same-route one-line JSON events decodes as one source
-		// (sink_lines.go); the rest, and runs with a problem, event by event.
+		// A run of same-route one-line JSON or CSV-family events decodes as
+		// one source (sink_lines.go); the rest, and runs with a problem,
+		// event by event.
 		end := i + 1
 		if lines.targetFits(d.target) && eventFits(&items[i]) {
 			for end < len(items) && end-i < linesRun && ready(end) && out[end].target == d.target && eventFits(&items[end]) {

@@ -85,7 +85,10 @@ func namesSource(m *mapping.Mapping) bool {
 	return false
 }
 
-// eventFits reports whether an event is one non-blank UTF-8 line.
+// eventFits reports whether an event is one non-blank line of UTF-8
+// encoding (its Encoding property), not starting with a byte of a byte
+// order mark. It errs on the safe side: a body of only Unicode spaces, or
+// one starting with any character encoded from 0xEF, decodes alone.
 func eventFits(it *connect.Item) bool {
 	if enc := it.Route.Encoding; enc != "" && strings.ToUpper(strings.ReplaceAll(enc, "-", "")) != "UTF8" {
 		return false
