@@ -349,11 +349,7 @@ func nameUUID(s string) string {
 	copy(b[:], sum[:16])
 	b[6] = b[6]&0x0f | 0x50
 	b[8] = b[8]&0x3f | 0x80
-	return formatUUID(b)
-}
-
-func formatUUID(b [16]byte) string {
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return uuid.UUID(b).String()
 }
 
 // resourceKindOf tells which document kind an ARM id belongs to.

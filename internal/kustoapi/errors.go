@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
+
 	"odx/internal/kerr"
 	"odx/internal/kql/types"
-
-	"github.com/google/uuid"
 )
 
 // oneAPIError is Kusto's error object, both the body of a failed HTTP

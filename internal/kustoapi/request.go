@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"odx/internal/kerr"
 	"odx/internal/kql/types"
-
-	"github.com/google/uuid"
 )
 
 // Request is one query or management command as a client sent it.

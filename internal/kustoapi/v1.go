@@ -5,11 +5,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
+
 	"odx/internal/kerr"
 	"odx/internal/kql/types"
 	"odx/internal/result"
-
-	"github.com/google/uuid"
 )
 
 // The v1 protocol is one JSON object {"Tables":[...]}, every table

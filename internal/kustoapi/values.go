@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"odx/internal/kql/types"
 )
 
@@ -110,7 +112,7 @@ func appendValue(b []byte, t types.Type, v any, dyn dynamicMode) ([]byte, error)
 		case string:
 			return appendString(b, x), nil
 		case [16]byte:
-			return appendString(b, formatUUID(x)), nil
+			return appendString(b, uuid.UUID(x).String()), nil
 		case fmt.Stringer:
 			return appendString(b, x.String()), nil
 		}
@@ -296,20 +298,4 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-// formatUUID prints 16 bytes as a lowercase 8-4-4-4-12 GUID.
-func formatUUID(u [16]byte) string {
-	var buf [36]byte
-	j := 0
-	for i, x := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			buf[j] = '-'
-			j++
-		}
-		buf[j] = hexDigits[x>>4]
-		buf[j+1] = hexDigits[x&0xF]
-		j += 2
-	}
-	return string(buf[:])
 }

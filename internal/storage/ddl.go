@@ -6,11 +6,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"odx/internal/engine"
 	"odx/internal/kerr"
 	"odx/internal/kql/schema"
-
-	"github.com/google/uuid"
 )
 
 // CreateDatabase creates database name. The creator (if it has an FQN)
@@ -36,7 +36,7 @@ func (s *Store) CreateDatabase(ctx context.Context, name string, persistent, ifN
 		}
 		now := s.now().UTC()
 		if _, err := tx.Exec(`INSERT INTO odx_meta.databases VALUES (?, ?, ?, ?, ?, ?, '{}')`,
-			name, schemaName, engine.UUID(uuid.New()).String(), now, persistent, name); err != nil {
+			name, schemaName, uuid.NewString(), now, persistent, name); err != nil {
 			return err
 		}
 		if creator.FQN != "" {
@@ -141,7 +141,7 @@ func createTableTx(tx *engine.Tx, d *Database, spec TableSpec, now any) error {
 		return fmt.Errorf("cannot create table %s: %w", spec.Name, err)
 	}
 	_, err := tx.Exec(`INSERT INTO odx_meta.tables VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.name, spec.Name, tableRaw, encodeColumns(spec.Columns), deref(spec.DocString, ""), deref(spec.Folder, ""), engine.UUID(uuid.New()).String(), now)
+		d.name, spec.Name, tableRaw, encodeColumns(spec.Columns), deref(spec.DocString, ""), deref(spec.Folder, ""), uuid.NewString(), now)
 	return err
 }
 

@@ -9,12 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"odx/internal/columnar"
 	"odx/internal/engine"
 	"odx/internal/kerr"
 	"odx/internal/kql/schema"
-
-	"github.com/google/uuid"
 )
 
 // IngestBatch is one ingestion commit: rows that become one extent.

@@ -11,11 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"odx/internal/blobstore"
-
-	"github.com/google/uuid"
 )
 
 // The embedded storage has no Event Grid, so odx plays it: a watcher scans

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"odx/internal/columnar"
 	"odx/internal/engine"
 	"odx/internal/ingest/format"
@@ -32,8 +34,6 @@ import (
 	"odx/internal/ingest/props"
 	"odx/internal/kerr"
 	"odx/internal/storage"
-
-	"github.com/google/uuid"
 )
 
 // Operation kinds, as `.show ingestion failures` and `.show operations` name them.

@@ -7,12 +7,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
+
 	"odx/internal/kql/ast"
 	"odx/internal/kql/builtins"
 	"odx/internal/kql/schema"
 	"odx/internal/kql/types"
-
-	"github.com/google/uuid"
 )
 
 // scope is the row an expression is evaluated against.
