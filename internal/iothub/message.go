@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"odx/internal/kql/types"
 )
 
 // System property names on the built-in endpoint (Kafka record headers),
@@ -143,43 +145,6 @@ func unescape(s string) (string, error) {
 	return url.QueryUnescape(s)
 }
 
-// FormatTime writes a time as IoT Hub's endpoint does: UTC, RFC 3339
-// with 7 fractional digits.
-func FormatTime(t time.Time) string {
-	t = t.UTC()
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 {
-		return t.Format(timeLayout)
-	}
-	// Written digit by digit: this runs for every device message, and
-	// Format reads its layout anew each time (a microsecond per message).
-	hour, minute, sec := t.Clock()
-	var b [len(timeLayout)]byte
-	put := func(at, digits, v int) {
-		for i := at + digits - 1; i >= at; i-- {
-			b[i] = byte('0' + v%10)
-			v /= 10
-		}
-	}
-	put(0, 4, year)
-	b[4] = '-'
-	put(5, 2, int(month))
-	b[7] = '-'
-	put(8, 2, day)
-	b[10] = 'T'
-	put(11, 2, hour)
-	b[13] = ':'
-	put(14, 2, minute)
-	b[16] = ':'
-	put(17, 2, sec)
-	b[19] = '.'
-	put(20, 7, t.Nanosecond()/100)
-	b[27] = 'Z'
-	return string(b[:])
-}
-
-const timeLayout = "2006-01-02T15:04:05.0000000Z"
-
 // Headers are a message's record headers on the built-in endpoint:
 // the application properties (minus names that clash with a system
 // property, which the system property wins), then the system properties.
@@ -193,7 +158,7 @@ func Headers(id Identity, app []Property, sys map[string]string, enqueued time.T
 func appendHeaders[H any](dst []H, id Identity, app []Property, sys map[string]string, enqueued time.Time, mk func(name, value string) H) []H {
 	// No map of all properties: this runs for every device message, and
 	// the fixed ones are looked up by name instead.
-	enq := FormatTime(enqueued)
+	enq := types.FormatDateTime(enqueued) // IoT Hub writes times as Kusto does
 	value := func(name string) (string, bool) {
 		switch name {
 		case PropDeviceID:
