@@ -117,11 +117,7 @@ func (s source) splittable() bool {
 	if s.path == "" || s.comp == format.Zip {
 		return false
 	}
-	switch s.format {
-	case format.CSV, format.TSV, format.TSVE, format.PSV, format.SCSV, format.SOHSV, format.TXT, format.JSON:
-		return true
-	}
-	return false
+	return s.format.Delimited() || s.format == format.TXT || s.format == format.JSON
 }
 
 // chunker cuts a text source into pieces of about size bytes that end on

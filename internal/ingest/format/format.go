@@ -68,6 +68,16 @@ func (f Format) Tabular() bool {
 	return false
 }
 
+// Delimited reports whether f is one of the CSV family: records of
+// separated fields, one per line unless a quoted field spans lines.
+func (f Format) Delimited() bool {
+	switch f {
+	case CSV, TSV, TSVE, PSV, SCSV, SOHSV:
+		return true
+	}
+	return false
+}
+
 // Binary reports whether f is a binary container format. ADX refuses
 // stream-level compression and system properties for these.
 func (f Format) Binary() bool {
@@ -240,9 +250,10 @@ func NewDecoder(f Format, r io.Reader, opts Options) (Decoder, error) {
 	if !f.Binary() {
 		r = textInput(r)
 	}
-	switch f {
-	case CSV, TSV, TSVE, PSV, SCSV, SOHSV:
+	if f.Delimited() {
 		return newDelimited(f, r, opts), nil
+	}
+	switch f {
 	case TXT:
 		return newLines(r, opts), nil
 	case Raw:

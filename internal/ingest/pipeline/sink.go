@@ -438,11 +438,7 @@ func decodeItem(t *target, shape *format.JSONShape, it *connect.Item) ([]*column
 // embedsSystemProperties: ADX embeds system properties in JSON and the
 // CSV-family formats only.
 func embedsSystemProperties(f format.Format) bool {
-	switch f {
-	case format.JSON, format.MultiJSON, format.CSV, format.TSV, format.TSVE, format.PSV, format.SCSV, format.SOHSV:
-		return true
-	}
-	return false
+	return f == format.JSON || f == format.MultiJSON || f.Delimited()
 }
 
 // addSystemProperties places system properties in a record as ADX does:

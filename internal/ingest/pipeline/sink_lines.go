@@ -53,23 +53,13 @@ const lineBufferSize = 64 << 10
 func (l *lineDecoder) targetFits(t *target) bool {
 	ok, seen := l.eligible[t]
 	if !seen {
-		ok = (t.format == format.JSON || linesDelimited(t.format)) && t.compression == format.None && t.binder != nil && !namesSource(t.mapping)
+		ok = (t.format == format.JSON || t.format.Delimited()) && t.compression == format.None && t.binder != nil && !namesSource(t.mapping)
 		if l.eligible == nil {
 			l.eligible = map[*target]bool{}
 		}
 		l.eligible[t] = ok
 	}
 	return ok
-}
-
-// linesDelimited reports whether f is a CSV-family format whose records a
-// run of one-line events can be decoded as.
-func linesDelimited(f format.Format) bool {
-	switch f {
-	case format.CSV, format.TSV, format.TSVE, format.PSV, format.SCSV, format.SOHSV:
-		return true
-	}
-	return false
 }
 
 // namesSource reports whether a mapping uses the per-source transformations.
