@@ -515,7 +515,11 @@ func (s *Service) decodeParts(ctx context.Context, req Request, t *target, r io.
 			}
 			// The binder tells a json decoder which paths to pick; a
 			// decoder error still takes precedence over a mapping error.
-			binder, bindErr := mapping.Bind(t.mapping, t.columns, mapping.Options{Source: req.Source})
+			// Its errors are not capped: two batches are bound at once, so
+			// a cap counted by the binder would keep whichever errors the
+			// goroutines reached first; recordFailures caps them in source
+			// order, a batch at a time.
+			binder, bindErr := mapping.Bind(t.mapping, t.columns, mapping.Options{Source: req.Source, MaxErrors: -1})
 			var picks *format.Picks
 			if bindErr == nil {
 				picks = binder.Picks()
