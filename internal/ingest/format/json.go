@@ -134,15 +134,15 @@ func malformedLine(source string, record, line int64, err error) RecordError {
 // pick extracts Options.Picks from a line into out.
 func (j *jsonLines) pick(line []byte, out []Picked) error {
 	p := jsonParser{data: line, arena: &j.shape.arena, lenient: true}
-	return pickLine(&p, j.opts.Picks, out, func() *JSONShape { return j.shape })
+	return pickLine(&p, j.opts.Picks, out, j.shape)
 }
 
 // pickLine extracts ps from the line p holds into out (zero, see pick),
 // the text going to p.arena (or staying in p.base). When the picking
-// parser stops, the line is parsed in full (with the caches of the shape
-// that shape returns), so that whether a line is malformed is always the
-// full parser's decision: its error is returned, and out is zero again.
-func pickLine(p *jsonParser, ps *Picks, out []Picked, shape func() *JSONShape) error {
+// parser stops, the line is parsed in full (with shape's caches, if any),
+// so that whether a line is malformed is always the full parser's
+// decision: its error is returned, and out is zero again.
+func pickLine(p *jsonParser, ps *Picks, out []Picked, shape *JSONShape) error {
 	line, arena := p.data, p.arena
 	buf, refs := arena.mark()
 	p.lineRefs = refs
@@ -150,7 +150,7 @@ func pickLine(p *jsonParser, ps *Picks, out []Picked, shape func() *JSONShape) e
 		return nil
 	}
 	arena.undo(buf, refs)
-	v, err := shape().decode(line)
+	v, err := shape.decode(line)
 	if err != nil {
 		clear(out) // zero again for the next line that uses it
 		return err
@@ -159,9 +159,13 @@ func pickLine(p *jsonParser, ps *Picks, out []Picked, shape func() *JSONShape) e
 	return nil
 }
 
-// decode parses a JSON Lines record in full, with the shape's caches.
+// decode parses a JSON Lines record in full, with the shape's caches (a
+// nil shape parses without them).
 func (s *JSONShape) decode(line []byte) (any, error) {
-	p := jsonParser{data: line, keys: s.keys, values: s.values, top: &s.topFields, lenient: true}
+	p := jsonParser{data: line, lenient: true}
+	if s != nil {
+		p.keys, p.values, p.top = s.keys, s.values, &s.topFields
+	}
 	return p.parse()
 }
 
@@ -191,13 +195,6 @@ func (d deferredLines) finishFor(opts Options) func(*Batch) {
 		// grows as they come rather than to the whole batch's size.
 		arena := finishArenas.Get().(*pickArena)
 		defer finishArenas.Put(arena)
-		var shape *JSONShape // for lines the picking parser gives up on; rare
-		lazyShape := func() *JSONShape {
-			if shape == nil {
-				shape = NewJSONShape()
-			}
-			return shape
-		}
 		// The lines' text is not changed once the batch is read: picked
 		// values can be substrings of it, one string for the batch.
 		all := unsafe.String(unsafe.SliceData(d.text), len(d.text))
@@ -206,7 +203,9 @@ func (d deferredLines) finishFor(opts Options) func(*Batch) {
 			out := slab[i*n : (i+1)*n : (i+1)*n]
 			from, to := d.lines[i][0], d.lines[i][1]
 			p := jsonParser{data: d.text[from:to], arena: arena, lenient: true, base: all, baseOff: from}
-			if err := pickLine(&p, ps, out, lazyShape); err != nil {
+			// A line the picking parser gives up on (rare) is parsed
+			// in full without a shape's caches.
+			if err := pickLine(&p, ps, out, nil); err != nil {
 				b.Errors = append(b.Errors, malformedLine(opts.Source, rec.Number, rec.Line, err))
 				continue
 			}
