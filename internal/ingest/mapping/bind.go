@@ -322,7 +322,7 @@ func (b *Binder) putPicked(rec *format.Record, p *columnPlan, v *format.Picked, 
 		col := &blk.Cols[c]
 		switch t {
 		case types.Real:
-			if f, ok := toFloat(json.Number(v.Text)); ok {
+			if f, ok := parseReal(v.Text); ok {
 				col.Float64s[r] = f
 				return true
 			}

@@ -85,16 +85,11 @@ func parseBool(s string) (v, ok bool) {
 	return false, false
 }
 
-// parseReal reads a real number.
+// parseReal reads a real number; one that overflows is ±Inf, as .NET
+// parses an overflowing double.
 func parseReal(s string) (float64, bool) {
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return f, true // ±Inf, as .NET parses an overflowing double
-		}
-		return 0, false
-	}
-	return f, true
+	return f, err == nil || isRange(err)
 }
 
 // parseInt32 is parseInteger for an int column: ok is false out of its range.
@@ -626,8 +621,7 @@ func toFloat(v any) (float64, bool) {
 	case uint64:
 		return float64(x), true
 	case json.Number:
-		f, err := strconv.ParseFloat(x.String(), 64)
-		return f, err == nil || isRange(err)
+		return parseReal(x.String())
 	case format.Decimal:
 		f, err := strconv.ParseFloat(string(x), 64)
 		return f, err == nil
@@ -637,8 +631,7 @@ func toFloat(v any) (float64, bool) {
 		}
 		return 0, true
 	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil || isRange(err)
+		return parseReal(strings.TrimSpace(x))
 	}
 	return 0, false
 }
