@@ -179,9 +179,14 @@ func parseGuid(s string) ([16]byte, bool) {
 func ParseDateTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if iso, ok := parseISO(s); ok {
-		t := time.Date(iso.year, time.Month(iso.month), iso.day, iso.hour, iso.min, iso.sec, iso.nsec, time.UTC)
-		return t.Add(-time.Duration(iso.offset) * time.Second).Truncate(100), true
+		return iso.time(), true
 	}
+	return parseOtherDateTime(s)
+}
+
+// parseOtherDateTime reads the layouts besides ISO 8601 that ParseDateTime
+// accepts, from trimmed text.
+func parseOtherDateTime(s string) (time.Time, bool) {
 	for _, layout := range []string{time.RFC1123, time.RFC1123Z, time.RFC850, time.ANSIC, "Mon, 2 Jan 2006 15:04:05 MST", "2 Jan 2006 15:04:05 MST",
 		"01/02/2006 15:04:05", "01/02/2006 15:04", "01/02/2006", "1/2/2006 15:04:05", "1/2/2006 3:04:05 PM", "1/2/2006"} {
 		if t, err := time.Parse(layout, s); err == nil {
@@ -201,7 +206,7 @@ func parseDateTimeTicks(s string) (ticks int64, ok, inRange bool) {
 		ticks, inRange = iso.ticks()
 		return ticks, true, inRange
 	}
-	t, ok := ParseDateTime(s)
+	t, ok := parseOtherDateTime(s)
 	if !ok {
 		return 0, false, false
 	}
@@ -213,6 +218,12 @@ func parseDateTimeTicks(s string) (ticks int64, ok, inRange bool) {
 // date; offset is the zone's offset east of UTC in seconds.
 type isoTime struct {
 	year, month, day, hour, min, sec, nsec, offset int
+}
+
+// time is t in UTC, to 100 ns.
+func (t isoTime) time() time.Time {
+	utc := time.Date(t.year, time.Month(t.month), t.day, t.hour, t.min, t.sec, t.nsec, time.UTC)
+	return utc.Add(-time.Duration(t.offset) * time.Second).Truncate(100)
 }
 
 // ticks is t in UTC as datetime ticks, counted from the civil date (days
