@@ -202,12 +202,13 @@ func parseOtherDateTime(s string) (time.Time, bool) {
 // false for a datetime outside Kusto's 0001..9999, which is stored null.
 func parseDateTimeTicks(s string) (ticks int64, ok, inRange bool) {
 	s = strings.TrimSpace(s)
-	if iso, isISO := parseISO(s); isISO {
+	var t time.Time
+	if iso, isISO := parseISO(s); isISO && iso.year >= 1 {
 		ticks, inRange = iso.ticks()
 		return ticks, true, inRange
-	}
-	t, ok := parseOtherDateTime(s)
-	if !ok {
+	} else if isISO {
+		t = iso.time() // year 0: its zone offset may still bring it into year 1
+	} else if t, ok = parseOtherDateTime(s); !ok {
 		return 0, false, false
 	}
 	ticks, inRange = types.TicksFromTime(t)
@@ -228,7 +229,7 @@ func (t isoTime) time() time.Time {
 
 // ticks is t in UTC as datetime ticks, counted from the civil date (days
 // before the year, the month, the day) as the proleptic Gregorian calendar
-// of .NET and Kusto counts them.
+// of .NET and Kusto counts them. The count needs year ≥ 1.
 func (t isoTime) ticks() (int64, bool) {
 	y := int64(t.year - 1)
 	days := 365*y + y/4 - y/100 + y/400 + int64(daysBeforeMonth[t.month-1]+t.day-1)
@@ -237,7 +238,7 @@ func (t isoTime) ticks() (int64, bool) {
 	}
 	secs := days*86400 + int64(t.hour*3600+t.min*60+t.sec-t.offset)
 	ticks := secs*types.TicksPerSecond + int64(t.nsec/100)
-	if t.year < 1 || ticks < types.MinDateTimeTicks || ticks > types.MaxDateTimeTicks {
+	if ticks < types.MinDateTimeTicks || ticks > types.MaxDateTimeTicks {
 		return 0, false
 	}
 	return ticks, true
